@@ -1,0 +1,56 @@
+"""App configuration: loads entry points and wires the sync after ``migrate``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.apps import AppConfig
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+from .conf import get_setting
+from .exceptions import PluginLoadError
+from .registry import registry
+
+
+class WagtailPluginSystemConfig(AppConfig):
+    name = "wagtail_plugin_system"
+    label = "wagtail_plugin_system"
+    verbose_name = _("Plugins")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks
+
+        if get_setting("LOAD_ENTRY_POINTS"):
+            failures = registry.load_entry_points(get_setting("ENTRY_POINT_GROUP"))
+            if failures and get_setting("STRICT"):
+                listed = "; ".join(str(failure) for failure in failures)
+                raise PluginLoadError(
+                    f"Strict mode: {len(failures)} plugin entry point(s) failed to load: {listed}. "
+                    f"Fix them, or turn WAGTAIL_PLUGIN_SYSTEM['STRICT'] off to start anyway."
+                )
+        post_migrate.connect(sync_after_migrate, sender=self)
+
+
+def sync_after_migrate(
+    sender: AppConfig, using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, **kwargs: Any
+) -> None:
+    """Run a create-only sync after ``migrate`` (``SYNC_AFTER_MIGRATE`` turns it off)."""
+    if not get_setting("SYNC_AFTER_MIGRATE"):
+        return
+    from .models import PluginInstance
+    from .sync import sync_plugins
+
+    try:
+        if PluginInstance._meta.db_table not in connections[using].introspection.table_names():
+            return
+    except DatabaseError:
+        return
+    report = sync_plugins(mode="create", using=using)
+    if verbosity >= 1 and report.changed:
+        summary = ", ".join(f"{count} {key}" for key, count in report.counts().items())
+        stdout = kwargs.get("stdout") or sys.stdout
+        stdout.write(f"  Synced plugins: {summary}.\n")

@@ -1,0 +1,58 @@
+"""Package settings: one ``WAGTAIL_PLUGIN_SYSTEM`` dict in the project's settings.
+
+::
+
+    WAGTAIL_PLUGIN_SYSTEM = {
+        "STRICT": env.bool("CI", False),
+    }
+
+Every key is optional; :data:`DEFAULTS` lists them. Values are read at use
+time, so ``override_settings(WAGTAIL_PLUGIN_SYSTEM={...})`` works in tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = ["DEFAULTS", "SETTING_NAME", "get_setting"]
+
+SETTING_NAME = "WAGTAIL_PLUGIN_SYSTEM"
+
+#: Every setting with its default.
+DEFAULTS: dict[str, Any] = {
+    # Load plugins advertised by installed distributions through entry points.
+    "LOAD_ENTRY_POINTS": True,
+    # The entry-point group to scan.
+    "ENTRY_POINT_GROUP": "wagtail_plugin_system.plugins",
+    # Strict mode (for CI): a failing entry point stops start-up, and the
+    # system check for it is an error instead of a warning.
+    "STRICT": False,
+    # Run a create-only ``pluginsync`` after ``migrate``.
+    "SYNC_AFTER_MIGRATE": True,
+}
+
+
+def get_setting(name: str) -> Any:
+    """Return the value of one package setting, falling back to its default."""
+    if name not in DEFAULTS:
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}[{name!r}] is not a setting of wagtail-plugin-system; the settings "
+            f"are: {', '.join(sorted(DEFAULTS))}."
+        )
+    configured = getattr(settings, SETTING_NAME, None) or {}
+    if not isinstance(configured, dict):
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME} must be a dict; got {type(configured).__name__}."
+        )
+    return configured.get(name, DEFAULTS[name])
+
+
+def unknown_settings() -> list[str]:
+    """Keys of ``WAGTAIL_PLUGIN_SYSTEM`` that are not settings (likely typos)."""
+    configured = getattr(settings, SETTING_NAME, None) or {}
+    if not isinstance(configured, dict):
+        return []
+    return sorted(set(configured) - set(DEFAULTS))

@@ -1,0 +1,283 @@
+"""The encrypted JSON field that stores plugin configuration.
+
+:class:`EncryptedJSONField` keeps a whole JSON document, keys and values, as
+one Fernet token in a text column, with the keys of Django's
+``FIELD_ENCRYPTION_KEY`` setting as django-encrypted-model-fields defines it:
+one key, or a list whose first key encrypts and whose other keys only decrypt.
+Tokens are the same as that package's, so values written by its
+``EncryptedTextField`` (holding JSON text) read back here.
+
+Rules:
+
+* The database only ever holds ciphertext. Serializers (``dumpdata``) write
+  the ciphertext too.
+* Decryption is lazy: rows load without it and decrypt on first access of the
+  attribute, so listing rows costs no cryptography.
+* A value no configured key can decrypt raises
+  :class:`~wagtail_plugin_system.exceptions.ConfigDecryptionError` on access.
+  It is never returned as data, never re-encrypted, and saving the row writes
+  the stored token back unchanged.
+* Keys are read when used, so ``override_settings(FIELD_ENCRYPTION_KEY=...)``
+  and key rotation work without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import TYPE_CHECKING, Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+
+from .exceptions import ConfigDecryptionError, ConfigEncodingError
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+__all__ = [
+    "Ciphertext",
+    "EncryptedJSONField",
+    "KEY_SETTING",
+    "decrypt_text",
+    "encrypt_text",
+    "get_crypter",
+    "rotate_token",
+]
+
+KEY_SETTING = "FIELD_ENCRYPTION_KEY"
+
+GENERATE_HINT = (
+    "Generate a key with: python -c \"from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())\" and keep it out of source control "
+    "(for example, read it from an environment variable)."
+)
+
+_cache_lock = threading.Lock()
+_cache: tuple[object, MultiFernet, Fernet] | None = None
+
+
+def _configured_keys() -> tuple[object, list[str | bytes]]:
+    raw = getattr(settings, KEY_SETTING, None)
+    if raw is None or raw == "" or raw == b"":
+        raise ImproperlyConfigured(f"{KEY_SETTING} is not set. {GENERATE_HINT}")
+    keys = list(raw) if isinstance(raw, list | tuple) else [raw]
+    if not keys:
+        raise ImproperlyConfigured(f"{KEY_SETTING} is an empty list. {GENERATE_HINT}")
+    if not all(isinstance(key, str | bytes) for key in keys):
+        raise ImproperlyConfigured(
+            f"{KEY_SETTING} must be a key string or a list of key strings. {GENERATE_HINT}"
+        )
+    cache_key = tuple(keys) if isinstance(raw, list | tuple) else raw
+    return cache_key, keys
+
+
+def _build(keys: list[str | bytes]) -> tuple[MultiFernet, Fernet]:
+    from encrypted_model_fields.fields import parse_key
+
+    fernets = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            fernets.append(parse_key(key))
+        except (ValueError, TypeError) as exc:
+            where = f"Key number {position} of {KEY_SETTING}" if len(keys) > 1 else KEY_SETTING
+            raise ImproperlyConfigured(
+                f"{where} is not a valid Fernet key ({exc}). {GENERATE_HINT}"
+            ) from None
+    return MultiFernet(fernets), fernets[0]
+
+
+def _crypters() -> tuple[MultiFernet, Fernet]:
+    global _cache
+    cache_key, keys = _configured_keys()
+    cached = _cache
+    if cached is not None and cached[0] == cache_key:
+        return cached[1], cached[2]
+    with _cache_lock:
+        crypter, primary = _build(keys)
+        _cache = (cache_key, crypter, primary)
+    return crypter, primary
+
+
+def get_crypter() -> MultiFernet:
+    """The :class:`~cryptography.fernet.MultiFernet` for the current ``FIELD_ENCRYPTION_KEY``.
+
+    Raises :class:`~django.core.exceptions.ImproperlyConfigured`, with a hint
+    on generating a key, when the setting is missing or malformed.
+    """
+    return _crypters()[0]
+
+
+def encrypt_text(text: str) -> str:
+    """Encrypt ``text`` with the first key of ``FIELD_ENCRYPTION_KEY``."""
+    return get_crypter().encrypt(text.encode("utf-8")).decode("ascii")
+
+
+def decrypt_text(token: str) -> str:
+    """Decrypt a token with any key of ``FIELD_ENCRYPTION_KEY``.
+
+    Raises :class:`cryptography.fernet.InvalidToken` when no key fits.
+    """
+    return get_crypter().decrypt(token.encode("ascii")).decode("utf-8")
+
+
+def rotate_token(token: str) -> str | None:
+    """Re-encrypt ``token`` with the first key; ``None`` when it already uses it.
+
+    Raises :class:`cryptography.fernet.InvalidToken` when no key fits.
+    """
+    crypter, primary = _crypters()
+    data = token.encode("ascii")
+    try:
+        primary.decrypt(data)
+    except InvalidToken:
+        return crypter.rotate(data).decode("ascii")
+    return None
+
+
+class Ciphertext:
+    """A stored value that has not been decrypted (yet, or at all).
+
+    It holds the token exactly as read from the database, so a row whose
+    value cannot be decrypted saves back unchanged. Its ``repr()`` never shows
+    the token.
+    """
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __repr__(self) -> str:
+        return "<Ciphertext>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ciphertext) and other.token == self.token
+
+    def __hash__(self) -> int:
+        return hash(self.token)
+
+
+class EncryptedJSONDescriptor(DeferredAttribute):
+    """Decrypts the stored token on first access and keeps the result on the instance."""
+
+    field: EncryptedJSONField
+
+    def __get__(self, instance: models.Model | None, cls: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = super().__get__(instance, cls)
+        if isinstance(value, Ciphertext):
+            value = self.field.decrypt(value, instance)
+            instance.__dict__[self.field.attname] = value
+        return value
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        instance.__dict__[self.field.attname] = value
+
+
+class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
+    """A JSON document stored as one encrypted token.
+
+    JSON types round-trip exactly (``True`` stays a bool, ``5`` an int). A
+    value JSON cannot hold exactly (a ``Decimal``, a ``date``, a set...)
+    raises :class:`~wagtail_plugin_system.exceptions.ConfigEncodingError`
+    when the row is saved. The field is not editable in model forms: the
+    admin builds configuration forms from the plugin's declared form.
+    """
+
+    descriptor_class = EncryptedJSONDescriptor
+    description = "A JSON document stored encrypted"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if kwargs.get("editable") is False:
+            del kwargs["editable"]
+        return name, path, args, kwargs
+
+    # -- reading ------------------------------------------------------------------
+
+    def from_db_value(
+        self, value: str | None, expression: object, connection: BaseDatabaseWrapper
+    ) -> Ciphertext | None:
+        return None if value is None else Ciphertext(value)
+
+    def to_python(self, value: Any) -> Any:
+        """A string is a stored token (as ``dumpdata`` writes it); anything else is data."""
+        if isinstance(value, str):
+            return Ciphertext(value)
+        return value
+
+    def decrypt(self, value: Ciphertext, instance: models.Model | None = None) -> Any:
+        """Decrypt and parse a stored token; raise a clear error when no key fits."""
+        try:
+            text = decrypt_text(value.token)
+        except (InvalidToken, UnicodeError, ValueError):
+            where = ""
+            if instance is not None:
+                where = f" of {instance._meta.verbose_name} {instance.pk}"
+            raise ConfigDecryptionError(
+                f"The stored {self.verbose_name}{where} cannot be decrypted with any key in "
+                f"{KEY_SETTING}. If the key was changed, put the key it was encrypted with back "
+                f"as a later entry of {KEY_SETTING} (the first key encrypts, the others only "
+                f"decrypt) and run 'manage.py pluginrotatekeys'. The stored value is kept "
+                f"unchanged."
+            ) from None
+        return json.loads(text)
+
+    # -- writing ------------------------------------------------------------------
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        # Read the raw value: an undecrypted (or undecryptable) token is saved as is.
+        return model_instance.__dict__.get(self.attname)
+
+    def get_prep_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, Ciphertext):
+            return value.token
+        return encrypt_text(self.encode(value))
+
+    def encode(self, value: Any) -> str:
+        """The JSON text of ``value``; raises when JSON cannot hold it exactly."""
+        problem = _find_non_json(value, "")
+        if problem is not None:
+            path, kind = problem
+            raise ConfigEncodingError(
+                f"{self.verbose_name.capitalize()} value at {path or 'the top level'} is a "
+                f"{kind}, which JSON cannot store exactly. Convert it to a string, number, "
+                f"boolean, list or dict first (PluginConfiguration.clean_config() does this for "
+                f"form data)."
+            )
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def value_to_string(self, obj: models.Model) -> str:
+        """Serializers (``dumpdata``) get the ciphertext, never the plaintext."""
+        return self.get_prep_value(obj.__dict__.get(self.attname)) or ""
+
+
+def _find_non_json(value: Any, path: str) -> tuple[str, str] | None:
+    if value is None or isinstance(value, str | bool | int | float):
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path}[{key!r}]", f"key of type {type(key).__name__}"
+            found = _find_non_json(item, f"{path}[{key!r}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_non_json(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None
+    return path, type(value).__name__

@@ -1,0 +1,249 @@
+"""Selection: which configured instance application code gets.
+
+The default order, for a type:
+
+1. never a ``DISABLED`` instance;
+2. ``ACTIVE`` before ``RESERVED``, whatever the priority;
+3. lower ``priority`` first;
+4. ties broken by creation order.
+
+Instances whose item code is not registered in this process, or whose
+configuration cannot be decrypted, are skipped with a logged error, so a
+broken instance never takes the site down while a working one exists. A
+type registered with ``get_plugin=`` replaces steps 1-4 with its own choice.
+
+Every function takes the type as its class or its registered name. A name
+nobody registered raises
+:class:`~wagtail_plugin_system.exceptions.UnknownPluginError`: that is a
+programming error, not a configuration one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .contracts import BasePluginItem, BasePluginType
+from .exceptions import PluginFailoverError, PluginSelectionError, PluginUnavailableError
+from .models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
+from .registry import RegisteredType, registry
+
+__all__ = [
+    "call_with_failover",
+    "get_active_plugins",
+    "get_candidates",
+    "get_plugin_instance",
+    "get_plugin_instance_by_id",
+    "get_reserve_plugins",
+]
+
+logger = logging.getLogger(__name__)
+
+TypeRef = type[BasePluginType] | str
+
+_REDACTED = "***"
+
+
+def _type_names(entry: RegisteredType) -> list[str]:
+    return [entry.name, *entry.type_class.aliases]
+
+
+def _instances(entry: RegisteredType) -> Any:
+    return PluginInstance.objects.filter(item__plugin_type__name__in=_type_names(entry))
+
+
+def _code_present(entry: RegisteredType, instance: PluginInstance) -> bool:
+    return registry.get_item_entry(entry.name, instance.item.name) is not None
+
+
+def _selectable(entry: RegisteredType, statuses: Iterable[str]) -> list[PluginInstance]:
+    rows = _instances(entry).filter(status__in=list(statuses)).selectable().in_selection_order()
+    return [row for row in rows if _code_present(entry, row)]
+
+
+def get_candidates(plugin_type: TypeRef) -> list[PluginInstance]:
+    """Active, then reserved instances of a type, in selection order.
+
+    Only instances whose item code is registered in this process are listed.
+    """
+    return _selectable(registry.get_type_entry(plugin_type), SELECTABLE_STATUSES)
+
+
+def get_active_plugins(plugin_type: TypeRef) -> list[PluginInstance]:
+    """The ``ACTIVE`` instances of a type, in selection order."""
+    return _selectable(registry.get_type_entry(plugin_type), [PluginStatus.ACTIVE])
+
+
+def get_reserve_plugins(plugin_type: TypeRef) -> list[PluginInstance]:
+    """The ``RESERVED`` instances of a type, in selection order (for custom failover)."""
+    return _selectable(registry.get_type_entry(plugin_type), [PluginStatus.RESERVED])
+
+
+def _load(instance: PluginInstance) -> BasePluginItem | None:
+    try:
+        return instance.load_instance()
+    except PluginUnavailableError as exc:
+        logger.error("Skipping plugin instance %s (%r): %s", instance.pk, instance.name, exc)
+        return None
+
+
+def get_plugin_instance(plugin_type: TypeRef) -> BasePluginItem | None:
+    """Return the selected, loaded plugin item of a type, or ``None`` when none is usable.
+
+    The returned object is the item class instantiated with the selected
+    instance's configuration (``item.config``) and row (``item.plugin_instance``).
+    """
+    entry = registry.get_type_entry(plugin_type)
+    if entry.get_plugin is not None:
+        return _custom_selection(entry)
+    for instance in _selectable(entry, SELECTABLE_STATUSES):
+        loaded = _load(instance)
+        if loaded is not None:
+            return loaded
+    return None
+
+
+def _custom_selection(entry: RegisteredType) -> BasePluginItem | None:
+    assert entry.get_plugin is not None
+    type_row = PluginType.objects.filter(name__in=_type_names(entry)).first()
+    if type_row is None:
+        logger.warning(
+            "Plugin type %r has no database row yet; run 'manage.py pluginsync'.", entry.name
+        )
+        return None
+    chosen = entry.get_plugin(type_row)
+    if chosen is None:
+        return None
+    if not isinstance(chosen, PluginInstance):
+        raise PluginSelectionError(
+            f"get_plugin for plugin type {entry.name!r} returned {type(chosen).__name__}; it "
+            f"must return a PluginInstance or None."
+        )
+    if chosen.item.plugin_type.name not in _type_names(entry):
+        raise PluginSelectionError(
+            f"get_plugin for plugin type {entry.name!r} returned instance {chosen.pk}, which "
+            f"belongs to plugin type {chosen.item.plugin_type.name!r}. Filter its query by "
+            f"item__plugin_type."
+        )
+    return _load(chosen)
+
+
+def _parse_id(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        parsed = int(value.strip())
+        return parsed if 0 < parsed < 2**63 else None
+    return None
+
+
+def get_plugin_instance_by_id(
+    plugin_type: TypeRef,
+    instance_id: object = None,
+    prevent_disabled: bool = False,
+    *,
+    plugin_id: object = None,
+) -> BasePluginItem | None:
+    """Load one instance by its id, or return ``None``.
+
+    ``None`` comes back for a malformed or unknown id, an instance of another
+    type, an instance whose code is missing or whose configuration cannot be
+    decrypted, and (when ``prevent_disabled`` is true) a disabled instance.
+    ``plugin_id=`` is accepted as another spelling of ``instance_id``.
+    """
+    if plugin_id is not None:
+        if instance_id is not None:
+            raise TypeError("Pass either instance_id or plugin_id, not both.")
+        instance_id = plugin_id
+    entry = registry.get_type_entry(plugin_type)
+    pk = _parse_id(instance_id)
+    if pk is None:
+        return None
+    instance = _instances(entry).select_related("item__plugin_type").filter(pk=pk).first()
+    if instance is None:
+        return None
+    if prevent_disabled and instance.status == PluginStatus.DISABLED:
+        return None
+    return _load(instance)
+
+
+def redact(text: str, config: Mapping[str, Any]) -> str:
+    """Replace every string value of ``config`` (4+ characters) found in ``text``."""
+    values: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str) and len(value) >= 4:
+            values.append(value)
+        elif isinstance(value, Mapping):
+            for nested in value.values():
+                collect(nested)
+        elif isinstance(value, list):
+            for nested in value:
+                collect(nested)
+
+    collect(config)
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, _REDACTED)
+    return text
+
+
+def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwargs: Any) -> Any:
+    """Call ``method`` on each candidate instance until one succeeds; return its result.
+
+    Candidates are the active, then the reserved instances, in selection
+    order. An exception listed in the type's ``failover_exceptions`` (default:
+    any :class:`Exception`) moves on to the next candidate and is logged
+    (type and message, with the instance's configuration values blanked out);
+    any other exception propagates at once. When every candidate fails,
+    :class:`~wagtail_plugin_system.exceptions.PluginFailoverError` (an
+    :class:`ExceptionGroup`) holds each error; when there is no candidate at
+    all, :class:`~wagtail_plugin_system.exceptions.PluginUnavailableError` is
+    raised.
+    """
+    entry = registry.get_type_entry(plugin_type)
+    type_class = entry.type_class
+    if not callable(getattr(type_class, method, None)) or method.startswith("_"):
+        raise AttributeError(
+            f"Plugin type {entry.name!r} ({type_class.__qualname__}) has no public method "
+            f"{method!r}; call_with_failover() can only call the type's methods."
+        )
+    candidates = _selectable(entry, SELECTABLE_STATUSES)
+    if not candidates:
+        raise PluginUnavailableError(
+            f"No active or reserved instance of plugin type {entry.name!r} is available. "
+            f"Create one in the admin (Plugins > Instances) or activate an existing one."
+        )
+    errors: list[Exception] = []
+    for instance in candidates:
+        try:
+            item = instance.load_instance()
+            return getattr(item, method)(*args, **kwargs)
+        except type_class.failover_exceptions as exc:
+            if not isinstance(exc, Exception):
+                raise
+            errors.append(exc)
+            config = _readable_config(instance)
+            logger.warning(
+                "Plugin instance %s (%r) of type %r failed in %s(): %s: %s",
+                instance.pk,
+                instance.name,
+                entry.name,
+                method,
+                type(exc).__name__,
+                redact(str(exc), config),
+            )
+    raise PluginFailoverError(
+        f"All {len(candidates)} instances of plugin type {entry.name!r} failed in {method}()",
+        errors,
+    )
+
+
+def _readable_config(instance: PluginInstance) -> Mapping[str, Any]:
+    try:
+        config = instance.config
+    except PluginUnavailableError:
+        return {}
+    return config if isinstance(config, Mapping) else {}

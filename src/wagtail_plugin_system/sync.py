@@ -1,0 +1,446 @@
+"""Sync: mirror the code registry into the database, without ever losing configuration.
+
+:func:`sync_plugins` is what the ``pluginsync`` command (and the create-only
+sync after ``migrate``) runs. In one transaction it:
+
+* creates rows for registered types and items that have none, renaming the
+  row of a former name listed in ``aliases`` instead;
+* revives rows marked missing whose code is back;
+* marks rows whose code is gone as missing (their instances stay, with their
+  configuration, and are not selected);
+* creates one default ``ACTIVE`` instance for each item that has nothing to
+  configure and no instance yet;
+* in ``update`` mode, also refreshes labels, descriptions and default
+  priorities from code (``create`` mode keeps what is stored);
+* with ``prune``, deletes the rows of missing items and types only when no
+  editor-made instance depends on them.
+
+It reads each table once and writes with bulk operations, so its query count
+does not grow with the number of plugins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from .exceptions import PluginSystemError
+from .models import PluginInstance, PluginItem, PluginStatus, PluginType
+from .registry import PluginRegistry, RegisteredItem, RegisteredType, registry
+
+__all__ = ["SyncAction", "SyncError", "SyncReport", "sync_plugins"]
+
+Mode = Literal["create", "update"]
+
+#: Key of the PostgreSQL advisory lock that serialises concurrent syncs.
+_ADVISORY_LOCK_KEY = 0x57505331  # "WPS1"
+
+
+class SyncError(PluginSystemError):
+    """The sync was refused; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class SyncAction:
+    """One change the sync made (or, in a dry run, would make)."""
+
+    #: ``create``, ``rename``, ``update``, ``revive``, ``mark_missing``,
+    #: ``keep_missing``, ``merge`` or ``delete``.
+    action: str
+    #: ``type``, ``item`` or ``instance``.
+    kind: str
+    #: ``type_name`` or ``type_name/item_name``.
+    name: str
+    detail: str = ""
+
+
+@dataclass
+class SyncReport:
+    """What a sync did; ``changed`` tells whether the database differed from the registry."""
+
+    mode: Mode
+    prune: bool
+    dry_run: bool
+    actions: list[SyncAction] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(action.action != "keep_missing" for action in self.actions)
+
+    def counts(self) -> dict[str, int]:
+        """Number of actions by ``"<action> <kind>"``."""
+        counts: dict[str, int] = defaultdict(int)
+        for action in self.actions:
+            counts[f"{action.action} {action.kind}"] += 1
+        return dict(sorted(counts.items()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "prune": self.prune,
+            "dry_run": self.dry_run,
+            "changed": self.changed,
+            "counts": self.counts(),
+            "actions": [asdict(action) for action in self.actions],
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2)
+
+    def add(self, action: str, kind: str, name: str, detail: str = "") -> None:
+        self.actions.append(SyncAction(action, kind, name, detail))
+
+
+def sync_plugins(
+    *,
+    mode: Mode = "create",
+    prune: bool = False,
+    dry_run: bool = False,
+    using: str = DEFAULT_DB_ALIAS,
+    plugin_registry: PluginRegistry | None = None,
+) -> SyncReport:
+    """Mirror the registry into the database and return what changed.
+
+    ``dry_run`` reads the database, plans and reports, and writes nothing.
+    ``prune`` is refused (:class:`SyncError`) while an entry point has failed
+    to load, because its plugins would look uninstalled.
+    """
+    if mode not in ("create", "update"):
+        raise SyncError(f"Unknown sync mode {mode!r}; use 'create' or 'update'.")
+    source = plugin_registry if plugin_registry is not None else registry
+    if prune and source.entry_point_failures:
+        failed = ", ".join(failure.name for failure in source.entry_point_failures)
+        raise SyncError(
+            f"Refusing to prune: entry point(s) {failed} failed to load, so their plugins "
+            f"would look uninstalled. Fix them (see 'manage.py check') and run the sync again."
+        )
+    report = SyncReport(mode=mode, prune=prune, dry_run=dry_run)
+    if dry_run:
+        _Sync(source, report, using).run()
+        return report
+    with transaction.atomic(using=using):
+        _lock(using)
+        _Sync(source, report, using).run()
+    return report
+
+
+def _lock(using: str) -> None:
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+
+
+class _Sync:
+    def __init__(self, source: PluginRegistry, report: SyncReport, using: str) -> None:
+        self.source = source
+        self.report = report
+        self.using = using
+        self.now = timezone.now()
+        self.update = report.mode == "update"
+        self.types_to_update: dict[int, PluginType] = {}
+        self.items_to_update: dict[int, PluginItem] = {}
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _dirty_type(self, row: PluginType) -> None:
+        self.types_to_update[row.pk] = row
+
+    def _dirty_item(self, row: PluginItem) -> None:
+        self.items_to_update[row.pk] = row
+
+    def _revive(self, row: PluginType | PluginItem, kind: str, name: str) -> None:
+        if row.is_missing:
+            row.is_missing = False
+            row.missing_since = None
+            self.report.add("revive", kind, name, "its code is registered again")
+            if isinstance(row, PluginType):
+                self._dirty_type(row)
+            else:
+                self._dirty_item(row)
+
+    def _mark_missing(self, row: PluginType | PluginItem, kind: str, name: str) -> None:
+        if not row.is_missing:
+            row.is_missing = True
+            row.missing_since = self.now
+            self.report.add("mark_missing", kind, name, "its code is not registered")
+            if isinstance(row, PluginType):
+                self._dirty_type(row)
+            else:
+                self._dirty_item(row)
+
+    @staticmethod
+    def _claim(rows: dict[str, Any], name: str, aliases: Iterable[str]) -> tuple[Any, str | None]:
+        """The row for ``name``, else the row of its first former name (and that name)."""
+        if name in rows:
+            return rows[name], None
+        for alias in aliases:
+            if alias in rows:
+                return rows[alias], alias
+        return None, None
+
+    # -- the run --------------------------------------------------------------------
+
+    def run(self) -> None:
+        using = self.using
+        type_rows: dict[str, PluginType] = {
+            row.name: row for row in PluginType.objects.using(using).all()
+        }
+        items_by_type: dict[int, dict[str, PluginItem]] = defaultdict(dict)
+        for item_row in PluginItem.objects.using(using).all():
+            items_by_type[item_row.plugin_type_id][item_row.name] = item_row
+        stats = {
+            row["item_id"]: (row["total"], row["editor"])
+            for row in PluginInstance.objects.using(using)
+            .order_by()
+            .values("item_id")
+            .annotate(
+                total=Count("pk"),
+                editor=Count(
+                    "pk", filter=Q(is_default=False) | ~Q(updated_at=F("created_at"))
+                ),
+            )
+        }
+
+        claimed_types: set[int] = set()
+        claimed_items: set[int] = set()
+        new_types: list[tuple[RegisteredType, PluginType]] = []
+        new_items: list[tuple[RegisteredType, RegisteredItem, PluginItem]] = []
+        needs_default: list[tuple[RegisteredItem, PluginItem]] = []
+        merges: list[tuple[PluginItem, PluginItem]] = []
+
+        for entry in self.source.get_type_entries():
+            type_class = entry.type_class
+            type_row, former = self._claim(type_rows, entry.name, type_class.aliases)
+            if type_row is None:
+                type_row = PluginType(
+                    name=entry.name,
+                    label=type_class.label,
+                    description=type_class.description,
+                    created_at=self.now,
+                    updated_at=self.now,
+                )
+                new_types.append((entry, type_row))
+                self.report.add("create", "type", entry.name)
+                existing_items: dict[str, PluginItem] = {}
+            else:
+                claimed_types.add(type_row.pk)
+                if former is not None:
+                    type_row.name = entry.name
+                    self._dirty_type(type_row)
+                    self.report.add("rename", "type", entry.name, f"was {former!r}")
+                self._revive(type_row, "type", entry.name)
+                if self.update and (
+                    type_row.label != type_class.label
+                    or type_row.description != type_class.description
+                ):
+                    type_row.label = type_class.label
+                    type_row.description = type_class.description
+                    self._dirty_type(type_row)
+                    self.report.add("update", "type", entry.name, "label and description")
+                existing_items = items_by_type.get(type_row.pk, {})
+
+            for item_entry in (entry.items[name] for name in sorted(entry.items)):
+                item_class = item_entry.item_class
+                full_name = f"{entry.name}/{item_class.name}"
+                item_row, former = self._claim(existing_items, item_class.name, item_class.aliases)
+                if item_row is None:
+                    item_row = PluginItem(
+                        plugin_type=type_row,
+                        name=item_class.name,
+                        label=item_class.label,
+                        description=item_class.description,
+                        default_priority=item_entry.priority,
+                        is_configurable=item_class.configuration is not None,
+                        created_at=self.now,
+                        updated_at=self.now,
+                    )
+                    new_items.append((entry, item_entry, item_row))
+                    self.report.add("create", "item", full_name)
+                    if item_class.configuration is None:
+                        needs_default.append((item_entry, item_row))
+                    continue
+                claimed_items.add(item_row.pk)
+                if former is not None:
+                    item_row.name = item_class.name
+                    self._dirty_item(item_row)
+                    self.report.add("rename", "item", full_name, f"was {former!r}")
+                for alias in item_class.aliases:
+                    stale = existing_items.get(alias)
+                    if stale is not None and stale.pk != item_row.pk:
+                        claimed_items.add(stale.pk)
+                        merges.append((stale, item_row))
+                        self.report.add(
+                            "merge", "item", full_name, f"instances of former name {alias!r}"
+                        )
+                self._revive(item_row, "item", full_name)
+                configurable = item_class.configuration is not None
+                if item_row.is_configurable != configurable:
+                    item_row.is_configurable = configurable
+                    self._dirty_item(item_row)
+                if self.update and (
+                    item_row.label != item_class.label
+                    or item_row.description != item_class.description
+                    or item_row.default_priority != item_entry.priority
+                ):
+                    item_row.label = item_class.label
+                    item_row.description = item_class.description
+                    item_row.default_priority = item_entry.priority
+                    self._dirty_item(item_row)
+                    self.report.add(
+                        "update", "item", full_name, "label, description and default priority"
+                    )
+                if not configurable and stats.get(item_row.pk, (0, 0))[0] == 0:
+                    needs_default.append((item_entry, item_row))
+
+        # Rows whose code is gone.
+        type_names = {row.pk: row.name for row in type_rows.values()}
+        missing_items: list[PluginItem] = []
+        for type_id, rows in items_by_type.items():
+            for item_row in rows.values():
+                if item_row.pk not in claimed_items:
+                    self._mark_missing(item_row, "item", f"{type_names[type_id]}/{item_row.name}")
+                    missing_items.append(item_row)
+        missing_types = [row for row in type_rows.values() if row.pk not in claimed_types]
+        for type_row in missing_types:
+            self._mark_missing(type_row, "type", type_row.name)
+
+        for item_entry, _ in needs_default:
+            self.report.add(
+                "create",
+                "instance",
+                f"{item_entry.item_class.plugin_type.name}/{item_entry.name}",
+                "default instance (nothing to configure)",
+            )
+        item_ids: list[int] = []
+        type_ids: list[int] = []
+        if self.report.prune:
+            item_ids, type_ids = self._plan_prune(
+                missing_types, missing_items, items_by_type, stats, type_names
+            )
+        if not self.report.dry_run:
+            self._write(new_types, new_items, needs_default, merges)
+            if item_ids:
+                PluginInstance.objects.using(using).filter(item_id__in=item_ids).delete()
+                PluginItem.objects.using(using).filter(pk__in=item_ids).delete()
+            if type_ids:
+                PluginType.objects.using(using).filter(pk__in=type_ids).delete()
+
+    def _write(
+        self,
+        new_types: list[tuple[RegisteredType, PluginType]],
+        new_items: list[tuple[RegisteredType, RegisteredItem, PluginItem]],
+        needs_default: list[tuple[RegisteredItem, PluginItem]],
+        merges: list[tuple[PluginItem, PluginItem]],
+    ) -> None:
+        using = self.using
+        if new_types:
+            PluginType.objects.using(using).bulk_create([row for _, row in new_types])
+        if new_items:
+            for _, _, item_row in new_items:
+                item_row.plugin_type_id = item_row.plugin_type.pk
+            PluginItem.objects.using(using).bulk_create([row for _, _, row in new_items])
+        if self.types_to_update:
+            for row in self.types_to_update.values():
+                row.updated_at = self.now
+            PluginType.objects.using(using).bulk_update(
+                list(self.types_to_update.values()),
+                ["name", "label", "description", "is_missing", "missing_since", "updated_at"],
+            )
+        for stale, target in merges:
+            PluginInstance.objects.using(using).filter(item=stale).update(item=target)
+            stale.delete(using=using)
+        merged = {stale.pk for stale, _ in merges}
+        items_to_update = [row for pk, row in self.items_to_update.items() if pk not in merged]
+        if items_to_update:
+            for row in items_to_update:
+                row.updated_at = self.now
+            PluginItem.objects.using(using).bulk_update(
+                items_to_update,
+                [
+                    "name",
+                    "label",
+                    "description",
+                    "default_priority",
+                    "is_configurable",
+                    "is_missing",
+                    "missing_since",
+                    "updated_at",
+                ],
+            )
+        if needs_default:
+            defaults = []
+            for item_entry, item_row in needs_default:
+                defaults.append(
+                    PluginInstance(
+                        item_id=item_row.pk,
+                        name=str(item_entry.item_class.label),
+                        status=PluginStatus.ACTIVE,
+                        priority=item_entry.priority,
+                        config={},
+                        is_default=True,
+                        created_at=self.now,
+                        updated_at=self.now,
+                    )
+                )
+            _bulk_create_keeping_timestamps(defaults, using)
+
+    def _plan_prune(
+        self,
+        missing_types: list[PluginType],
+        missing_items: list[PluginItem],
+        items_by_type: dict[int, dict[str, PluginItem]],
+        stats: dict[int, tuple[int, int]],
+        type_names: dict[int, str],
+    ) -> tuple[list[int], list[int]]:
+        """Decide what prune deletes; return the item and type ids."""
+        deletable_items: list[PluginItem] = []
+        kept_type_ids: set[int] = set()
+        for item_row in missing_items:
+            total, editor = stats.get(item_row.pk, (0, 0))
+            name = f"{type_names[item_row.plugin_type_id]}/{item_row.name}"
+            if editor:
+                kept_type_ids.add(item_row.plugin_type_id)
+                self.report.add(
+                    "keep_missing",
+                    "item",
+                    name,
+                    f"{editor} editor-made instance(s) depend on it; delete or move them to "
+                    f"prune it",
+                )
+                continue
+            deletable_items.append(item_row)
+            detail = f"with {total} untouched default instance(s)" if total else ""
+            self.report.add("delete", "item", name, detail)
+        deleted = {row.pk for row in deletable_items}
+        deletable_types = []
+        for type_row in missing_types:
+            remaining = [
+                row for row in items_by_type.get(type_row.pk, {}).values() if row.pk not in deleted
+            ]
+            if remaining or type_row.pk in kept_type_ids:
+                self.report.add(
+                    "keep_missing", "type", type_row.name, "implementations with instances remain"
+                )
+                continue
+            deletable_types.append(type_row.pk)
+            self.report.add("delete", "type", type_row.name)
+        return sorted(deleted), deletable_types
+
+
+def _bulk_create_keeping_timestamps(rows: list[PluginInstance], using: str) -> None:
+    """bulk_create, but with created_at == updated_at exactly (marks them untouched)."""
+    PluginInstance.objects.using(using).bulk_create(rows)
+    # auto_now/auto_now_add fill both fields in pre_save with separate now() calls;
+    # realign them so the "untouched default" test (updated_at == created_at) holds.
+    ids = [row.pk for row in rows]
+    PluginInstance.objects.using(using).filter(pk__in=ids).update(updated_at=F("created_at"))

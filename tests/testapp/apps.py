@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class TestAppConfig(AppConfig):
+    name = "tests.testapp"
+    label = "testapp"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from wagtail_plugin_system import register_plugin_item, register_plugin_type
+
+        from . import plugins
+
+        register_plugin_type(plugins.PaymentGatewayType)
+        register_plugin_item(plugins.StripeGateway)
+        register_plugin_item(plugins.BankTransferGateway, priority=50)
+        register_plugin_item(plugins.FlakyGateway)
+        register_plugin_item(plugins.EchoSender)
