@@ -210,8 +210,8 @@ class PluginConfig(dict[str, Any]):
         )
 
     __setitem__ = __delitem__ = _readonly
-    clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
-    __ior__ = _readonly  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _readonly
+    __ior__ = _readonly
 
     def __repr__(self) -> str:
         return "PluginConfig({" + ", ".join(f"{key!r}: '***'" for key in self) + "})"
@@ -244,7 +244,7 @@ class PluginConfiguration:
     """
 
     #: A :class:`django.forms.Form` subclass whose fields make up the configuration.
-    form_class: ClassVar[type[forms.BaseForm]]
+    form_class: ClassVar[type[forms.Form]]
     #: Names of form fields whose values are write-only for editors. Fields
     #: whose widget is a :class:`~django.forms.PasswordInput` are secret too.
     secret_fields: ClassVar[tuple[str, ...]] = ()
@@ -252,7 +252,7 @@ class PluginConfiguration:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         form_class = getattr(cls, "form_class", None)
-        if not (isinstance(form_class, type) and issubclass(form_class, forms.BaseForm)):
+        if not (isinstance(form_class, type) and issubclass(form_class, forms.Form)):
             _fail(
                 PluginConfigurationDefinitionError,
                 cls,
@@ -483,13 +483,21 @@ def _check_implementation(cls: type[BasePluginItem], plugin_type: type[BasePlugi
 
 
 def _signature(func: Callable[..., Any]) -> str:
+    """The parameter list without annotations, e.g. ``(self, amount, *, currency='EUR')``."""
     try:
-        return str(inspect.signature(func))
+        signature = inspect.signature(func)
     except (TypeError, ValueError):
         return "(...)"
+    bare = [
+        parameter.replace(annotation=inspect.Parameter.empty)
+        for parameter in signature.parameters.values()
+    ]
+    return str(signature.replace(parameters=bare, return_annotation=inspect.Signature.empty))
 
 
-def _accepts_same_arguments(declared: Callable[..., Any], implementation: Callable[..., Any]) -> bool:
+def _accepts_same_arguments(
+    declared: Callable[..., Any], implementation: Callable[..., Any]
+) -> bool:
     """Whether every call the declared signature allows also binds to the implementation."""
     try:
         expected = inspect.signature(declared)

@@ -79,7 +79,7 @@ class PluginSelectionError(PluginSystemError):
     """A type's custom ``get_plugin`` callable returned something unusable."""
 
 
-class PluginFailoverError(ExceptionGroup, PluginSystemError):  # type: ignore[misc]
+class PluginFailoverError(ExceptionGroup, PluginSystemError):
     """Every candidate instance failed in :func:`~wagtail_plugin_system.call_with_failover`.
 
     An :class:`ExceptionGroup` holding each instance's error, in the order the

@@ -23,8 +23,8 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import json
-import threading
 from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -39,9 +39,9 @@ if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
 __all__ = [
+    "KEY_SETTING",
     "Ciphertext",
     "EncryptedJSONField",
-    "KEY_SETTING",
     "decrypt_text",
     "encrypt_text",
     "get_crypter",
@@ -51,16 +51,13 @@ __all__ = [
 KEY_SETTING = "FIELD_ENCRYPTION_KEY"
 
 GENERATE_HINT = (
-    "Generate a key with: python -c \"from cryptography.fernet import Fernet; "
-    "print(Fernet.generate_key().decode())\" and keep it out of source control "
+    'Generate a key with: python -c "from cryptography.fernet import Fernet; '
+    'print(Fernet.generate_key().decode())" and keep it out of source control '
     "(for example, read it from an environment variable)."
 )
 
-_cache_lock = threading.Lock()
-_cache: tuple[object, MultiFernet, Fernet] | None = None
 
-
-def _configured_keys() -> tuple[object, list[str | bytes]]:
+def _configured_keys() -> tuple[str | bytes, ...]:
     raw = getattr(settings, KEY_SETTING, None)
     if raw is None or raw == "" or raw == b"":
         raise ImproperlyConfigured(f"{KEY_SETTING} is not set. {GENERATE_HINT}")
@@ -71,11 +68,11 @@ def _configured_keys() -> tuple[object, list[str | bytes]]:
         raise ImproperlyConfigured(
             f"{KEY_SETTING} must be a key string or a list of key strings. {GENERATE_HINT}"
         )
-    cache_key = tuple(keys) if isinstance(raw, list | tuple) else raw
-    return cache_key, keys
+    return tuple(keys)
 
 
-def _build(keys: list[str | bytes]) -> tuple[MultiFernet, Fernet]:
+@functools.lru_cache(maxsize=8)
+def _build(keys: tuple[str | bytes, ...]) -> tuple[MultiFernet, Fernet]:
     from encrypted_model_fields.fields import parse_key
 
     fernets = []
@@ -91,15 +88,7 @@ def _build(keys: list[str | bytes]) -> tuple[MultiFernet, Fernet]:
 
 
 def _crypters() -> tuple[MultiFernet, Fernet]:
-    global _cache
-    cache_key, keys = _configured_keys()
-    cached = _cache
-    if cached is not None and cached[0] == cache_key:
-        return cached[1], cached[2]
-    with _cache_lock:
-        crypter, primary = _build(keys)
-        _cache = (cache_key, crypter, primary)
-    return crypter, primary
+    return _build(_configured_keys())
 
 
 def get_crypter() -> MultiFernet:
@@ -180,6 +169,9 @@ class EncryptedJSONDescriptor(DeferredAttribute):
 
 
 class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     """A JSON document stored as one encrypted token.
 
     JSON types round-trip exactly (``True`` stays a bool, ``5`` an int). A
@@ -258,9 +250,20 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
             )
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
+    def value_from_object(self, obj: models.Model) -> Any:
+        """Generic introspection (serializers, form helpers) gets the stored form, not data."""
+        if self.attname not in obj.__dict__:
+            obj.refresh_from_db(fields=[self.attname])
+        value = obj.__dict__.get(self.attname)
+        if value is None or isinstance(value, Ciphertext):
+            return value
+        token = self.get_prep_value(value)
+        return Ciphertext(token) if token is not None else None
+
     def value_to_string(self, obj: models.Model) -> str:
         """Serializers (``dumpdata``) get the ciphertext, never the plaintext."""
-        return self.get_prep_value(obj.__dict__.get(self.attname)) or ""
+        value = self.value_from_object(obj)
+        return value.token if isinstance(value, Ciphertext) else ""
 
 
 def _find_non_json(value: Any, path: str) -> tuple[str, str] | None:

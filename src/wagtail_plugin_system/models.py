@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .contracts import BasePluginItem, BasePluginType
 from .exceptions import ConfigDecryptionError, PluginUnavailableError
-from .fields import Ciphertext, EncryptedJSONField
+from .fields import EncryptedJSONField
 from .registry import registry
 
 if TYPE_CHECKING:
@@ -265,6 +265,14 @@ class PluginInstance(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (for caches) with the configuration encrypted, never in plaintext."""
+        state: dict[str, Any] = super().__getstate__()
+        if "config" in state:
+            field = cast("models.Field[Any, Any]", self._meta.get_field("config"))
+            state["config"] = field.value_from_object(self)
+        return state
+
     @property
     def plugin_type(self) -> PluginType:
         """The :class:`PluginType` row of this instance's item."""
@@ -310,13 +318,3 @@ class PluginInstance(models.Model):
                 f"dict. Open it in the admin and save its configuration again."
             )
         return item_class(config=config, plugin_instance=self)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle (for caches) with the configuration encrypted, never in plaintext."""
-        state: dict[str, Any] = super().__getstate__()  # type: ignore[misc]
-        value = state.get("config")
-        if value is not None and not isinstance(value, Ciphertext):
-            field = self._meta.get_field("config")
-            token = field.get_prep_value(value)
-            state["config"] = Ciphertext(token) if token is not None else None
-        return state

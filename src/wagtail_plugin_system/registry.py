@@ -144,7 +144,7 @@ class PluginRegistry:
         """
         if isinstance(type_class, Mapping):
             options = dict(type_class)
-            type_class = options.pop("interface", None)  # type: ignore[assignment]
+            type_class = options.pop("interface", None)
             get_plugin = options.pop("get_plugin", get_plugin)
             if options:
                 raise PluginRegistrationError(
@@ -209,7 +209,7 @@ class PluginRegistry:
         """
         if isinstance(item_class, Mapping):
             options = dict(item_class)
-            item_class = options.pop("plugin_class", None)  # type: ignore[assignment]
+            item_class = options.pop("plugin_class", None)
             priority = options.pop("priority", priority)
             if options:
                 raise PluginRegistrationError(

@@ -52,14 +52,20 @@ def rotate_keys(
     report = RotationReport(dry_run=dry_run)
     field = PluginInstance._meta.get_field("config")
     ids = list(
-        PluginInstance.objects.using(using).exclude(config=None).order_by("pk").values_list(
-            "pk", flat=True
-        )
+        PluginInstance.objects.using(using)
+        .exclude(config=None)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size]
         with transaction.atomic(using=using):
-            rows = PluginInstance.objects.using(using).filter(pk__in=batch).only("pk", "config")
+            rows = (
+                PluginInstance.objects.using(using)
+                .filter(pk__in=batch)
+                .only("pk", "config")
+                .order_by("pk")
+            )
             if not dry_run:
                 rows = rows.select_for_update()
             changed: list[When] = []

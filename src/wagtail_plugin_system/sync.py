@@ -79,7 +79,7 @@ class SyncReport:
         """Number of actions by ``"<action> <kind>"``."""
         counts: dict[str, int] = defaultdict(int)
         for action in self.actions:
-            counts[f"{action.action} {action.kind}"] += 1
+            counts[f"{action.action.replace('_', ' ')} {action.kind}"] += 1
         return dict(sorted(counts.items()))
 
     def as_dict(self) -> dict[str, Any]:
@@ -205,9 +205,7 @@ class _Sync:
             .values("item_id")
             .annotate(
                 total=Count("pk"),
-                editor=Count(
-                    "pk", filter=Q(is_default=False) | ~Q(updated_at=F("created_at"))
-                ),
+                editor=Count("pk", filter=Q(is_default=False) | ~Q(updated_at=F("created_at"))),
             )
         }
 
@@ -350,8 +348,8 @@ class _Sync:
                 item_row.plugin_type_id = item_row.plugin_type.pk
             PluginItem.objects.using(using).bulk_create([row for _, _, row in new_items])
         if self.types_to_update:
-            for row in self.types_to_update.values():
-                row.updated_at = self.now
+            for type_row in self.types_to_update.values():
+                type_row.updated_at = self.now
             PluginType.objects.using(using).bulk_update(
                 list(self.types_to_update.values()),
                 ["name", "label", "description", "is_missing", "missing_since", "updated_at"],
@@ -360,10 +358,10 @@ class _Sync:
             PluginInstance.objects.using(using).filter(item=stale).update(item=target)
             stale.delete(using=using)
         merged = {stale.pk for stale, _ in merges}
-        items_to_update = [row for pk, row in self.items_to_update.items() if pk not in merged]
+        items_to_update = [item for pk, item in self.items_to_update.items() if pk not in merged]
         if items_to_update:
-            for row in items_to_update:
-                row.updated_at = self.now
+            for item_row in items_to_update:
+                item_row.updated_at = self.now
             PluginItem.objects.using(using).bulk_update(
                 items_to_update,
                 [

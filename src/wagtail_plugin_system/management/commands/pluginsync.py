@@ -94,10 +94,14 @@ class Command(BaseCommand):
         ]
         widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(3)]
         for number, row in enumerate([headers, *rows]):
-            line = "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False))
+            line = "  ".join(
+                str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)
+            )
             line = f"{line}  {row[3]}".rstrip()
-            style = self.style.SQL_FIELD if number == 0 else (
-                self.style.WARNING if row[0] in ("mark missing", "keep missing") else str
+            style = (
+                self.style.SQL_FIELD
+                if number == 0
+                else (self.style.WARNING if row[0] in ("mark missing", "keep missing") else str)
             )
             self.stdout.write(style(line))
         summary = ", ".join(f"{count} {key}" for key, count in report.counts().items())

@@ -1,0 +1,71 @@
+"""Tests for wagtail_plugin_system.checks (run through Django's check framework)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from tests.testapp.plugins import SmsSenderType
+from wagtail_plugin_system.registry import EntryPointFailure, PluginRegistry
+
+# The out-of-sync check reads the database whenever checks run.
+pytestmark = pytest.mark.django_db
+
+
+def run_checks() -> dict[str, checks.CheckMessage]:
+    return {message.id: message for message in checks.run_checks() if message.id}
+
+
+def ids() -> set[str]:
+    return {i for i in run_checks() if i.startswith("wagtail_plugin_system.")}
+
+
+def test_clean_configuration_has_no_messages(synced: Any) -> None:
+    assert ids() == set()
+
+
+@pytest.mark.parametrize("value", [None, "", "not-a-key", ["also-not-a-key"]])
+def test_missing_or_malformed_key_is_an_error(value: object) -> None:
+    with override_settings(FIELD_ENCRYPTION_KEY=value):
+        message = run_checks()["wagtail_plugin_system.E001"]
+    assert message.level == checks.ERROR
+    assert "FIELD_ENCRYPTION_KEY" in message.msg
+    assert "Fernet.generate_key()" in message.msg
+
+
+def test_failed_entry_point_is_a_warning_or_in_strict_mode_an_error(
+    plugin_registry: PluginRegistry,
+) -> None:
+    plugin_registry.entry_point_failures.append(
+        EntryPointFailure("acme", "acme.plugins:Gateway", "ImportError: no module named acme")
+    )
+    warning = run_checks()["wagtail_plugin_system.W001"]
+    assert warning.level == checks.WARNING
+    assert "'acme'" in warning.msg
+    assert "acme.plugins:Gateway" in warning.msg
+    assert "no module named acme" in warning.msg
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={"STRICT": True}):
+        found = run_checks()
+        assert found["wagtail_plugin_system.E002"].level == checks.ERROR
+        assert "wagtail_plugin_system.W001" not in found
+
+
+def test_database_out_of_sync_is_a_warning(synced: Any, plugin_registry: PluginRegistry) -> None:
+    plugin_registry.unregister_type(SmsSenderType)
+    message = run_checks()["wagtail_plugin_system.W002"]
+    assert "mark missing type" in message.msg
+    assert message.hint is not None
+    assert "pluginsync" in message.hint
+
+
+def test_out_of_sync_check_on_an_empty_database(db: None) -> None:
+    assert "wagtail_plugin_system.W002" in ids()
+
+
+def test_unknown_setting_is_a_warning() -> None:
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={"STRICTT": True}):
+        message = run_checks()["wagtail_plugin_system.W003"]
+    assert "'STRICTT'" in message.msg

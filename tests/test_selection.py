@@ -1,0 +1,300 @@
+"""Tests for wagtail_plugin_system.selection."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from tests.testapp.factories import STRIPE_CONFIG
+from tests.testapp.plugins import (
+    BankTransferGateway,
+    EchoSender,
+    FlakyGateway,
+    PaymentGatewayType,
+    ProviderError,
+    StripeGateway,
+)
+from wagtail_plugin_system import (
+    call_with_failover,
+    get_active_plugins,
+    get_plugin_instance,
+    get_plugin_instance_by_id,
+    get_reserve_plugins,
+)
+from wagtail_plugin_system.exceptions import (
+    PluginFailoverError,
+    PluginSelectionError,
+    PluginUnavailableError,
+    UnknownPluginError,
+)
+from wagtail_plugin_system.models import PluginInstance, PluginStatus
+from wagtail_plugin_system.registry import PluginRegistry
+from wagtail_plugin_system.sync import sync_plugins
+
+pytestmark = pytest.mark.django_db
+
+FLAKY = {"api_key": "flaky_key_SECRET_91b2"}
+
+
+@pytest.fixture
+def clean(synced: Any) -> None:
+    """Synced, without the default instance sync creates for the bank transfer item."""
+    PluginInstance.objects.of_type("payment_gateway").delete()
+
+
+def selected_name(plugin_type: Any = PaymentGatewayType) -> str | None:
+    item = get_plugin_instance(plugin_type)
+    return item.plugin_instance.name if item is not None and item.plugin_instance else None
+
+
+def test_active_beats_reserved_whatever_the_priority(clean: None, make_instance: Any) -> None:
+    make_instance(StripeGateway, "Stripe production", config=STRIPE_CONFIG, priority=10)
+    make_instance(StripeGateway, "Stripe backup", config=STRIPE_CONFIG, priority=20)
+    make_instance(
+        StripeGateway, "Stripe sandbox", config=STRIPE_CONFIG, priority=1, status="reserved"
+    )
+    assert selected_name() == "Stripe production"
+    assert [i.name for i in get_active_plugins(PaymentGatewayType)] == [
+        "Stripe production",
+        "Stripe backup",
+    ]
+    assert [i.name for i in get_reserve_plugins("payment_gateway")] == ["Stripe sandbox"]
+
+
+def test_reserved_is_used_when_no_active(clean: None, make_instance: Any) -> None:
+    make_instance(BankTransferGateway, "Bank", status="reserved")
+    make_instance(StripeGateway, "Off", config=STRIPE_CONFIG, status="disabled", priority=0)
+    assert selected_name() == "Bank"
+
+
+def test_disabled_is_never_selected(clean: None, make_instance: Any) -> None:
+    make_instance(StripeGateway, "Off", config=STRIPE_CONFIG, status="disabled", priority=0)
+    assert get_plugin_instance(PaymentGatewayType) is None
+    assert get_active_plugins(PaymentGatewayType) == []
+    assert get_reserve_plugins(PaymentGatewayType) == []
+
+
+def test_ties_are_broken_by_creation_order(clean: None, make_instance: Any) -> None:
+    first = make_instance(BankTransferGateway, "first", priority=5)
+    make_instance(BankTransferGateway, "second", priority=5)
+    assert selected_name() == "first"
+    first.delete()
+    assert selected_name() == "second"
+
+
+def test_type_can_be_given_by_name(clean: None, make_instance: Any) -> None:
+    make_instance(BankTransferGateway, "Bank")
+    assert selected_name("payment_gateway") == "Bank"
+    sender = get_plugin_instance("sms_sender")
+    assert sender is not None
+    assert sender.send("+1", "hi") == "+1:hi"
+    assert isinstance(sender, EchoSender)
+
+
+def test_unknown_type_name_is_an_error(db: None) -> None:
+    with pytest.raises(UnknownPluginError, match="'no_such_type' is not registered"):
+        get_plugin_instance("no_such_type")
+    with pytest.raises(UnknownPluginError):
+        get_plugin_instance_by_id("no_such_type", 1)
+
+
+def test_missing_code_is_skipped(
+    clean: None, make_instance: Any, plugin_registry: PluginRegistry
+) -> None:
+    make_instance(StripeGateway, "Stripe", config=STRIPE_CONFIG, priority=1)
+    make_instance(BankTransferGateway, "Bank", priority=2)
+    plugin_registry.unregister_item(StripeGateway)
+    assert selected_name() == "Bank"
+    assert [i.name for i in get_active_plugins(PaymentGatewayType)] == ["Bank"]
+
+
+def test_rows_marked_missing_by_sync_are_skipped(
+    clean: None, make_instance: Any, plugin_registry: PluginRegistry
+) -> None:
+    make_instance(StripeGateway, "Stripe", config=STRIPE_CONFIG, priority=1)
+    plugin_registry.unregister_item(StripeGateway)
+    sync_plugins()
+    plugin_registry.register_item(StripeGateway)  # code back, but rows not revived yet
+    # (The sync also created the default instance of the unconfigured bank transfer item.)
+    assert selected_name() == "Bank transfer"
+    sync_plugins()
+    assert selected_name() == "Stripe"
+
+
+def test_undecryptable_instance_is_skipped_with_a_logged_error(
+    clean: None, make_instance: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django.conf import settings
+
+    with override_settings(FIELD_ENCRYPTION_KEY=settings.OLD_TEST_KEY):
+        make_instance(StripeGateway, "Old key", config=STRIPE_CONFIG, priority=1)
+    make_instance(BankTransferGateway, "Bank", priority=2)
+    with caplog.at_level(logging.ERROR, logger="wagtail_plugin_system.selection"):
+        assert selected_name() == "Bank"
+    assert "FIELD_ENCRYPTION_KEY" in caplog.text
+    assert "'Old key'" in caplog.text
+    assert STRIPE_CONFIG["secret_key"] not in caplog.text
+
+
+def test_custom_get_plugin_overrides_the_choice(
+    clean: None, make_instance: Any, plugin_registry: PluginRegistry
+) -> None:
+    make_instance(StripeGateway, "Stripe", config=STRIPE_CONFIG, priority=1)
+    make_instance(BankTransferGateway, "Bank b", priority=9)
+    make_instance(BankTransferGateway, "Bank a", priority=9, status="reserved")
+    seen: list[Any] = []
+
+    def by_name(plugin_type: Any) -> PluginInstance | None:
+        seen.append(plugin_type)
+        return (
+            PluginInstance.objects.filter(item__plugin_type=plugin_type, name__startswith="Bank")
+            .order_by("name")
+            .first()
+        )
+
+    plugin_registry.register_type(PaymentGatewayType, get_plugin=by_name)
+    assert selected_name() == "Bank a"
+    assert seen[0].name == "payment_gateway"
+
+    plugin_registry.register_type(PaymentGatewayType, get_plugin=lambda t: None)
+    assert get_plugin_instance(PaymentGatewayType) is None
+
+
+def test_custom_get_plugin_returning_nonsense_is_reported(
+    clean: None, plugin_registry: PluginRegistry
+) -> None:
+    plugin_registry.register_type(PaymentGatewayType, get_plugin=lambda t: "stripe")
+    with pytest.raises(PluginSelectionError, match="returned str"):
+        get_plugin_instance(PaymentGatewayType)
+
+    sender = PluginInstance.objects.of_type("sms_sender").get()
+    plugin_registry.register_type(PaymentGatewayType, get_plugin=lambda t: sender)
+    with pytest.raises(PluginSelectionError, match="belongs to plugin type 'sms_sender'"):
+        get_plugin_instance(PaymentGatewayType)
+
+
+# -- by id ------------------------------------------------------------------------------
+
+
+def test_by_id(clean: None, make_instance: Any) -> None:
+    stripe = make_instance(StripeGateway, "Stripe", config=STRIPE_CONFIG, status="disabled")
+    loaded = get_plugin_instance_by_id(PaymentGatewayType, stripe.pk)
+    assert isinstance(loaded, StripeGateway)
+    assert get_plugin_instance_by_id(PaymentGatewayType, str(stripe.pk)) is not None
+    assert get_plugin_instance_by_id(PaymentGatewayType, plugin_id=stripe.pk) is not None
+    assert get_plugin_instance_by_id(PaymentGatewayType, stripe.pk, prevent_disabled=True) is None
+    with pytest.raises(TypeError, match="either instance_id or plugin_id"):
+        get_plugin_instance_by_id(PaymentGatewayType, stripe.pk, plugin_id=stripe.pk)
+
+
+@pytest.mark.parametrize(
+    "bad_id", [None, "", "abc", "12abc", -1, 0, True, 1.5, 10**30, "99999999", [1], 999999]
+)
+def test_by_id_malformed_or_unknown_gives_none(clean: None, bad_id: object) -> None:
+    assert get_plugin_instance_by_id(PaymentGatewayType, bad_id) is None
+
+
+def test_by_id_of_another_type_gives_none(clean: None) -> None:
+    sender = PluginInstance.objects.of_type("sms_sender").get()
+    assert get_plugin_instance_by_id("sms_sender", sender.pk) is not None
+    assert get_plugin_instance_by_id(PaymentGatewayType, sender.pk) is None
+
+
+def test_by_id_missing_code_gives_none(
+    clean: None, make_instance: Any, plugin_registry: PluginRegistry
+) -> None:
+    stripe = make_instance(StripeGateway, "Stripe", config=STRIPE_CONFIG)
+    plugin_registry.unregister_item(StripeGateway)
+    assert get_plugin_instance_by_id(PaymentGatewayType, stripe.pk) is None
+
+
+# -- changes are seen by the next resolution ---------------------------------------------
+
+
+def test_every_orm_path_is_seen_by_the_next_resolution(clean: None, make_instance: Any) -> None:
+    first = make_instance(BankTransferGateway, "first", priority=1)
+    second = make_instance(BankTransferGateway, "second", priority=2)
+    assert selected_name() == "first"
+
+    first.status = PluginStatus.DISABLED
+    first.save()
+    assert selected_name() == "second"
+
+    PluginInstance.objects.filter(pk=first.pk).update(status="active", priority=0)
+    assert selected_name() == "first"
+
+    PluginInstance.objects.filter(pk=first.pk).delete()
+    assert selected_name() == "second"
+
+    second.delete()
+    assert selected_name() is None
+
+    sync_plugins()  # recreates the default instance of the unconfigured bank transfer item
+    assert selected_name() == "Bank transfer"
+
+
+# -- failover ---------------------------------------------------------------------------
+
+
+def test_failover_moves_on_to_the_next_candidate(
+    clean: None, make_instance: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_instance(FlakyGateway, "Flaky", config={**FLAKY, "fail_with": "provider"}, priority=1)
+    make_instance(BankTransferGateway, "Bank", status="reserved")
+    with caplog.at_level(logging.WARNING, logger="wagtail_plugin_system.selection"):
+        assert call_with_failover(PaymentGatewayType, "create_payment", 7) == "bank:7"
+    assert "'Flaky'" in caplog.text
+    assert "ProviderError" in caplog.text
+    assert FLAKY["api_key"] not in caplog.text
+    assert "rejected key ***" in caplog.text
+
+
+def test_failover_first_success_wins(clean: None, make_instance: Any) -> None:
+    make_instance(FlakyGateway, "Flaky ok", config=FLAKY, priority=1)
+    make_instance(BankTransferGateway, "Bank", priority=2)
+    assert call_with_failover("payment_gateway", "create_payment", amount=3) == "flaky:3"
+
+
+def test_failover_does_not_catch_other_exceptions(clean: None, make_instance: Any) -> None:
+    make_instance(FlakyGateway, "Buggy", config={**FLAKY, "fail_with": "bug"}, priority=1)
+    make_instance(BankTransferGateway, "Bank", priority=2)
+    with pytest.raises(KeyError, match="a programming error"):
+        call_with_failover(PaymentGatewayType, "create_payment", 1)
+
+
+def test_all_failing_raises_an_exception_group(clean: None, make_instance: Any) -> None:
+    make_instance(FlakyGateway, "A", config={**FLAKY, "fail_with": "provider"}, priority=1)
+    make_instance(FlakyGateway, "B", config={**FLAKY, "fail_with": "provider"}, status="reserved")
+    with pytest.raises(PluginFailoverError) as info:
+        call_with_failover(PaymentGatewayType, "create_payment", 1)
+    group = info.value
+    assert isinstance(group, ExceptionGroup)
+    assert len(group.exceptions) == 2
+    assert all(isinstance(exc, ProviderError) for exc in group.exceptions)
+    assert "All 2 instances of plugin type 'payment_gateway' failed" in str(group)
+
+    caught: list[BaseException] = []
+    try:
+        call_with_failover(PaymentGatewayType, "create_payment", 1)
+    except* ProviderError as provider_errors:
+        caught.extend(provider_errors.exceptions)
+    assert len(caught) == 2
+
+
+def test_failover_without_candidates(clean: None) -> None:
+    with pytest.raises(PluginUnavailableError, match="No active or reserved instance"):
+        call_with_failover(PaymentGatewayType, "create_payment", 1)
+
+
+def test_failover_refuses_methods_the_type_does_not_have(clean: None) -> None:
+    with pytest.raises(AttributeError, match="no public method 'delete_everything'"):
+        call_with_failover(PaymentGatewayType, "delete_everything")
+    with pytest.raises(AttributeError, match="no public method '__init__'"):
+        call_with_failover(PaymentGatewayType, "__init__")
+
+
+def test_failover_exceptions_of_the_type_decide(clean: None) -> None:
+    assert PaymentGatewayType.failover_exceptions == (ProviderError,)
