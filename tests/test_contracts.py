@@ -365,12 +365,13 @@ def test_clean_config_makes_values_json_safe() -> None:
 
 def test_validate_returns_clean_config_or_field_errors_without_values() -> None:
     config = StripeConfiguration.validate(
-        {"publishable_key": "pk", "secret_key": "sk_value", "currency": "EUR", "retries": "2"}
+        {"publishable_key": "pk", "secret_key": "sk_value", "retries": "2"}
     )
     assert config["retries"] == 2
+    assert config["currency"] == "EUR"  # omitted: its initial value
     assert config["sandbox"] is False
     with pytest.raises(ValidationError) as info:
         StripeConfiguration.validate({"secret_key": "sk_value_zz", "retries": "-1"})
     errors = info.value.message_dict
-    assert set(errors) == {"publishable_key", "currency", "retries"}
+    assert set(errors) == {"publishable_key", "retries"}
     assert "sk_value_zz" not in str(info.value)

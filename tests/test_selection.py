@@ -252,6 +252,25 @@ def test_failover_moves_on_to_the_next_candidate(
     assert "rejected key ***" in caplog.text
 
 
+def test_failover_skips_unloadable_instances_whatever_the_failover_exceptions(
+    clean: None, make_instance: Any, plugin_registry: PluginRegistry
+) -> None:
+    from django.conf import settings
+
+    # PaymentGatewayType fails over on ProviderError only.
+    with override_settings(FIELD_ENCRYPTION_KEY=settings.OLD_TEST_KEY):
+        make_instance(StripeGateway, "Old key", config=STRIPE_CONFIG, priority=1)
+    make_instance(FlakyGateway, "No code", config=FLAKY, priority=2)
+    make_instance(BankTransferGateway, "Bank", priority=3)
+    plugin_registry.unregister_item(FlakyGateway)
+    assert call_with_failover(PaymentGatewayType, "create_payment", 4) == "bank:4"
+
+    PluginInstance.objects.filter(name="Bank").delete()
+    with pytest.raises(PluginFailoverError) as info:
+        call_with_failover(PaymentGatewayType, "create_payment", 4)
+    assert [type(exc).__name__ for exc in info.value.exceptions] == ["ConfigDecryptionError"]
+
+
 def test_failover_first_success_wins(clean: None, make_instance: Any) -> None:
     make_instance(FlakyGateway, "Flaky ok", config=FLAKY, priority=1)
     make_instance(BankTransferGateway, "Bank", priority=2)

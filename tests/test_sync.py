@@ -320,4 +320,4 @@ def test_query_count_does_not_grow_with_the_number_of_plugins(
     assert PluginItem.objects.count() == 4 + 50  # bulk_type_0/1 were replaced
     assert large_first == small_first
     assert large_again == small_again
-    assert large_again <= 5
+    assert large_again <= 6  # savepoint, (PostgreSQL lock,) three reads, release

@@ -327,12 +327,13 @@ class PluginConfiguration:
     def validate(cls, data: Mapping[str, Any]) -> dict[str, Any]:
         """Validate ``data`` with the form and return the config to store.
 
+        Fields missing from ``data`` take their :meth:`get_initial` value.
         Raises :class:`django.core.exceptions.ValidationError` with the form's
         field errors (never the submitted values) when the data is invalid.
         """
         from django.core.exceptions import ValidationError
 
-        form = cls.get_form(data=data)
+        form = cls.get_form(data={**cls.get_initial(), **data})
         if not form.is_valid():
             raise ValidationError(
                 {

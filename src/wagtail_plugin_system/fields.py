@@ -4,8 +4,11 @@
 one Fernet token in a text column, with the keys of Django's
 ``FIELD_ENCRYPTION_KEY`` setting as django-encrypted-model-fields defines it:
 one key, or a list whose first key encrypts and whose other keys only decrypt.
-Tokens are the same as that package's, so values written by its
-``EncryptedTextField`` (holding JSON text) read back here.
+Tokens are the same as that package's (Fernet, through
+:class:`~cryptography.fernet.MultiFernet`), so values written by its
+``EncryptedTextField`` (holding JSON text) read back here. Keys are parsed
+here rather than through that package's module, which builds its own crypter
+when imported and would pre-empt the clearer errors below.
 
 Rules:
 
@@ -73,12 +76,10 @@ def _configured_keys() -> tuple[str | bytes, ...]:
 
 @functools.lru_cache(maxsize=8)
 def _build(keys: tuple[str | bytes, ...]) -> tuple[MultiFernet, Fernet]:
-    from encrypted_model_fields.fields import parse_key
-
     fernets = []
     for position, key in enumerate(keys, start=1):
         try:
-            fernets.append(parse_key(key))
+            fernets.append(Fernet(key))
         except (ValueError, TypeError) as exc:
             where = f"Key number {position} of {KEY_SETTING}" if len(keys) > 1 else KEY_SETTING
             raise ImproperlyConfigured(

@@ -194,7 +194,9 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
     """Call ``method`` on each candidate instance until one succeeds; return its result.
 
     Candidates are the active, then the reserved instances, in selection
-    order. An exception listed in the type's ``failover_exceptions`` (default:
+    order. An instance that cannot be loaded (its code is missing or its
+    configuration cannot be decrypted) is always skipped. An exception listed
+    in the type's ``failover_exceptions`` (default:
     any :class:`Exception`) moves on to the next candidate and is logged
     (type and message, with the instance's configuration values blanked out);
     any other exception propagates at once. When every candidate fails,
@@ -220,6 +222,12 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
     for instance in candidates:
         try:
             item = instance.load_instance()
+        except PluginUnavailableError as exc:
+            # Unloadable (code missing, config undecryptable): always try the next one.
+            errors.append(exc)
+            logger.error("Skipping plugin instance %s (%r): %s", instance.pk, instance.name, exc)
+            continue
+        try:
             return getattr(item, method)(*args, **kwargs)
         except type_class.failover_exceptions as exc:
             if not isinstance(exc, Exception):

@@ -81,6 +81,17 @@ def test_check_exit_status_from_the_shell(tmp_path: Path) -> None:
     assert in_sync.returncode == 0, in_sync.stderr
 
 
+def test_missing_key_is_a_command_error(db: None) -> None:
+    from django.test import override_settings
+
+    with (
+        override_settings(FIELD_ENCRYPTION_KEY=None),
+        pytest.raises(CommandError, match="FIELD_ENCRYPTION_KEY is not set"),
+    ):
+        run()
+    assert PluginType.objects.count() == 0  # one transaction: nothing half-written
+
+
 def test_json_format(db: None) -> None:
     data = json.loads(run("--format", "json"))
     assert data["changed"] is True

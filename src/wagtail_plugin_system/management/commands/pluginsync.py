@@ -5,6 +5,7 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 from django.utils.translation import gettext as _
@@ -13,6 +14,9 @@ from wagtail_plugin_system.sync import SyncError, SyncReport, sync_plugins
 
 
 class Command(BaseCommand):
+    # The system checks include "the database is not in sync", which is exactly what this
+    # command fixes: printing it before every deploy's sync would only be noise.
+    requires_system_checks: list[str] = []
     help = (
         "Mirror the registered plugin types and items into the database. Safe to run on every "
         "deploy: it never deletes configured instances."
@@ -60,7 +64,7 @@ class Command(BaseCommand):
                 dry_run=dry_run,
                 using=options["database"],
             )
-        except SyncError as exc:
+        except (SyncError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from None
         if options["format"] == "json":
             self.stdout.write(report.to_json())

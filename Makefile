@@ -1,0 +1,118 @@
+# Development tasks for wagtail-plugin-system.
+#
+# Every target works from a fresh clone: it creates the virtualenv $(VENV) with
+# $(PYTHON) and installs the package with its "dev" extra the first time, and again
+# whenever pyproject.toml changes.
+#
+#   make test             the whole suite on SQLite, then on a throwaway PostgreSQL
+#   make test-sqlite      ... on SQLite only
+#   make test-postgresql  ... on PostgreSQL only (started by tests/postgres.py)
+#   make lint             ruff check, ruff format --check, mypy
+#   make format           ruff format, ruff check --fix
+#   make bench            the benchmarks in tests/benchmarks
+#   make docs             build the documentation (mkdocs build --strict)
+#   make dist             build the sdist and the wheel into dist/
+#   make demo             run the sandbox site on http://$(DEMO_ADDRESS)/
+#   make clean            delete build output and caches (keeps $(VENV))
+#
+# The PostgreSQL run needs the PostgreSQL server programs (Debian: apt-get install
+# postgresql). Without them it is skipped with a message, except when CI=true, where
+# it fails. Set WPS_EXTERNAL_POSTGRES=1 and the PG* variables to use a running server.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+# Written after a successful install; remade when pyproject.toml is newer.
+STAMP := $(VENV)/.wps-dev-installed
+
+# Options for every pytest run; add your own with `make test PYTEST_ARGS="-k sync -x"`.
+PYTEST_FLAGS ?= -p no:cacheprovider
+PYTEST_ARGS ?=
+PYTEST := $(BIN)/python -m pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
+
+# Hook for the browser (end-to-end) tests, which are not written yet. A later step
+# adds a target for them (and the install of Chromium) and names it here, e.g.
+# BROWSER_TESTS ?= test-browser, so that `make test` runs it after the other runs.
+BROWSER_TESTS ?=
+
+DEMO_ADDRESS ?= 127.0.0.1:8000
+
+.DEFAULT_GOAL := test
+# Test runs share the terminal; keep them one after the other even under -j.
+.NOTPARALLEL:
+.PHONY: venv demo test test-sqlite test-postgresql lint format bench docs dist clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x "$(BIN)/python" || { echo "==> Creating the virtualenv $(VENV)"; $(PYTHON) -m venv "$(VENV)"; }
+	@echo "==> Installing wagtail-plugin-system with its dev extra into $(VENV)"
+	"$(BIN)/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch "$(STAMP)"
+
+# Every run goes ahead even when an earlier one failed; the target fails at the end.
+test: venv
+	@failed=""; \
+	for run in test-sqlite test-postgresql $(BROWSER_TESTS); do \
+		$(MAKE) --no-print-directory $$run || failed="$$failed $$run"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "==> Failed:$$failed"; exit 1; fi; \
+	echo "==> All test runs passed."
+
+test-sqlite: venv
+	@echo "==> Test suite on SQLite"
+	$(PYTEST)
+
+test-postgresql: venv
+	@if "$(BIN)/python" tests/postgres.py available; then \
+		echo "==> Test suite on PostgreSQL (the wheel-install test ran in the SQLite run)"; \
+		"$(BIN)/python" tests/postgres.py run -- $(PYTEST) -m "not packaging"; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "==> PostgreSQL is required when CI=true, and it cannot be started (see above)."; \
+		exit 1; \
+	else \
+		echo "==> Skipping the test suite on PostgreSQL: the server cannot be started here (see above)."; \
+		echo "    Install the PostgreSQL server (Debian: apt-get install postgresql) to run it."; \
+	fi
+
+# All three checks run; the target fails at the end if any of them failed.
+lint: venv
+	@failed=""; \
+	echo "==> ruff check"; "$(BIN)/ruff" check . || failed="$$failed ruff-check"; \
+	echo "==> ruff format --check"; "$(BIN)/ruff" format --check . || failed="$$failed ruff-format"; \
+	echo "==> mypy"; "$(BIN)/mypy" || failed="$$failed mypy"; \
+	if [ -n "$$failed" ]; then echo "==> Lint failed:$$failed"; exit 1; fi
+
+format: venv
+	"$(BIN)/ruff" format .
+	"$(BIN)/ruff" check --fix .
+
+bench: venv
+	@if [ -d tests/benchmarks ]; then \
+		"$(BIN)/python" -m pytest -p no:cacheprovider tests/benchmarks -q; \
+	else \
+		echo "No benchmarks yet: tests/benchmarks does not exist."; \
+		exit 1; \
+	fi
+
+docs: venv
+	"$(BIN)/mkdocs" build --strict
+
+dist: venv
+	rm -rf dist
+	"$(BIN)/python" -m build --outdir dist .
+
+demo: venv
+	cd sandbox && "$(BIN)/python" manage.py migrate --noinput
+	cd sandbox && "$(BIN)/python" manage.py pluginsync
+	cd sandbox && "$(BIN)/python" manage.py load_demo_data --base-url "http://$(DEMO_ADDRESS)"
+	@echo
+	@echo "==> Sandbox: http://$(DEMO_ADDRESS)/"
+	@echo "    Admin:   http://$(DEMO_ADDRESS)/admin/  (user: admin, password: admin)"
+	@echo
+	cd sandbox && "$(BIN)/python" manage.py runserver "$(DEMO_ADDRESS)"
+
+clean:
+	rm -rf build dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov test-results
+	find . \( -path ./.git -o -path "./$(VENV)" \) -prune \
+		-o \( -name "*.egg-info" -o -name __pycache__ \) -prune -exec rm -rf {} +

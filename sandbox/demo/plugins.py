@@ -1,0 +1,150 @@
+"""Example plugins of the sandbox.
+
+Two plugin types, each an interface that the rest of the site codes against:
+
+* ``payment_gateway`` with two implementations: ``stripe``, a *simulated*
+  Stripe-like card gateway that editors configure with a secret API key, and
+  ``bank_transfer``, which has nothing to configure.
+* ``sms_sender`` with one implementation, ``console``, which writes messages to
+  the log instead of sending them.
+
+Nothing here contacts any real service.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from abc import abstractmethod
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from wagtail_plugin_system import (
+    BasePluginItem,
+    BasePluginType,
+    PluginConfiguration,
+    required_plugin_item_method,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def format_cents(amount: int, currency: str) -> str:
+    """``1999, "EUR"`` -> ``"19.99 EUR"``."""
+    return f"{amount / 100:.2f} {currency}"
+
+
+# -- payment gateways ----------------------------------------------------------------------
+
+
+class PaymentGatewayType(BasePluginType):
+    name = "payment_gateway"
+    label = "Payment gateway"
+    description = "Takes a payment and returns the provider's reference for it."
+
+    @abstractmethod
+    def create_payment(self, amount: int) -> str:
+        """Start a payment of ``amount`` cents; return the provider's reference."""
+
+
+class StripeForm(forms.Form):
+    api_key = forms.CharField(
+        label="Secret API key",
+        help_text="Starts with sk_test_ or sk_live_. Stored encrypted; never shown again.",
+        widget=forms.PasswordInput,
+    )
+    currency = forms.ChoiceField(
+        choices=[("EUR", "Euro"), ("USD", "US dollar"), ("GBP", "Pound sterling")],
+        initial="EUR",
+    )
+    statement_descriptor = forms.CharField(
+        required=False,
+        max_length=22,
+        help_text="Shown on the customer's card statement.",
+    )
+
+    def clean_api_key(self) -> str:
+        key: str = self.cleaned_data["api_key"].strip()
+        if not key.startswith(("sk_test_", "sk_live_")):
+            raise ValidationError("A secret API key starts with sk_test_ or sk_live_.")
+        return key
+
+
+class StripeConfiguration(PluginConfiguration):
+    form_class = StripeForm
+
+
+class StripeGateway(BasePluginItem):
+    name = "stripe"
+    label = "Stripe (simulated)"
+    description = "A stand-in for a card gateway: it only makes up a payment reference."
+    plugin_type = PaymentGatewayType
+    configuration = StripeConfiguration
+    priority = 10
+
+    @property
+    def is_test_mode(self) -> bool:
+        return str(self.config.get("api_key", "")).startswith("sk_test_")
+
+    def create_payment(self, amount: int) -> str:
+        reference = f"pi_demo_{uuid.uuid4().hex[:16]}"
+        logger.info(
+            "Simulated card payment of %s (%s mode): %s",
+            format_cents(amount, self.config["currency"]),
+            "test" if self.is_test_mode else "live",
+            reference,
+        )
+        return reference
+
+
+class BankTransferGateway(BasePluginItem):
+    name = "bank_transfer"
+    label = "Bank transfer"
+    description = "Asks the customer to transfer the amount; nothing to configure."
+    plugin_type = PaymentGatewayType
+
+    def create_payment(self, amount: int) -> str:
+        return f"TRANSFER-{uuid.uuid4().hex[:8].upper()}"
+
+
+# -- SMS senders ---------------------------------------------------------------------------
+
+
+class SmsSenderType(BasePluginType):
+    name = "sms_sender"
+    label = "SMS sender"
+    description = "Sends a short text message to a phone number."
+
+    @required_plugin_item_method
+    def send(self, number: str, text: str) -> str:
+        """Send ``text`` to ``number``; return the provider's message id."""
+        raise NotImplementedError
+
+
+class ConsoleSmsForm(forms.Form):
+    sender_id = forms.CharField(
+        label="Sender name",
+        max_length=11,
+        initial="Sandbox",
+        help_text="What the recipient sees as the sender (at most 11 characters).",
+    )
+
+
+class ConsoleSmsConfiguration(PluginConfiguration):
+    form_class = ConsoleSmsForm
+
+
+class ConsoleSmsSender(BasePluginItem):
+    name = "console"
+    label = "Console (log only)"
+    description = "Writes each message to the server log instead of sending it."
+    plugin_type = SmsSenderType
+    configuration = ConsoleSmsConfiguration
+
+    def send(self, number: str, text: str) -> str:
+        message_id = f"sms_demo_{uuid.uuid4().hex[:12]}"
+        logger.info(
+            "SMS from %s to %s: %s (%s)", self.config["sender_id"], number, text, message_id
+        )
+        return message_id
