@@ -9,7 +9,7 @@
 #   make test-postgresql  ... on PostgreSQL only (started by tests/postgres.py)
 #   make lint             ruff check, ruff format --check, mypy
 #   make format           ruff format, ruff check --fix
-#   make bench            the benchmarks in tests/benchmarks
+#   make bench            the benchmarks (tests/benchmarks/run.py): a table of timings
 #   make docs             build the documentation (mkdocs build --strict)
 #   make dist             build the sdist and the wheel into dist/
 #   make demo             run the sandbox site on http://$(DEMO_ADDRESS)/
@@ -88,12 +88,7 @@ format: venv
 	"$(BIN)/ruff" check --fix .
 
 bench: venv
-	@if [ -d tests/benchmarks ]; then \
-		"$(BIN)/python" -m pytest -p no:cacheprovider tests/benchmarks -q; \
-	else \
-		echo "No benchmarks yet: tests/benchmarks does not exist."; \
-		exit 1; \
-	fi
+	"$(BIN)/python" tests/benchmarks/run.py
 
 docs: venv
 	"$(BIN)/mkdocs" build --strict
