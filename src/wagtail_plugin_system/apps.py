@@ -34,6 +34,11 @@ class WagtailPluginSystemConfig(AppConfig):
                 )
         post_migrate.connect(sync_after_migrate, sender=self)
 
+        from .audit import log_sync_report
+        from .sync import plugins_synced
+
+        plugins_synced.connect(log_sync_report, dispatch_uid="wagtail_plugin_system.audit")
+
 
 def sync_after_migrate(
     sender: AppConfig, using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, **kwargs: Any

@@ -444,6 +444,22 @@ class BasePluginItem:
         """The item itself; lets the type's helper methods say ``self.plugin_item``."""
         return self
 
+    def check(self) -> object:
+        """Test that the provider is reachable and the configuration works.
+
+        Override it to run a cheap, harmless call against the provider. Raise
+        an exception (its message is shown to editors, with configuration
+        values blanked out) or return ``False`` when the check fails; return
+        ``None`` or ``True`` when it passes. The default does nothing: the
+        check then only proves that the instance loads.
+        """
+        return None
+
+    @classmethod
+    def has_health_check(cls) -> bool:
+        """Whether the item overrides :meth:`check`."""
+        return cls.check is not BasePluginItem.check
+
     def __getattr__(self, name: str) -> Any:
         helper = type(self)._type_helpers.get(name)
         if helper is None:

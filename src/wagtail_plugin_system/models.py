@@ -243,6 +243,9 @@ class PluginInstance(models.Model):
         help_text=_("Among instances of the same status, lower numbers are used first."),
     )
     config = EncryptedJSONField(_("configuration"), default=dict)
+    last_check_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
+    last_check_ok = models.BooleanField(_("last check passed"), null=True, blank=True)
+    last_check_message = models.CharField(_("last check result"), max_length=500, blank=True)
     is_default = models.BooleanField(
         _("created by plugin sync"),
         default=False,

@@ -24,18 +24,23 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Count, F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .exceptions import PluginSystemError
 from .models import PluginInstance, PluginItem, PluginStatus, PluginType
 from .registry import PluginRegistry, RegisteredItem, RegisteredType, registry
 
-__all__ = ["SyncAction", "SyncError", "SyncReport", "sync_plugins"]
+__all__ = ["SyncAction", "SyncError", "SyncReport", "plugins_synced", "sync_plugins"]
+
+#: Sent inside the sync's transaction after it wrote its changes (never for a dry run or
+#: a sync that changed nothing), with ``report`` (a :class:`SyncReport`) and ``using``.
+plugins_synced = Signal()
 
 Mode = Literal["create", "update"]
 
@@ -59,6 +64,8 @@ class SyncAction:
     #: ``type_name`` or ``type_name/item_name``.
     name: str
     detail: str = ""
+    #: The database row concerned (not part of reports' JSON).
+    row: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -89,15 +96,18 @@ class SyncReport:
             "dry_run": self.dry_run,
             "changed": self.changed,
             "counts": self.counts(),
-            "actions": [asdict(action) for action in self.actions],
+            "actions": [
+                {"action": a.action, "kind": a.kind, "name": a.name, "detail": a.detail}
+                for a in self.actions
+            ],
             "warnings": list(self.warnings),
         }
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2)
 
-    def add(self, action: str, kind: str, name: str, detail: str = "") -> None:
-        self.actions.append(SyncAction(action, kind, name, detail))
+    def add(self, action: str, kind: str, name: str, detail: str = "", row: Any = None) -> None:
+        self.actions.append(SyncAction(action, kind, name, detail, row))
 
 
 def sync_plugins(
@@ -130,6 +140,8 @@ def sync_plugins(
     with transaction.atomic(using=using):
         _lock(using)
         _Sync(source, report, using).run()
+        if report.changed:
+            plugins_synced.send(sender=sync_plugins, report=report, using=using)
     return report
 
 
@@ -162,7 +174,7 @@ class _Sync:
         if row.is_missing:
             row.is_missing = False
             row.missing_since = None
-            self.report.add("revive", kind, name, "its code is registered again")
+            self.report.add("revive", kind, name, "its code is registered again", row)
             if isinstance(row, PluginType):
                 self._dirty_type(row)
             else:
@@ -172,7 +184,7 @@ class _Sync:
         if not row.is_missing:
             row.is_missing = True
             row.missing_since = self.now
-            self.report.add("mark_missing", kind, name, "its code is not registered")
+            self.report.add("mark_missing", kind, name, "its code is not registered", row)
             if isinstance(row, PluginType):
                 self._dirty_type(row)
             else:
@@ -228,14 +240,14 @@ class _Sync:
                     updated_at=self.now,
                 )
                 new_types.append((entry, type_row))
-                self.report.add("create", "type", entry.name)
+                self.report.add("create", "type", entry.name, row=type_row)
                 existing_items: dict[str, PluginItem] = {}
             else:
                 claimed_types.add(type_row.pk)
                 if former is not None:
                     type_row.name = entry.name
                     self._dirty_type(type_row)
-                    self.report.add("rename", "type", entry.name, f"was {former!r}")
+                    self.report.add("rename", "type", entry.name, f"was {former!r}", type_row)
                 self._revive(type_row, "type", entry.name)
                 if self.update and (
                     type_row.label != type_class.label
@@ -244,7 +256,7 @@ class _Sync:
                     type_row.label = type_class.label
                     type_row.description = type_class.description
                     self._dirty_type(type_row)
-                    self.report.add("update", "type", entry.name, "label and description")
+                    self.report.add("update", "type", entry.name, "label and description", type_row)
                 existing_items = items_by_type.get(type_row.pk, {})
 
             for item_entry in (entry.items[name] for name in sorted(entry.items)):
@@ -263,7 +275,7 @@ class _Sync:
                         updated_at=self.now,
                     )
                     new_items.append((entry, item_entry, item_row))
-                    self.report.add("create", "item", full_name)
+                    self.report.add("create", "item", full_name, row=item_row)
                     if item_class.configuration is None:
                         needs_default.append((item_entry, item_row))
                     continue
@@ -271,14 +283,18 @@ class _Sync:
                 if former is not None:
                     item_row.name = item_class.name
                     self._dirty_item(item_row)
-                    self.report.add("rename", "item", full_name, f"was {former!r}")
+                    self.report.add("rename", "item", full_name, f"was {former!r}", item_row)
                 for alias in item_class.aliases:
                     stale = existing_items.get(alias)
                     if stale is not None and stale.pk != item_row.pk:
                         claimed_items.add(stale.pk)
                         merges.append((stale, item_row))
                         self.report.add(
-                            "merge", "item", full_name, f"instances of former name {alias!r}"
+                            "merge",
+                            "item",
+                            full_name,
+                            f"instances of former name {alias!r}",
+                            item_row,
                         )
                 self._revive(item_row, "item", full_name)
                 configurable = item_class.configuration is not None
@@ -295,7 +311,11 @@ class _Sync:
                     item_row.default_priority = item_entry.priority
                     self._dirty_item(item_row)
                     self.report.add(
-                        "update", "item", full_name, "label, description and default priority"
+                        "update",
+                        "item",
+                        full_name,
+                        "label, description and default priority",
+                        item_row,
                     )
                 if not configurable and stats.get(item_row.pk, (0, 0))[0] == 0:
                     needs_default.append((item_entry, item_row))
@@ -312,12 +332,24 @@ class _Sync:
         for type_row in missing_types:
             self._mark_missing(type_row, "type", type_row.name)
 
-        for item_entry, _ in needs_default:
+        defaults: list[tuple[PluginItem, PluginInstance]] = []
+        for item_entry, item_row in needs_default:
+            default = PluginInstance(
+                name=str(item_entry.item_class.label),
+                status=PluginStatus.ACTIVE,
+                priority=item_entry.priority,
+                config={},
+                is_default=True,
+                created_at=self.now,
+                updated_at=self.now,
+            )
+            defaults.append((item_row, default))
             self.report.add(
                 "create",
                 "instance",
                 f"{item_entry.item_class.plugin_type.name}/{item_entry.name}",
                 "default instance (nothing to configure)",
+                default,
             )
         item_ids: list[int] = []
         type_ids: list[int] = []
@@ -326,7 +358,7 @@ class _Sync:
                 missing_types, missing_items, items_by_type, stats, type_names
             )
         if not self.report.dry_run:
-            self._write(new_types, new_items, needs_default, merges)
+            self._write(new_types, new_items, defaults, merges)
             if item_ids:
                 PluginInstance.objects.using(using).filter(item_id__in=item_ids).delete()
                 PluginItem.objects.using(using).filter(pk__in=item_ids).delete()
@@ -337,7 +369,7 @@ class _Sync:
         self,
         new_types: list[tuple[RegisteredType, PluginType]],
         new_items: list[tuple[RegisteredType, RegisteredItem, PluginItem]],
-        needs_default: list[tuple[RegisteredItem, PluginItem]],
+        defaults: list[tuple[PluginItem, PluginInstance]],
         merges: list[tuple[PluginItem, PluginItem]],
     ) -> None:
         using = self.using
@@ -375,22 +407,10 @@ class _Sync:
                     "updated_at",
                 ],
             )
-        if needs_default:
-            defaults = []
-            for item_entry, item_row in needs_default:
-                defaults.append(
-                    PluginInstance(
-                        item_id=item_row.pk,
-                        name=str(item_entry.item_class.label),
-                        status=PluginStatus.ACTIVE,
-                        priority=item_entry.priority,
-                        config={},
-                        is_default=True,
-                        created_at=self.now,
-                        updated_at=self.now,
-                    )
-                )
-            _bulk_create_keeping_timestamps(defaults, using)
+        if defaults:
+            for item_row, default in defaults:
+                default.item = item_row
+            _bulk_create_keeping_timestamps([default for _, default in defaults], using)
 
     def _plan_prune(
         self,
@@ -414,11 +434,12 @@ class _Sync:
                     name,
                     f"{editor} editor-made instance(s) depend on it; delete or move them to "
                     f"prune it",
+                    item_row,
                 )
                 continue
             deletable_items.append(item_row)
             detail = f"with {total} untouched default instance(s)" if total else ""
-            self.report.add("delete", "item", name, detail)
+            self.report.add("delete", "item", name, detail, item_row)
         deleted = {row.pk for row in deletable_items}
         deletable_types = []
         for type_row in missing_types:
@@ -427,11 +448,15 @@ class _Sync:
             ]
             if remaining or type_row.pk in kept_type_ids:
                 self.report.add(
-                    "keep_missing", "type", type_row.name, "implementations with instances remain"
+                    "keep_missing",
+                    "type",
+                    type_row.name,
+                    "implementations with instances remain",
+                    type_row,
                 )
                 continue
             deletable_types.append(type_row.pk)
-            self.report.add("delete", "type", type_row.name)
+            self.report.add("delete", "type", type_row.name, row=type_row)
         return sorted(deleted), deletable_types
 
 

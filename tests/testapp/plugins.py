@@ -53,6 +53,9 @@ class StripeGateway(BasePluginItem):
     def create_payment(self, amount: int) -> str:
         return f"stripe:{amount}:{self.config['currency']}"
 
+    def check(self) -> bool:
+        return not self.config.get("sandbox", False)
+
 
 class BankTransferGateway(BasePluginItem):
     name = "bank_transfer"
@@ -85,6 +88,10 @@ class FlakyGateway(BasePluginItem):
         if mode == "bug":
             raise KeyError("a programming error")
         return f"flaky:{amount}"
+
+    def check(self) -> None:
+        if self.config.get("fail_with"):
+            raise ProviderError(f"authentication failed for key {self.config['api_key']}")
 
 
 class SmsSenderType(BasePluginType):

@@ -1,0 +1,110 @@
+"""Audit log: the labels of this package's actions, and history entries for ``pluginsync``.
+
+Editors' actions (create, edit, delete, status and priority changes, health
+checks) are logged where they happen; this module registers how Wagtail's
+history and site-history report describe them, and writes one entry per row
+that a sync created, renamed, revived, marked missing or deleted, in one bulk
+insert. Entries never hold configuration values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from wagtail.log_actions import LogActionRegistry, LogFormatter
+from wagtail.models import ModelLogEntry
+
+from .health import CHECK_LOG_ACTION
+
+__all__ = [
+    "ACTIVATE",
+    "DISABLE",
+    "RESERVE",
+    "SET_PRIORITY",
+    "SYNC_LOG_ACTION",
+    "log_sync_report",
+    "register_log_actions",
+]
+
+ACTIVATE = "wagtail_plugin_system.activate"
+RESERVE = "wagtail_plugin_system.reserve"
+DISABLE = "wagtail_plugin_system.disable"
+SET_PRIORITY = "wagtail_plugin_system.set_priority"
+SYNC_LOG_ACTION = "wagtail_plugin_system.sync"
+
+_SYNC_MESSAGES = {
+    "create": _("Created by plugin sync"),
+    "rename": _("Renamed by plugin sync"),
+    "update": _("Updated from code by plugin sync"),
+    "revive": _("Code found again by plugin sync"),
+    "mark_missing": _("Code missing at plugin sync"),
+    "merge": _("Instances of a former name merged by plugin sync"),
+    "delete": _("Deleted by plugin sync (prune)"),
+}
+
+
+class PriorityFormatter(LogFormatter):
+    label = _("Set priority")
+
+    def format_message(self, log_entry: Any) -> str:
+        return str(
+            _("Plugin instance priority changed from %(previous)s to %(priority)s")
+            % {
+                "previous": log_entry.data.get("previous", "?"),
+                "priority": log_entry.data.get("priority", "?"),
+            }
+        )
+
+
+class CheckFormatter(LogFormatter):
+    label = _("Test")
+
+    def format_message(self, log_entry: Any) -> str:
+        if log_entry.data.get("ok"):
+            return str(_("Plugin instance tested: the check passed"))
+        return str(_("Plugin instance tested: the check failed"))
+
+
+class SyncFormatter(LogFormatter):
+    label = _("Plugin sync")
+
+    def format_message(self, log_entry: Any) -> str:
+        action = log_entry.data.get("action", "")
+        return str(_SYNC_MESSAGES.get(action, _("Changed by plugin sync")))
+
+
+def register_log_actions(actions: LogActionRegistry) -> None:
+    """The ``register_log_actions`` hook."""
+    actions.register_action(ACTIVATE, _("Activate"), _("Plugin instance activated"))
+    actions.register_action(RESERVE, _("Reserve"), _("Plugin instance reserved"))
+    actions.register_action(DISABLE, _("Disable"), _("Plugin instance disabled"))
+    actions.register_action(SET_PRIORITY)(PriorityFormatter)
+    actions.register_action(CHECK_LOG_ACTION)(CheckFormatter)
+    actions.register_action(SYNC_LOG_ACTION)(SyncFormatter)
+
+
+def log_sync_report(sender: object, report: Any, **kwargs: Any) -> None:
+    """Receiver of :data:`~wagtail_plugin_system.sync.plugins_synced`: one bulk insert."""
+    now = timezone.now()
+    entries = []
+    for action in report.actions:
+        row = action.row
+        if row is None or row.pk is None or action.action == "keep_missing":
+            continue
+        entries.append(
+            ModelLogEntry(
+                content_type=ContentType.objects.get_for_model(row, for_concrete_model=False),
+                label=str(row)[:255] or action.name,
+                action=SYNC_LOG_ACTION,
+                data={"action": action.action, "name": action.name, "detail": action.detail},
+                timestamp=now,
+                object_id=str(row.pk),
+                content_changed=action.action != "delete",
+                deleted=action.action == "delete",
+            )
+        )
+    if entries:
+        ModelLogEntry.objects.using(kwargs.get("using") or "default").bulk_create(entries)
