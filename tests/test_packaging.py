@@ -45,6 +45,9 @@ def test_wheel_contents(wheel: Path) -> None:
         "management/commands/pluginrotatekeys.py",
         "locale/en/LC_MESSAGES/django.po",
         "locale/en/LC_MESSAGES/django.mo",
+        "templates/wagtail_plugin_system/choose_implementation.html",
+        "templates/wagtail_plugin_system/icons/plug.svg",
+        "wagtail_hooks.py",
     ):
         assert package + required in names, required
     assert not [name for name in names if name.startswith(("tests/", "sandbox/"))]

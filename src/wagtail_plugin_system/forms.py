@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.forms.utils import ErrorList
+from django.forms.utils import ErrorList, pretty_name
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
@@ -94,6 +94,7 @@ class PluginInstanceForm(WagtailAdminModelForm):
     class Meta:
         model = PluginInstance
         fields = ["name", "description", "status", "priority"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -223,10 +224,14 @@ def instance_form_class(item: PluginItem | None) -> type[PluginInstanceForm]:
         secret = configuration.get_secret_fields()
         for name, field in configuration.form_class.base_fields.items():
             copied = copy.deepcopy(field)
+            # The label the configuration form would show, not one made from "config-<name>".
+            copied.label = field.label if field.label is not None else pretty_name(name)
             if name in secret:
                 attrs[config_field_name(name)] = _write_only(copied)
                 attrs[clear_field_name(name)] = forms.BooleanField(
-                    label=_("Clear the stored value"), required=False
+                    # Built per request, so this is in the editor's language.
+                    label=_("Clear the stored value of “%(label)s”") % {"label": copied.label},
+                    required=False,
                 )
             else:
                 attrs[config_field_name(name)] = copied

@@ -42,7 +42,6 @@ from wagtail.admin.ui.tables import (
     Column,
     DateColumn,
     StatusTagColumn,
-    UpdatedAtColumn,
     UsageCountColumn,
 )
 from wagtail.admin.utils import get_valid_next_url_from_request
@@ -129,7 +128,7 @@ class InstanceIndexView(snippet_views.IndexView):
                 "health", label=gettext_lazy("Last check"), accessor="pk", sort_key="last_check_at"
             ),
             UsageCountColumn("usage_count", label=gettext_lazy("Usage"), sort_key="usage_count"),
-            UpdatedAtColumn(),
+            DateColumn("updated_at", label=gettext_lazy("Updated"), sort_key="updated_at"),
         ]
 
     def get_list_more_buttons(self, instance: PluginInstance) -> list[Any]:
