@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.log_actions import log
@@ -27,11 +29,24 @@ __all__ = [
 ]
 
 
-class InstanceBulkAction(SnippetBulkAction):
-    """Base: acts on plugin instances the user may change."""
+class InstancePermissionMixin:
+    """Model-level permission before anything is shown, per-instance checks after.
 
-    models = [PluginInstance]
+    Uses the instance viewset's policy (Wagtail 7.4's snippet bulk actions have
+    none of their own). Malformed ids are a 404, not a server error.
+    """
+
+    request: Any
     permission_required: ClassVar[str] = "change"
+
+    @property
+    def permission_policy(self) -> Any:
+        return PluginInstance.snippet_viewset.permission_policy  # type: ignore[attr-defined]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if not self.permission_policy.user_has_permission(request.user, self.permission_required):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
     def check_perm(self, obj: Any) -> bool:
         return bool(
@@ -39,6 +54,18 @@ class InstanceBulkAction(SnippetBulkAction):
                 self.request.user, self.permission_required, obj
             )
         )
+
+    @classmethod
+    def get_queryset(cls, model: Any, object_ids: list[str]) -> Any:
+        if not all(str(pk).isdigit() for pk in object_ids):
+            raise Http404
+        return super().get_queryset(model, object_ids)  # type: ignore[misc]
+
+
+class InstanceBulkAction(InstancePermissionMixin, SnippetBulkAction):
+    """Base: acts on plugin instances the user may change."""
+
+    models = [PluginInstance]
 
 
 class SetStatusBulkAction(InstanceBulkAction):
@@ -148,10 +175,11 @@ class SetPriorityBulkAction(InstanceBulkAction):
         ) % {"count": num_parent_objects}
 
 
-class DeleteInstancesBulkAction(DeleteBulkAction):
+class DeleteInstancesBulkAction(InstancePermissionMixin, DeleteBulkAction):
     """Wagtail's snippet bulk delete, plus one audit-log entry per deleted instance."""
 
     models = [PluginInstance]
+    permission_required = "delete"
 
     @classmethod
     def execute_action(cls, objects: list[PluginInstance], **kwargs: Any) -> tuple[int, int]:

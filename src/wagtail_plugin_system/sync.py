@@ -441,6 +441,20 @@ class _Sync:
             detail = f"with {total} untouched default instance(s)" if total else ""
             self.report.add("delete", "item", name, detail, item_row)
         deleted = {row.pk for row in deletable_items}
+        if deleted:
+            # Name the untouched default instances that go with their items, for the report
+            # and the history (one query, only when prune deletes something).
+            names = {
+                row.pk: f"{type_names[row.plugin_type_id]}/{row.name}" for row in deletable_items
+            }
+            for instance in PluginInstance.objects.using(self.using).filter(item_id__in=deleted):
+                self.report.add(
+                    "delete",
+                    "instance",
+                    names[instance.item_id],
+                    "untouched default instance of a pruned implementation",
+                    instance,
+                )
         deletable_types = []
         for type_row in missing_types:
             remaining = [

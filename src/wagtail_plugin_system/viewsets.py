@@ -7,15 +7,21 @@ actions); the two registry viewsets are read-only.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib.admin.utils import quote
 from django.contrib.auth import get_permission_codename
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.urls import path
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from .models import PluginInstance, PluginItem, PluginType
@@ -38,6 +44,51 @@ __all__ = [
 ]
 
 
+def _require_instance_permission(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Only users with some permission on plugin instances may use the chooser."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        policy = PluginInstance.snippet_viewset.permission_policy  # type: ignore[attr-defined]
+        if not policy.user_has_any_permission(request.user, ["add", "change", "delete", "view"]):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+class PluginInstanceChooserViewSet(SnippetChooserViewSet):
+    """The instance chooser, for users with a permission on instances; no "create" tab."""
+
+    def get_urlpatterns(self) -> list[Any]:
+        return [
+            path(
+                str(pattern.pattern),
+                _require_instance_permission(pattern.callback),
+                name=pattern.name,
+            )
+            for pattern in super().get_urlpatterns()
+            if pattern.name != "create"
+        ]
+
+
+class InspectURLFinder:
+    """Admin links (history reports, search) to the read-only inspect page."""
+
+    inspect_url_name: str = ""
+    permission_policy: Any = None
+
+    def __init__(self, user: Any = None) -> None:
+        self.user = user
+
+    def get_edit_url(self, instance: Any) -> str | None:
+        if self.user is not None and not self.permission_policy.user_has_any_permission(
+            self.user, ["add", "change", "delete", "view"]
+        ):
+            return None
+        return reverse(self.inspect_url_name, args=(quote(instance.pk),))
+
+
 class PluginInstanceViewSet(SnippetViewSet):
     """Plugin instances: listing, two-step create, edit, inspect, test, history, usage."""
 
@@ -48,6 +99,7 @@ class PluginInstanceViewSet(SnippetViewSet):
     url_prefix = "plugins/instances"
     admin_url_namespace = "wagtail_plugin_system_instances"
 
+    chooser_viewset_class = PluginInstanceChooserViewSet
     index_view_class = InstanceIndexView
     add_view_class = InstanceCreateView
     edit_view_class = InstanceEditView
@@ -131,6 +183,17 @@ class ReadOnlyRegistryViewSet(ModelViewSet):
         for name in ("add", "edit", "delete", "history", "usage", "copy"):
             view_kwargs[f"{name}_url_name"] = None
         return view_kwargs
+
+    @property
+    def url_finder_class(self) -> type[InspectURLFinder]:
+        return type(
+            "RegistryURLFinder",
+            (InspectURLFinder,),
+            {
+                "inspect_url_name": self.get_url_name("inspect"),
+                "permission_policy": self.permission_policy,
+            },
+        )
 
     def get_permissions_to_register(self) -> QuerySet[Permission]:
         """Only "view": adding, changing and deleting these rows is pluginsync's job."""

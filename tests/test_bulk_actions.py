@@ -1,0 +1,258 @@
+"""The bulk actions on plugin instances, through Wagtail's real bulk-action URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import reverse
+from wagtail.models import ModelLogEntry
+from wagtail.test.utils import WagtailTestUtils
+
+from tests.testapp.factories import STRIPE_CONFIG
+from tests.testapp.plugins import FlakyGateway, PaymentGatewayType, StripeGateway
+from wagtail_plugin_system import get_plugin_instance
+from wagtail_plugin_system.models import PluginInstance, PluginStatus
+
+pytestmark = pytest.mark.django_db
+
+UTILS = WagtailTestUtils()
+
+
+def instance_url(name: str, *args: object) -> str:
+    return reverse(PluginInstance.snippet_viewset.get_url_name(name), args=args)  # type: ignore[attr-defined]
+
+
+def bulk_url(action: str, *instances: PluginInstance) -> str:
+    """The URL the listing's bulk-action bar opens: the selected ids, then back to the listing."""
+    base = reverse("wagtail_bulk_action", args=("wagtail_plugin_system", "plugininstance", action))
+    query = [("next", instance_url("list")), *(("id", instance.pk) for instance in instances)]
+    return f"{base}?{urlencode(query)}"
+
+
+def messages_after(client: Client, response: Any) -> list[str]:
+    """Follow the redirect of a POST and return the messages the next page shows."""
+    assert response.status_code == 302, response.status_code
+    assert response["Location"] == instance_url("list")
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    soup = UTILS.get_soup(page.content)
+    return [item.get_text(" ", strip=True) for item in soup.select(".messages li")]
+
+
+def entries(action: str, *instances: PluginInstance) -> list[ModelLogEntry]:
+    content_type = ContentType.objects.get_for_model(PluginInstance)
+    return list(
+        ModelLogEntry.objects.filter(
+            action=action,
+            content_type=content_type,
+            object_id__in=[str(instance.pk) for instance in instances],
+        ).order_by("object_id")
+    )
+
+
+def selected_pk() -> int | None:
+    item = get_plugin_instance(PaymentGatewayType)
+    if item is None:
+        return None
+    assert item.plugin_instance is not None
+    pk: int = item.plugin_instance.pk
+    return pk
+
+
+def reload(*instances: PluginInstance) -> list[PluginInstance]:
+    return [PluginInstance.objects.get(pk=instance.pk) for instance in instances]
+
+
+@pytest.fixture
+def gateways(make_instance: Any) -> tuple[PluginInstance, PluginInstance, PluginInstance]:
+    """Two active Stripe instances and a reserved Flaky one, all before the bank default (50)."""
+    PluginInstance.objects.filter(item__name="bank_transfer").update(status=PluginStatus.DISABLED)
+    first = make_instance(StripeGateway, "Stripe first", config=STRIPE_CONFIG, priority=10)
+    second = make_instance(StripeGateway, "Stripe second", config=STRIPE_CONFIG, priority=20)
+    spare = make_instance(
+        FlakyGateway,
+        "Flaky spare",
+        config={"api_key": "flaky-key"},
+        priority=5,
+        status=PluginStatus.RESERVED,
+    )
+    return first, second, spare
+
+
+def test_listing_offers_the_bulk_actions_in_order(
+    admin_client: Client, gateways: tuple[PluginInstance, ...]
+) -> None:
+    soup = UTILS.get_soup(admin_client.get(instance_url("list")).content)
+    base = reverse("wagtail_bulk_action", args=("wagtail_plugin_system", "plugininstance", "x"))
+    prefix = base.removesuffix("x/")
+    offered = [
+        link["href"].removeprefix(prefix).strip("/")
+        for link in soup.select("a[href]")
+        if link["href"].startswith(prefix)
+    ]
+    assert offered == ["activate", "reserve", "disable", "set_priority", "delete"]
+
+
+def test_confirmation_pages_list_the_selection(
+    admin_client: Client, gateways: tuple[PluginInstance, ...]
+) -> None:
+    first, second, spare = gateways
+    expected = {
+        "activate": "Make these 3 plugin instances active?",
+        "reserve": "Make these 3 plugin instances reserved?",
+        "disable": "Make these 3 plugin instances disabled?",
+        "set_priority": "Set the priority of these 3 plugin instances:",
+        "delete": "Stripe second",
+    }
+    for action, text in expected.items():
+        response = admin_client.get(bulk_url(action, first, second, spare))
+        assert response.status_code == 200, action
+        page = UTILS.get_soup(response.content).get_text(" ", strip=True)
+        assert text in " ".join(page.split()), action
+        for instance in gateways:
+            assert instance.name in page, (action, instance.name)
+        assert 'method="post"' in response.content.decode().lower()
+    soup = UTILS.get_soup(admin_client.get(bulk_url("set_priority", first)).content)
+    assert soup.select_one('input[name="priority"]') is not None
+    # Nothing was changed by looking.
+    assert [row.status for row in reload(*gateways)] == ["active", "active", "reserved"]
+
+
+def test_disable_changes_status_logs_once_and_updates_selection(
+    admin_client: Client, admin_user: Any, gateways: tuple[PluginInstance, ...]
+) -> None:
+    first, second, spare = gateways
+    assert selected_pk() == first.pk
+    PluginInstance.objects.filter(pk=second.pk).update(status=PluginStatus.DISABLED)
+    second.refresh_from_db()
+
+    response = admin_client.post(bulk_url("disable", first, second), {})
+
+    assert messages_after(admin_client, response) == ["1 plugin instance is now disabled."]
+    new_first, new_second = reload(first, second)
+    assert (new_first.status, new_second.status) == (PluginStatus.DISABLED, PluginStatus.DISABLED)
+    assert new_first.updated_at > first.updated_at
+    assert new_second.updated_at == second.updated_at  # already disabled: untouched
+    logged = entries("wagtail_plugin_system.disable", first, second)
+    assert [(entry.object_id, entry.user_id) for entry in logged] == [
+        (str(first.pk), admin_user.pk)
+    ]
+    assert logged[0].data == {"previous": "active"}
+    assert logged[0].label == "Stripe first"
+    # The reserve takes over at once: no active instance of the type is left.
+    assert selected_pk() == spare.pk
+
+
+def test_activate_and_reserve(
+    admin_client: Client, admin_user: Any, gateways: tuple[PluginInstance, ...]
+) -> None:
+    first, second, spare = gateways
+    assert selected_pk() == first.pk
+
+    response = admin_client.post(bulk_url("activate", first, spare), {})
+
+    assert messages_after(admin_client, response) == ["1 plugin instance is now active."]
+    assert [row.status for row in reload(first, spare)] == ["active", "active"]
+    logged = entries("wagtail_plugin_system.activate", first, second, spare)
+    assert [(entry.object_id, entry.user_id) for entry in logged] == [
+        (str(spare.pk), admin_user.pk)
+    ]
+    assert logged[0].data == {"previous": "reserved"}
+    assert selected_pk() == spare.pk  # active now, and priority 5 comes first
+
+    response = admin_client.post(bulk_url("reserve", first, second, spare), {})
+
+    assert messages_after(admin_client, response) == ["3 plugin instances are now reserved."]
+    assert {row.status for row in reload(first, second, spare)} == {PluginStatus.RESERVED}
+    logged = entries("wagtail_plugin_system.reserve", first, second, spare)
+    assert len(logged) == 3
+    assert {entry.user_id for entry in logged} == {admin_user.pk}
+    assert selected_pk() == spare.pk  # all reserves: priority decides
+
+    # Again: nothing changes, nothing is logged.
+    before = reload(first, second, spare)
+    response = admin_client.post(bulk_url("reserve", first, second, spare), {})
+    assert messages_after(admin_client, response) == ["0 plugin instances are now reserved."]
+    assert len(entries("wagtail_plugin_system.reserve", first, second, spare)) == 3
+    assert [row.updated_at for row in reload(first, second, spare)] == [
+        row.updated_at for row in before
+    ]
+
+
+def test_set_priority(
+    admin_client: Client, admin_user: Any, gateways: tuple[PluginInstance, ...]
+) -> None:
+    first, second, _ = gateways
+    assert selected_pk() == first.pk
+
+    response = admin_client.post(bulk_url("set_priority", first, second), {"priority": "20"})
+
+    assert messages_after(admin_client, response) == [
+        "The priority of 1 plugin instance was changed."
+    ]
+    new_first, new_second = reload(first, second)
+    assert (new_first.priority, new_second.priority) == (20, 20)
+    assert new_first.updated_at > first.updated_at
+    assert new_second.updated_at == second.updated_at
+    logged = entries("wagtail_plugin_system.set_priority", first, second)
+    assert [(entry.object_id, entry.user_id) for entry in logged] == [
+        (str(first.pk), admin_user.pk)
+    ]
+    assert logged[0].data == {"previous": 10, "priority": 20}
+    assert selected_pk() == first.pk  # equal priorities: the older one first
+
+    response = admin_client.post(bulk_url("set_priority", second), {"priority": "-3"})
+    assert messages_after(admin_client, response) == [
+        "The priority of 1 plugin instance was changed."
+    ]
+    assert selected_pk() == second.pk
+
+
+@pytest.mark.parametrize("value", ["", "high", "1.5", str(2**31), str(-(2**31) - 1)])
+def test_set_priority_with_an_invalid_value_changes_nothing(
+    admin_client: Client, gateways: tuple[PluginInstance, ...], value: str
+) -> None:
+    first, second, _ = gateways
+    before = reload(first, second)
+    count = ModelLogEntry.objects.count()
+
+    response = admin_client.post(bulk_url("set_priority", first, second), {"priority": value})
+
+    assert response.status_code == 200
+    soup = UTILS.get_soup(response.content)
+    field = soup.select_one('input[name="priority"]')
+    assert field is not None
+    errors = " ".join(error.get_text(" ", strip=True) for error in soup.select(".error-message"))
+    assert errors, soup.get_text(" ", strip=True)[:500]
+    assert "Stripe first" in soup.get_text()
+    after = reload(first, second)
+    assert [(row.priority, row.updated_at) for row in after] == [
+        (row.priority, row.updated_at) for row in before
+    ]
+    assert ModelLogEntry.objects.count() == count
+
+
+def test_delete_logs_one_entry_per_instance(
+    admin_client: Client, admin_user: Any, gateways: tuple[PluginInstance, ...]
+) -> None:
+    first, second, spare = gateways
+
+    response = admin_client.post(bulk_url("delete", first, spare), {})
+
+    assert messages_after(admin_client, response) == ["2 Plugin instances deleted."]
+    assert list(PluginInstance.objects.filter(pk__in=[first.pk, second.pk, spare.pk])) == [second]
+    logged = entries("wagtail.delete", first, second, spare)
+    assert [(entry.object_id, entry.user_id, entry.deleted) for entry in logged] == sorted(
+        [(str(first.pk), admin_user.pk, True), (str(spare.pk), admin_user.pk, True)]
+    )
+    assert {entry.label for entry in logged} == {"Stripe first", "Flaky spare"}
+    assert selected_pk() == second.pk
+
+    response = admin_client.post(bulk_url("delete", second), {})
+    assert messages_after(admin_client, response) == ["Plugin instance 'Stripe second' deleted."]
+    assert len(entries("wagtail.delete", second)) == 1
+    assert selected_pk() is None  # the bank default is disabled, nothing else is left
