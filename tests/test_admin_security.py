@@ -608,6 +608,8 @@ def test_group_editor_offers_only_view_for_the_registry() -> None:
         "plugininstance.change_plugininstance",
         "plugininstance.delete_plugininstance",
         "plugininstance.view_plugininstance",
+        # The per-site plugin settings (Settings > Plugins), as for any Wagtail setting.
+        "pluginsitesettings.change_pluginsitesettings",
     }
     client = Client()
     client.force_login(UTILS.create_superuser("admin", password="password"))
@@ -623,6 +625,7 @@ def test_group_editor_offers_only_view_for_the_registry() -> None:
         "change_plugininstance",
         "delete_plugininstance",
         "view_plugininstance",
+        "change_pluginsitesettings",
     }
 
 

@@ -4,6 +4,7 @@
 * ``wagtail_plugin_system.W001`` (``E002`` in strict mode): an entry point failed to load.
 * ``wagtail_plugin_system.W002``: the database differs from the registered plugins.
 * ``wagtail_plugin_system.W003``: ``WAGTAIL_PLUGIN_SYSTEM`` has an unknown key.
+* ``wagtail_plugin_system.E003``: ``wagtail.contrib.settings`` is not installed.
 """
 
 from __future__ import annotations
@@ -54,6 +55,24 @@ def check_entry_points(
             id=f"{ID}.{code}",
         )
         for failure in registry.entry_point_failures
+    ]
+
+
+@checks.register()
+def check_installed_apps(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    from django.apps import apps
+
+    if apps.is_installed("wagtail.contrib.settings"):
+        return []
+    return [
+        checks.Error(
+            "wagtail_plugin_system needs 'wagtail.contrib.settings' in INSTALLED_APPS for its "
+            "per-site plugin settings.",
+            hint="Add 'wagtail.contrib.settings' to INSTALLED_APPS.",
+            id=f"{ID}.E003",
+        )
     ]
 
 

@@ -378,6 +378,8 @@ class BasePluginItem:
     aliases: ClassVar[tuple[str, ...]] = ()
     #: Set to ``True`` on a base class that is not itself a plugin item.
     abstract: ClassVar[bool] = True
+    #: Template that renders the item into a page (content plugins); see :meth:`render`.
+    template_name: ClassVar[str | None] = None
 
     _type_helpers: ClassVar[dict[str, object]] = {}
 
@@ -454,6 +456,47 @@ class BasePluginItem:
         check then only proves that the instance loads.
         """
         return None
+
+    def get_context(
+        self, parent_context: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The context :meth:`render` gives :attr:`template_name`.
+
+        It holds ``plugin`` (this item), ``instance`` (its row), ``config``
+        (the configuration *without* its secret fields, so a template cannot
+        print a credential by accident), ``request`` and ``page`` when the
+        parent context has them, and any keyword arguments.
+        """
+        context: dict[str, Any] = {}
+        if parent_context is not None:
+            for key in ("request", "page", "self", "value"):
+                if key in parent_context:
+                    context[key] = parent_context[key]
+        secret = self.configuration.get_secret_fields() if self.configuration else frozenset()
+        context.update(
+            plugin=self,
+            instance=self.plugin_instance,
+            config={key: value for key, value in self.config.items() if key not in secret},
+            **kwargs,
+        )
+        return context
+
+    def render(self, parent_context: Mapping[str, Any] | None = None, **kwargs: Any) -> str:
+        """Render the item into a page: :attr:`template_name` with :meth:`get_context`.
+
+        Override it to build the HTML another way. An item with no template
+        renders nothing. The result is marked safe for templates.
+        """
+        if not self.template_name:
+            return ""
+        from django.template.loader import render_to_string
+        from django.utils.safestring import mark_safe
+
+        request = parent_context.get("request") if parent_context is not None else None
+        html = render_to_string(
+            self.template_name, self.get_context(parent_context, **kwargs), request=request
+        )
+        return mark_safe(html)  # rendered by the template engine, autoescaped
 
     @classmethod
     def has_health_check(cls) -> bool:

@@ -321,3 +321,9 @@ class PluginInstance(models.Model):
                 f"dict. Open it in the admin and save its configuration again."
             )
         return item_class(config=config, plugin_instance=self)
+
+
+# The per-site settings models live in their own module; importing it here registers them.
+from .site_settings import PluginSiteChoice, PluginSiteSettings  # noqa: E402
+
+__all__ += ["PluginSiteChoice", "PluginSiteSettings"]

@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .contracts import BasePluginItem, BasePluginType
 from .exceptions import PluginFailoverError, PluginSelectionError, PluginUnavailableError
 from .models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
 from .registry import RegisteredType, registry
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from wagtail.models import Site
 
 __all__ = [
     "call_with_failover",
@@ -88,19 +92,47 @@ def _load(instance: PluginInstance) -> BasePluginItem | None:
         return None
 
 
-def get_plugin_instance(plugin_type: TypeRef) -> BasePluginItem | None:
+def get_plugin_instance(
+    plugin_type: TypeRef, *, site: Site | None = None, request: HttpRequest | None = None
+) -> BasePluginItem | None:
     """Return the selected, loaded plugin item of a type, or ``None`` when none is usable.
 
     The returned object is the item class instantiated with the selected
     instance's configuration (``item.config``) and row (``item.plugin_instance``).
+
+    With ``site`` (a Wagtail ``Site``) or ``request`` (whose site is looked up),
+    the instance that site chose in its plugin settings comes first; when the
+    site chose none for the type, or its choice is disabled or cannot be
+    loaded, the usual selection applies. With ``request``, the site's choices
+    are read once per request.
     """
     entry = registry.get_type_entry(plugin_type)
+    if site is not None or request is not None:
+        chosen = _site_choice(entry, site=site, request=request)
+        if chosen is not None:
+            return chosen
     if entry.get_plugin is not None:
         return _custom_selection(entry)
     for instance in _selectable(entry, SELECTABLE_STATUSES):
         loaded = _load(instance)
         if loaded is not None:
             return loaded
+    return None
+
+
+def _site_choice(
+    entry: RegisteredType, *, site: Site | None, request: HttpRequest | None
+) -> BasePluginItem | None:
+    from .site_settings import site_choices
+
+    choices = site_choices(site=site, request=request)
+    for name in _type_names(entry):
+        instance = choices.get(name)
+        if instance is None:
+            continue
+        if instance.status == PluginStatus.DISABLED or not _code_present(entry, instance):
+            return None
+        return _load(instance)
     return None
 
 

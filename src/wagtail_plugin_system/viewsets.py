@@ -7,23 +7,19 @@ actions); the two registry viewsets are read-only.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_permission_codename
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from .chooser import PluginInstanceChooserViewSet
 from .models import PluginInstance, PluginItem, PluginType
 from .views import (
     ChooseImplementationView,
@@ -42,34 +38,6 @@ __all__ = [
     "PluginTypeViewSet",
     "PluginsViewSetGroup",
 ]
-
-
-def _require_instance_permission(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Only users with some permission on plugin instances may use the chooser."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        policy = PluginInstance.snippet_viewset.permission_policy  # type: ignore[attr-defined]
-        if not policy.user_has_any_permission(request.user, ["add", "change", "delete", "view"]):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-class PluginInstanceChooserViewSet(SnippetChooserViewSet):
-    """The instance chooser, for users with a permission on instances; no "create" tab."""
-
-    def get_urlpatterns(self) -> list[Any]:
-        return [
-            path(
-                str(pattern.pattern),
-                _require_instance_permission(pattern.callback),
-                name=pattern.name,
-            )
-            for pattern in super().get_urlpatterns()
-            if pattern.name != "create"
-        ]
 
 
 class InspectURLFinder:

@@ -16,3 +16,4 @@ class TestAppConfig(AppConfig):
         register_plugin_item(plugins.BankTransferGateway, priority=50)
         register_plugin_item(plugins.FlakyGateway)
         register_plugin_item(plugins.EchoSender)
+        # The widget plugins (content rendering) are registered by the tests that use them.

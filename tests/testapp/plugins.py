@@ -108,3 +108,41 @@ class EchoSender(BasePluginItem):
 
     def send(self, number: str, text: str) -> str:
         return f"{number}:{text}"
+
+
+class WidgetType(BasePluginType):
+    """A content-driven type: items render themselves into pages."""
+
+    name = "widget"
+
+    @abstractmethod
+    def headline(self) -> str: ...
+
+
+class BannerForm(forms.Form):
+    headline = forms.CharField()
+    token = forms.CharField(widget=forms.PasswordInput)
+
+
+class BannerConfiguration(PluginConfiguration):
+    form_class = BannerForm
+
+
+class BannerWidget(BasePluginItem):
+    name = "banner"
+    plugin_type = WidgetType
+    configuration = BannerConfiguration
+    template_name = "testapp/banner.html"
+
+    def headline(self) -> str:
+        return str(self.config["headline"])
+
+
+class SilentWidget(BasePluginItem):
+    """No template: renders nothing."""
+
+    name = "silent"
+    plugin_type = WidgetType
+
+    def headline(self) -> str:
+        return "silent"

@@ -1,0 +1,186 @@
+"""StreamField block: content editors pick a plugin instance of one type.
+
+::
+
+    body = StreamField([
+        ("newsletter", PluginInstanceChooserBlock(plugin_type="newsletter_signup")),
+        ("map", PluginInstanceChooserBlock(plugin_type=MapType, fallback="default")),
+    ])
+
+* The chooser lists only instances of the block's type, and the server refuses
+  any other instance, an unknown id or a tampered value.
+* A page with many plugin blocks loads all their instances in one query.
+* ``{% include_block %}`` renders the chosen instance's item (see
+  :meth:`~wagtail_plugin_system.BasePluginItem.render`). A deleted, disabled
+  or unusable instance renders nothing, or, with ``fallback="default"``, the
+  type's currently selected instance for the page's site.
+* Block templates get ``value`` (the ``PluginInstance`` row, or ``None``) and
+  ``plugin`` (the loaded item to render, or ``None``).
+* References are recorded in Wagtail's reference index, so an instance's usage
+  view lists the pages that use it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+from django.utils.functional import cached_property
+from django.utils.safestring import SafeString, mark_safe
+from wagtail.blocks import ChooserBlock
+
+from .contracts import BasePluginItem, BasePluginType
+from .exceptions import PluginUnavailableError, UnknownPluginError
+from .models import PluginInstance, PluginStatus
+
+__all__ = ["PluginInstanceChooserBlock"]
+
+logger = logging.getLogger(__name__)
+
+FALLBACKS = (None, "default")
+
+
+class PluginInstanceChooserBlock(ChooserBlock):
+    """Choose a plugin instance of one type; render its item.
+
+    :param plugin_type: the plugin type, as its class or its name. Stored in
+        migrations by name.
+    :param fallback: ``None`` (default): an unusable choice renders nothing.
+        ``"default"``: it renders the type's selected instance instead.
+    """
+
+    target_model = "wagtail_plugin_system.PluginInstance"
+
+    def __init__(
+        self,
+        plugin_type: type[BasePluginType] | str | None = None,
+        fallback: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if plugin_type is not None and not isinstance(plugin_type, str):
+            plugin_type = plugin_type.name
+        if fallback not in FALLBACKS:
+            raise ValueError(
+                f"PluginInstanceChooserBlock(fallback={fallback!r}) is not supported; use None "
+                f"or 'default'."
+            )
+        if fallback == "default" and plugin_type is None:
+            raise ValueError("fallback='default' needs a plugin_type to fall back to.")
+        self.plugin_type_name: str | None = plugin_type
+        self.fallback = fallback
+        super().__init__(**kwargs)
+
+    def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+        path, args, kwargs = super().deconstruct()
+        kwargs = dict(kwargs)
+        if args:
+            args = (self.plugin_type_name, *args[1:])
+        elif "plugin_type" in kwargs:
+            kwargs["plugin_type"] = self.plugin_type_name
+        return path, args, kwargs
+
+    # -- choosing ---------------------------------------------------------------------
+
+    def get_queryset(self) -> Any:
+        queryset = PluginInstance.objects.select_related("item__plugin_type")
+        if self.plugin_type_name:
+            queryset = queryset.filter(item__plugin_type__name=self.plugin_type_name)
+        return queryset
+
+    @cached_property
+    def widget(self) -> forms.Widget:
+        from .chooser import PluginInstanceChooser
+
+        return PluginInstanceChooser(plugin_type=self.plugin_type_name)
+
+    @cached_property
+    def field(self) -> forms.ModelChoiceField:  # type: ignore[type-arg]
+        return forms.ModelChoiceField(
+            queryset=self.get_queryset(),
+            widget=self.widget,
+            required=self._required,
+            validators=self._validators,
+            help_text=self._help_text,
+        )
+
+    def value_from_form(self, value: Any) -> Any:
+        """The submitted id as an instance; anything unparsable stays as is for clean()."""
+        if value is None or isinstance(value, PluginInstance):
+            return value
+        try:
+            return PluginInstance.objects.select_related("item__plugin_type").get(pk=value)
+        except (PluginInstance.DoesNotExist, TypeError, ValueError):
+            return value
+
+    # -- loading values -----------------------------------------------------------------
+
+    def to_python(self, value: Any) -> PluginInstance | None:
+        if value is None:
+            return None
+        try:
+            instance: PluginInstance | None = self.get_queryset().filter(pk=value).first()
+        except (TypeError, ValueError):
+            return None
+        return instance
+
+    def bulk_to_python(self, values: list[Any]) -> list[PluginInstance | None]:
+        """All the block's values in one query, in order, with ``None`` for missing ones."""
+        ids = [value for value in values if isinstance(value, int | str) and str(value).isdigit()]
+        objects = self.get_queryset().in_bulk(ids)
+        result: list[PluginInstance | None] = []
+        seen: set[Any] = set()
+        for value in values:
+            key = int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+            instance = objects.get(key) if key is not None else None
+            if instance is not None and key in seen:
+                instance = copy.copy(instance)
+            seen.add(key)
+            result.append(instance)
+        return result
+
+    # -- rendering ------------------------------------------------------------------------
+
+    def resolve(
+        self, value: PluginInstance | None, parent_context: Mapping[str, Any] | None = None
+    ) -> BasePluginItem | None:
+        """The item to render for ``value``: the chosen one, the fallback, or ``None``."""
+        if value is not None and value.status != PluginStatus.DISABLED:
+            try:
+                return value.load_instance()
+            except PluginUnavailableError as exc:
+                logger.error("Plugin block cannot use instance %s: %s", value.pk, exc)
+        if self.fallback == "default" and self.plugin_type_name:
+            from .selection import get_plugin_instance
+
+            request = parent_context.get("request") if parent_context is not None else None
+            try:
+                return get_plugin_instance(self.plugin_type_name, request=request)
+            except UnknownPluginError:
+                logger.warning(
+                    "Plugin block falls back to type %r, which is not registered.",
+                    self.plugin_type_name,
+                )
+        return None
+
+    def get_context(
+        self, value: PluginInstance | None, parent_context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context(value, parent_context=parent_context)
+        context["plugin"] = self.resolve(value, parent_context)
+        return context
+
+    def render_basic(
+        self, value: PluginInstance | None, context: Mapping[str, Any] | None = None
+    ) -> SafeString:
+        plugin = self.resolve(value, context)
+        if plugin is None:
+            return mark_safe("")
+        flatten = getattr(context, "flatten", None)
+        flat: Mapping[str, Any] | None = flatten() if callable(flatten) else context
+        return mark_safe(plugin.render(flat))  # the item renders through its template
+
+    class Meta:
+        icon = "plug"

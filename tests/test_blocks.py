@@ -1,0 +1,279 @@
+"""Tests for wagtail_plugin_system.blocks: the StreamField block, on real pages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from wagtail.models import Page, ReferenceIndex, Site
+from wagtail.test.utils import WagtailTestUtils
+
+from tests.testapp.factories import STRIPE_CONFIG
+from tests.testapp.models import PluginPage
+from tests.testapp.plugins import (
+    BankTransferGateway,
+    BannerWidget,
+    PaymentGatewayType,
+    SilentWidget,
+    StripeGateway,
+)
+from wagtail_plugin_system.blocks import PluginInstanceChooserBlock
+from wagtail_plugin_system.models import PluginInstance
+from wagtail_plugin_system.registry import PluginRegistry
+from wagtail_plugin_system.sync import sync_plugins
+
+pytestmark = pytest.mark.django_db
+
+BANNER = {"headline": "Join our list", "token": "banner_TOKEN_secret_8812"}
+
+
+@pytest.fixture
+def widgets(plugin_registry: PluginRegistry, synced: Any) -> PluginRegistry:
+    """The content-driven widget plugins, registered and synced."""
+    plugin_registry.register_item(BannerWidget)
+    plugin_registry.register_item(SilentWidget)
+    sync_plugins()
+    return plugin_registry
+
+
+def banner(name: str = "Banner", **fields: Any) -> PluginInstance:
+    instance: PluginInstance = PluginInstance.objects.create_instance(
+        BannerWidget, name=name, config=BANNER, **fields
+    )
+    return instance
+
+
+def make_page(body: list[tuple[str, Any]], title: str = "Plugins") -> PluginPage:
+    root = Site.objects.get(is_default_site=True).root_page
+    page = PluginPage(title=title, slug=title.lower().replace(" ", "-"), body=body)
+    root.add_child(instance=page)
+    page.save_revision().publish()
+    return page
+
+
+def render(page: Page, client: Client) -> str:
+    response = client.get(page.url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+# -- definition -----------------------------------------------------------------------------
+
+
+def test_block_serializes_by_type_name() -> None:
+    path, args, kwargs = PluginInstanceChooserBlock(plugin_type=PaymentGatewayType).deconstruct()
+    assert path == "wagtail_plugin_system.blocks.PluginInstanceChooserBlock"
+    assert kwargs["plugin_type"] == "payment_gateway"
+    _, args, kwargs = PluginInstanceChooserBlock(PaymentGatewayType, required=False).deconstruct()
+    assert args == ("payment_gateway",)
+    assert kwargs == {"required": False}
+
+
+def test_bad_fallback_is_refused() -> None:
+    with pytest.raises(ValueError, match="fallback='first'"):
+        PluginInstanceChooserBlock(plugin_type="widget", fallback="first")
+    with pytest.raises(ValueError, match="needs a plugin_type"):
+        PluginInstanceChooserBlock(fallback="default")
+
+
+# -- validation on the server -----------------------------------------------------------------
+
+
+def test_only_instances_of_the_block_type_are_accepted(widgets: PluginRegistry) -> None:
+    block = PluginInstanceChooserBlock(plugin_type="widget")
+    mine = banner()
+    other = PluginInstance.objects.of_type("payment_gateway").first()
+    assert other is not None
+    assert block.clean(mine) == mine
+    assert block.clean(mine.pk) == mine
+    for bad in (other, other.pk, 999999, "abc", "1; drop table"):
+        with pytest.raises(ValidationError):
+            block.clean(bad)
+
+
+def test_required_block(widgets: PluginRegistry) -> None:
+    with pytest.raises(ValidationError):
+        PluginInstanceChooserBlock(plugin_type="widget").clean(None)
+    assert PluginInstanceChooserBlock(plugin_type="widget", required=False).clean(None) is None
+
+
+def test_tampered_value_in_the_page_editor_is_refused(widgets: PluginRegistry) -> None:
+    from wagtail.test.utils.form_data import nested_form_data, streamfield
+
+    page = make_page([])
+    client = Client()
+    client.force_login(WagtailTestUtils.create_superuser("editor", password="pw"))  # type: ignore[arg-type]
+    gateway = PluginInstance.objects.of_type("payment_gateway").first()
+    assert gateway is not None
+    edit_url = reverse("wagtailadmin_pages:edit", args=(page.pk,))
+    for bad in (gateway.pk, 999999, "x"):
+        data = nested_form_data(
+            {
+                "title": "Plugins",
+                "slug": "plugins",
+                "body": streamfield([("widget", bad)]),
+                "action-publish": "publish",
+            }
+        )
+        response = client.post(edit_url, data)
+        assert response.status_code == 200, bad  # re-rendered with errors, not saved
+        assert "Select a valid choice" in response.content.decode(), bad
+    page.refresh_from_db()
+    assert list(page.body) == []
+
+    good = banner()
+    data = nested_form_data(
+        {
+            "title": "Plugins",
+            "slug": "plugins",
+            "body": streamfield([("widget", good.pk)]),
+            "action-publish": "publish",
+        }
+    )
+    assert client.post(edit_url, data).status_code == 302
+    page.refresh_from_db()
+    assert page.body[0].value == good
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def _page_load_queries(page_id: int) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        page = PluginPage.objects.get(pk=page_id)
+        values = [child.value for child in page.body]
+    assert values
+    return len(queries)
+
+
+def test_many_blocks_load_in_a_constant_number_of_queries(widgets: PluginRegistry) -> None:
+    instances = [banner(f"Banner {n}") for n in range(20)]
+    small = make_page([("widget", instance) for instance in instances[:2]], title="Small")
+    large = make_page([("widget", instance) for instance in instances], title="Large")
+    assert _page_load_queries(large.pk) == _page_load_queries(small.pk)
+    loaded = [child.value for child in PluginPage.objects.get(pk=large.pk).body]
+    assert loaded == instances
+    # Related rows come with them: reading the type costs nothing more.
+    with CaptureQueriesContext(connection) as queries:
+        names = {value.item.plugin_type.name for value in loaded}
+    assert names == {"widget"}
+    assert len(queries) == 0
+
+
+def test_bulk_to_python_keeps_order_duplicates_and_gaps(widgets: PluginRegistry) -> None:
+    first, second = banner("One"), banner("Two")
+    block = PluginInstanceChooserBlock(plugin_type="widget")
+    result = block.bulk_to_python([second.pk, None, 999999, first.pk, second.pk, "junk"])
+    assert result[0] == second
+    assert result[1:3] == [None, None]
+    assert result[3] == first
+    assert result[4] == second
+    assert result[4] is not result[0]
+    assert result[5] is None
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def test_page_renders_the_chosen_plugin_without_secrets(
+    widgets: PluginRegistry, client: Client
+) -> None:
+    chosen = banner("Chosen banner")
+    page = make_page([("widget", chosen), ("text", "hello")])
+    html = render(page, client)
+    assert '<div class="banner">Join our list||Join our list|Chosen banner</div>' in html
+    assert BANNER["token"] not in html
+    assert "[hello]" in html
+
+
+def test_unusable_choices_render_nothing_never_none(
+    widgets: PluginRegistry, client: Client
+) -> None:
+    disabled = banner("Disabled", status="disabled")
+    deleted = banner("Deleted")
+    missing = PluginInstance.objects.create_instance(SilentWidget, name="Will go missing")
+    page = make_page([("widget", disabled), ("widget", deleted), ("widget", missing)])
+    deleted.delete()
+    widgets.unregister_item(SilentWidget)
+    html = render(page, client)
+    assert "<main>[][][]</main>" in html
+    assert "None" not in html
+
+
+def test_item_without_template_renders_nothing(widgets: PluginRegistry, client: Client) -> None:
+    silent = PluginInstance.objects.create_instance(SilentWidget, name="Silent", priority=1)
+    page = make_page([("widget", silent)])
+    assert "<main>[]</main>" in render(page, client)
+
+
+def test_fallback_renders_the_selected_instance(widgets: PluginRegistry, client: Client) -> None:
+    PluginInstance.objects.of_type("widget").update(status="disabled")  # the silent default
+    selected = banner("Selected", priority=1)
+    off = banner("Off", status="disabled")
+    page = make_page([("widget_or_default", off), ("widget_or_default", None)])
+    html = render(page, client)
+    rendered = '<div class="banner">Join our list||Join our list|Selected</div>'
+    assert html.count(rendered) == 2 + 1  # two fallbacks, plus {% plugin "widget" %}
+    selected.status = "disabled"
+    selected.save()
+    assert "<main>[][]</main>" in render(page, client)
+
+
+def test_block_template_gets_value_and_plugin(widgets: PluginRegistry, client: Client) -> None:
+    bank = PluginInstance.objects.get(item__name="bank_transfer")
+    off = PluginInstance.objects.create_instance(BankTransferGateway, name="Off", status="disabled")
+    page = make_page([("gateway_card", bank), ("gateway_card", off)])
+    html = render(page, client)
+    assert '<div class="gateway-card">Bank transfer:bank_transfer</div>' in html
+    assert '<div class="gateway-card">no gateway</div>' in html
+
+
+def test_editor_sees_a_warning_for_unusable_choices(widgets: PluginRegistry) -> None:
+    block = PluginInstanceChooserBlock(plugin_type="widget")
+    state = block.get_form_state(banner("Off", status="disabled"))
+    assert "disabled, so it is not used on the site" in json.dumps(state)
+    missing = PluginInstance.objects.create_instance(SilentWidget, name="Gone")
+    widgets.unregister_item(SilentWidget)
+    state = block.get_form_state(PluginInstance.objects.get(pk=missing.pk))
+    assert "code is missing" in json.dumps(state)
+    assert "banner_TOKEN" not in json.dumps(block.get_form_state(banner("Fine")))
+
+
+# -- references -------------------------------------------------------------------------------
+
+
+def test_usage_is_recorded_in_the_reference_index(widgets: PluginRegistry) -> None:
+    used = banner("Used")
+    page = make_page([("widget", used)])
+    references = ReferenceIndex.get_references_to(used)
+    assert [ref.object_id for ref in references] == [str(page.pk)]
+    client = Client()
+    client.force_login(WagtailTestUtils.create_superuser("editor", password="pw"))  # type: ignore[arg-type]
+    usage = client.get(
+        reverse(PluginInstance.snippet_viewset.get_url_name("usage"), args=(used.pk,))  # type: ignore[attr-defined]
+    ).content.decode()
+    assert "Plugins" in usage  # the page's title
+    delete = client.get(
+        reverse(PluginInstance.snippet_viewset.get_url_name("delete"), args=(used.pk,))  # type: ignore[attr-defined]
+    ).content.decode()
+    assert "referenced 1 time" in delete
+    listing = client.get(
+        reverse(PluginInstance.snippet_viewset.get_url_name("list"))  # type: ignore[attr-defined]
+    ).content.decode()
+    assert "Used 1 time" in listing
+
+
+def test_stripe_values_are_fine_in_gateway_blocks(widgets: PluginRegistry, client: Client) -> None:
+    stripe = PluginInstance.objects.create_instance(
+        StripeGateway, name="Stripe", config=STRIPE_CONFIG
+    )
+    page = make_page([("gateway_card", stripe)])
+    html = render(page, client)
+    assert "Stripe:stripe" in html
+    assert STRIPE_CONFIG["secret_key"] not in html
