@@ -8,6 +8,7 @@ variables point at the server (``tests/postgres.py`` starts a throwaway one).
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "wagtail_plugin_system.middleware.PluginCacheMiddleware",
 ]
 
 ROOT_URLCONF = "tests.urls"
@@ -89,11 +91,24 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("WPS_SQLITE_NAME", str(BASE_DIR / "test.sqlite3")),
-            "TEST": {"NAME": os.environ.get("WPS_SQLITE_TEST_NAME") or None},
+            # A file, not memory, so that a test can share the database with a subprocess.
+            "TEST": {
+                "NAME": os.environ.get("WPS_SQLITE_TEST_NAME")
+                or str(Path(tempfile.gettempdir()) / f"wps-tests-{os.getpid()}.sqlite3")
+            },
         }
     }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A shared (file-based) cache when a test runs several processes against one database.
+if os.environ.get("WPS_TEST_CACHE_DIR"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ["WPS_TEST_CACHE_DIR"],
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 USE_TZ = True

@@ -310,15 +310,24 @@ def _count_sync_queries() -> tuple[int, int]:
 def test_query_count_does_not_grow_with_the_number_of_plugins(
     db: None, plugin_registry: PluginRegistry
 ) -> None:
-    """Within one insert batch: Django 5.2 caps SQLite inserts at 999 parameters."""
+    """1,000 items across 100 types cost the same queries as 4 (first sync and re-sync)."""
     _register_many(plugin_registry, types=2, items_per_type=2)
     small_first, small_again = _count_sync_queries()
     PluginInstance.objects.all().delete()
     PluginItem.objects.all().delete()
     PluginType.objects.all().delete()
-    _register_many(plugin_registry, types=5, items_per_type=6)
+    _register_many(plugin_registry, types=100, items_per_type=10)
     large_first, large_again = _count_sync_queries()
-    assert PluginItem.objects.count() == 4 + 30  # bulk_type_0/1 were replaced
+    assert PluginItem.objects.count() == 4 + 1000  # bulk_type_0/1 were replaced
+    assert PluginInstance.objects.filter(is_default=True).count() == 2 + 1000
     assert large_first == small_first
     assert large_again == small_again
     assert large_again <= 6  # savepoint, (PostgreSQL lock,) three reads, release
+
+
+def test_sqlite_batch_limit_is_restored_after_a_sync(db: None) -> None:
+    from django.db import connection
+
+    before = connection.features.max_query_params
+    sync_plugins()
+    assert connection.features.max_query_params == before

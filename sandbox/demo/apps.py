@@ -24,3 +24,6 @@ class DemoConfig(AppConfig):
 
         register_plugin_type(plugins.SmsSenderType)
         register_plugin_item(plugins.ConsoleSmsSender)
+
+        register_plugin_type(plugins.NewsletterSignupType)
+        register_plugin_item(plugins.MailingListSignup)

@@ -1,12 +1,15 @@
 """Example plugins of the sandbox.
 
-Two plugin types, each an interface that the rest of the site codes against:
+Three plugin types, each an interface that the rest of the site codes against:
 
 * ``payment_gateway`` with two implementations: ``stripe``, a *simulated*
   Stripe-like card gateway that editors configure with a secret API key, and
   ``bank_transfer``, which has nothing to configure.
 * ``sms_sender`` with one implementation, ``console``, which writes messages to
   the log instead of sending them.
+* ``newsletter_signup``, a *content* plugin: its item renders a sign-up box into
+  pages through a template (``template_name``). Pages place it with a StreamField
+  block or the ``{% plugin %}`` template tag.
 
 Nothing here contacts any real service.
 """
@@ -148,3 +151,50 @@ class ConsoleSmsSender(BasePluginItem):
             "SMS from %s to %s: %s (%s)", self.config["sender_id"], number, text, message_id
         )
         return message_id
+
+
+# -- newsletter sign-up (a content plugin) -------------------------------------------------
+
+
+class NewsletterSignupType(BasePluginType):
+    name = "newsletter_signup"
+    label = "Newsletter sign-up"
+    description = "A sign-up box for a mailing list, placed in pages by editors."
+
+    @abstractmethod
+    def subscribe(self, email: str) -> str:
+        """Add ``email`` to the list; return the provider's subscriber id."""
+
+
+class MailingListForm(forms.Form):
+    list_name = forms.CharField(
+        label="List name",
+        max_length=60,
+        help_text="Shown as the heading of the sign-up box.",
+    )
+    button_text = forms.CharField(label="Button text", max_length=30, initial="Subscribe")
+    api_key = forms.CharField(
+        label="Secret API key",
+        help_text="Stored encrypted; never shown again, and never given to templates.",
+        widget=forms.PasswordInput,
+    )
+
+
+class MailingListConfiguration(PluginConfiguration):
+    form_class = MailingListForm
+
+
+class MailingListSignup(BasePluginItem):
+    name = "mailing_list"
+    label = "Mailing list (simulated)"
+    description = "Renders a sign-up form; subscribing only writes to the log."
+    plugin_type = NewsletterSignupType
+    configuration = MailingListConfiguration
+    # The template gets `plugin`, `instance`, `config` (without `api_key`), `request`
+    # and `page`; see BasePluginItem.get_context().
+    template_name = "demo/plugins/newsletter_signup.html"
+
+    def subscribe(self, email: str) -> str:
+        subscriber_id = f"sub_demo_{uuid.uuid4().hex[:12]}"
+        logger.info("Subscribed %s to %r: %s", email, self.config["list_name"], subscriber_id)
+        return subscriber_id

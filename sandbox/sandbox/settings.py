@@ -26,14 +26,16 @@ SECRET_KEY = os.environ.get(
 DEMO_ONLY_FIELD_ENCRYPTION_KEY = "Hk9XKRYOJueMMmN70kuLVWrnlyd6KE_Pr6aWDMCJ5q4="
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", DEMO_ONLY_FIELD_ENCRYPTION_KEY)
 
-ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+# "second.localhost" is the second demo site (load_demo_data creates it).
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "second.localhost"]
 
 INSTALLED_APPS = [
     # The sandbox's own apps.
     "demo",
     # The package this site demonstrates.
     "wagtail_plugin_system",
-    # Wagtail.
+    # Wagtail. wagtail_plugin_system needs wagtail.contrib.settings for its per-site
+    # plugin settings (Settings > Plugins).
     "wagtail.contrib.settings",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -65,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "wagtail_plugin_system.middleware.PluginCacheMiddleware",
 ]
 
 ROOT_URLCONF = "sandbox.urls"

@@ -39,6 +39,17 @@ class WagtailPluginSystemConfig(AppConfig):
 
         plugins_synced.connect(log_sync_report, dispatch_uid="wagtail_plugin_system.audit")
 
+        from .cache import connect_signals
+
+        connect_signals()
+
+        # Sites' plugin choices count as usage of an instance (and deleting it warns).
+        from wagtail.models import ReferenceIndex
+
+        from .site_settings import PluginSiteSettings
+
+        ReferenceIndex.register_model(PluginSiteSettings)
+
 
 def sync_after_migrate(
     sender: AppConfig, using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, **kwargs: Any

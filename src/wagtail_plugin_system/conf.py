@@ -32,6 +32,11 @@ DEFAULTS: dict[str, Any] = {
     "STRICT": False,
     # Run a create-only ``pluginsync`` after ``migrate``.
     "SYNC_AFTER_MIGRATE": True,
+    # The Django cache that holds the version token of resolved plugins. Use a cache
+    # shared by all processes (Redis, Memcached, database) in production.
+    "CACHE_ALIAS": "default",
+    # The most entries the in-process memo of resolved plugins holds before it starts over.
+    "MEMO_SIZE": 10000,
 }
 
 

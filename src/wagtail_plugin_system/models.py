@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.translation import gettext_lazy as _
 
+from .cache import bump_version
 from .contracts import BasePluginItem, BasePluginType
 from .exceptions import ConfigDecryptionError, PluginUnavailableError
 from .fields import EncryptedJSONField
@@ -59,6 +60,33 @@ def status_rank() -> Expression:
     )
 
 
+_M = TypeVar("_M", bound=models.Model)
+
+
+class InvalidatingQuerySet(models.QuerySet[_M]):
+    """Bulk writes bypass ``post_save``; these bump the cache version themselves."""
+
+    def update(self, **kwargs: Any) -> int:
+        count = super().update(**kwargs)
+        bump_version(self.db)
+        return count
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        result = super().delete()
+        bump_version(self.db)
+        return result
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        result = super().bulk_create(objs, *args, **kwargs)
+        bump_version(self.db)
+        return result
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        count = super().bulk_update(objs, fields, *args, **kwargs)
+        bump_version(self.db)
+        return count
+
+
 class RegistryMirror(models.Model):
     """Fields shared by the rows that mirror registered code."""
 
@@ -83,6 +111,8 @@ class RegistryMirror(models.Model):
 
 class PluginType(RegistryMirror):
     """A plugin type as synced from the registry, identified by its name."""
+
+    objects = InvalidatingQuerySet["PluginType"].as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -114,6 +144,8 @@ class PluginItem(RegistryMirror):
     default_priority = models.IntegerField(_("default priority"), default=100)
     is_configurable = models.BooleanField(_("configurable"), default=False)
 
+    objects = InvalidatingQuerySet["PluginItem"].as_manager()
+
     class Meta:
         ordering = ["plugin_type__name", "name"]
         verbose_name = _("plugin implementation")
@@ -134,7 +166,7 @@ class PluginItem(RegistryMirror):
         return self.get_item_class() is not None
 
 
-class PluginInstanceQuerySet(models.QuerySet["PluginInstance"]):
+class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
     """Queries over instances; selection order lives in :meth:`in_selection_order`."""
 
     def of_type(self, plugin_type: type[BasePluginType] | str) -> PluginInstanceQuerySet:

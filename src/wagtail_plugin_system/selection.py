@@ -24,6 +24,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import cache
 from .contracts import BasePluginItem, BasePluginType
 from .exceptions import PluginFailoverError, PluginSelectionError, PluginUnavailableError
 from .models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
@@ -107,17 +108,51 @@ def get_plugin_instance(
     are read once per request.
     """
     entry = registry.get_type_entry(plugin_type)
-    if site is not None or request is not None:
-        chosen = _site_choice(entry, site=site, request=request)
-        if chosen is not None:
-            return chosen
     if entry.get_plugin is not None:
+        # A custom selection may depend on anything: it is never memoised.
+        if site is not None or request is not None:
+            chosen = _site_choice(entry, site=site, request=request)
+            if chosen is not None:
+                return chosen
         return _custom_selection(entry)
-    for instance in _selectable(entry, SELECTABLE_STATUSES):
-        loaded = _load(instance)
-        if loaded is not None:
-            return loaded
-    return None
+    version = cache.current_version()
+    site_key = None if site is None and request is None else _site_key(site, request, version)
+    key = ("instance", entry.name, site_key)
+    memoised = cache.memo_get(key, version)
+    if memoised is not cache.MISS:
+        return memoised  # type: ignore[no-any-return]
+    found: BasePluginItem | None = None
+    if site_key is not None:
+        found = _site_choice(entry, site=site, request=request)
+    if found is None:
+        for instance in _selectable(entry, SELECTABLE_STATUSES):
+            found = _load(instance)
+            if found is not None:
+                break
+    cache.memo_set(key, version, found)
+    return found
+
+
+def _site_key(site: Site | None, request: HttpRequest | None, version: str | None) -> int | None:
+    """The pk of the site a resolution is for (memoised per host and port for requests)."""
+    if site is not None:
+        return int(site.pk)
+    assert request is not None
+    try:
+        host_key = ("site", request.get_host(), request.get_port())
+    except Exception:  # a disallowed host: Wagtail's own lookup decides
+        host_key = None
+    if host_key is not None:
+        found = cache.memo_get(host_key, version)
+        if found is not cache.MISS:
+            return found  # type: ignore[no-any-return]
+    from wagtail.models import Site as SiteModel
+
+    matched = SiteModel.find_for_request(request)
+    site_pk = int(matched.pk) if matched is not None else None
+    if host_key is not None:
+        cache.memo_set(host_key, version, site_pk)
+    return site_pk
 
 
 def _site_choice(
@@ -126,6 +161,8 @@ def _site_choice(
     from .site_settings import site_choices
 
     choices = site_choices(site=site, request=request)
+    if not choices:
+        return None
     for name in _type_names(entry):
         instance = choices.get(name)
         if instance is None:
@@ -194,12 +231,19 @@ def get_plugin_instance_by_id(
     pk = _parse_id(instance_id)
     if pk is None:
         return None
-    instance = _instances(entry).select_related("item__plugin_type").filter(pk=pk).first()
-    if instance is None:
+    version = cache.current_version()
+    key = ("by_id", entry.name, pk)
+    found = cache.memo_get(key, version)
+    if found is cache.MISS:
+        instance = _instances(entry).select_related("item__plugin_type").filter(pk=pk).first()
+        if instance is None:
+            return None  # unknown ids are not memoised: they could fill the memory
+        found = (instance.status, _load(instance))
+        cache.memo_set(key, version, found)
+    status, item = found
+    if prevent_disabled and status == PluginStatus.DISABLED:
         return None
-    if prevent_disabled and instance.status == PluginStatus.DISABLED:
-        return None
-    return _load(instance)
+    return item  # type: ignore[no-any-return]
 
 
 def redact(text: str, config: Mapping[str, Any]) -> str:
@@ -220,6 +264,26 @@ def redact(text: str, config: Mapping[str, Any]) -> str:
     for value in sorted(values, key=len, reverse=True):
         text = text.replace(value, _REDACTED)
     return text
+
+
+Candidate = tuple[PluginInstance, BasePluginItem | None, PluginUnavailableError | None]
+
+
+def _failover_candidates(entry: RegisteredType) -> list[Candidate]:
+    """Active then reserved instances, each loaded (or with its load error); memoised."""
+    version = cache.current_version()
+    key = ("candidates", entry.name)
+    found = cache.memo_get(key, version)
+    if found is not cache.MISS:
+        return found  # type: ignore[no-any-return]
+    candidates: list[Candidate] = []
+    for instance in _selectable(entry, SELECTABLE_STATUSES):
+        try:
+            candidates.append((instance, instance.load_instance(), None))
+        except PluginUnavailableError as exc:
+            candidates.append((instance, None, exc))
+    cache.memo_set(key, version, candidates)
+    return candidates
 
 
 def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwargs: Any) -> Any:
@@ -244,20 +308,21 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             f"Plugin type {entry.name!r} ({type_class.__qualname__}) has no public method "
             f"{method!r}; call_with_failover() can only call the type's methods."
         )
-    candidates = _selectable(entry, SELECTABLE_STATUSES)
+    candidates = _failover_candidates(entry)
     if not candidates:
         raise PluginUnavailableError(
             f"No active or reserved instance of plugin type {entry.name!r} is available. "
             f"Create one in the admin (Plugins > Instances) or activate an existing one."
         )
     errors: list[Exception] = []
-    for instance in candidates:
-        try:
-            item = instance.load_instance()
-        except PluginUnavailableError as exc:
+    for instance, item, load_error in candidates:
+        if item is None:
             # Unloadable (code missing, config undecryptable): always try the next one.
-            errors.append(exc)
-            logger.error("Skipping plugin instance %s (%r): %s", instance.pk, instance.name, exc)
+            assert load_error is not None
+            errors.append(load_error)
+            logger.error(
+                "Skipping plugin instance %s (%r): %s", instance.pk, instance.name, load_error
+            )
             continue
         try:
             return getattr(item, method)(*args, **kwargs)
@@ -265,7 +330,7 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             if not isinstance(exc, Exception):
                 raise
             errors.append(exc)
-            config = _readable_config(instance)
+            config = item.config
             logger.warning(
                 "Plugin instance %s (%r) of type %r failed in %s(): %s: %s",
                 instance.pk,
@@ -279,11 +344,3 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
         f"All {len(candidates)} instances of plugin type {entry.name!r} failed in {method}()",
         errors,
     )
-
-
-def _readable_config(instance: PluginInstance) -> Mapping[str, Any]:
-    try:
-        config = instance.config
-    except PluginUnavailableError:
-        return {}
-    return config if isinstance(config, Mapping) else {}

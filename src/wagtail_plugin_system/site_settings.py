@@ -122,25 +122,30 @@ class PluginSiteChoice(Orderable):
 
 
 def site_choices(*, site: Site | None = None, request: HttpRequest | None = None) -> dict[str, Any]:
-    """The site's chosen instances by type name; one query, cached on the request.
+    """The site's chosen instances by type name; one query, cached on the request per site.
 
     Returns ``{type name: PluginInstance}`` with each instance's item and type
     loaded.
     """
-    if request is not None:
-        cached: dict[str, Any] | None = getattr(request, _REQUEST_CACHE, None)
-        if cached is not None:
-            return cached
-        if site is None:
-            from wagtail.models import Site as SiteModel
+    if site is None and request is not None:
+        from wagtail.models import Site as SiteModel
 
-            site = SiteModel.find_for_request(request)
+        site = SiteModel.find_for_request(request)
+    site_pk = site.pk if site is not None else None
+    per_site: dict[Any, dict[str, Any]] | None = None
+    if request is not None:
+        per_site = getattr(request, _REQUEST_CACHE, None)
+        if per_site is None:
+            per_site = {}
+            setattr(request, _REQUEST_CACHE, per_site)
+        if site_pk in per_site:
+            return per_site[site_pk]
     choices: dict[str, Any] = {}
     if site is not None:
         rows = PluginSiteChoice.objects.filter(setting__site=site).select_related(
             "plugin_type", "instance__item__plugin_type"
         )
         choices = {row.plugin_type.name: row.instance for row in rows}
-    if request is not None:
-        setattr(request, _REQUEST_CACHE, choices)
+    if per_site is not None:
+        per_site[site_pk] = choices
     return choices

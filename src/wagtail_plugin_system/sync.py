@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -137,12 +138,42 @@ def sync_plugins(
     if dry_run:
         _Sync(source, report, using).run()
         return report
-    with transaction.atomic(using=using):
+    with transaction.atomic(using=using), _full_batches(using):
         _lock(using)
         _Sync(source, report, using).run()
         if report.changed:
             plugins_synced.send(sender=sync_plugins, report=report, using=using)
     return report
+
+
+@contextmanager
+def _full_batches(using: str) -> Iterator[None]:
+    """Let bulk writes use SQLite's real parameter limit, for this sync only.
+
+    Django 5.2 assumes SQLite's old default of 999 parameters a statement and
+    splits bulk inserts accordingly, so their number grows with the number of
+    plugins. Builds since SQLite 3.32 allow 32,766 or more; the connection
+    says how many. The limit is restored when the sync ends.
+    """
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        yield
+        return
+    import sqlite3
+
+    connection.ensure_connection()
+    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    features = connection.features
+    had_own = "max_query_params" in features.__dict__
+    previous = features.__dict__.get("max_query_params")
+    features.max_query_params = max(limit, features.max_query_params or 0)
+    try:
+        yield
+    finally:
+        if had_own:
+            features.max_query_params = previous
+        else:
+            del features.__dict__["max_query_params"]
 
 
 def _lock(using: str) -> None:

@@ -71,3 +71,12 @@ def test_tag_renders_nothing_when_nothing_is_available(
     with caplog.at_level(logging.WARNING, logger="wagtail_plugin_system.templatetags.plugin_tags"):
         assert render('[{% plugin "no_such_type" %}]') == "[]"
     assert "no_such_type" in caplog.text
+
+
+def test_render_plugin_uses_the_page_context(
+    banners: tuple[PluginInstance, PluginInstance],
+) -> None:
+    first = banners[0].load_instance()
+    html = render("{% render_plugin item extra=value %}", item=first, value="from the page")
+    assert html.startswith('<div class="banner">Hello||Hello|First</div><i>from the page</i>')
+    assert render("[{% render_plugin item %}]", item=None) == "[]"

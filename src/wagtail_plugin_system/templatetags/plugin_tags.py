@@ -6,6 +6,9 @@ selects for the request's site (see
 never an error, when the type has no usable instance or is not registered.
 Extra keyword arguments reach the item's template context:
 ``{% plugin "map" zoom=12 %}``.
+
+``{% render_plugin plugin %}`` renders an item already at hand (the ``plugin``
+variable of a block template) with the page's context.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
+from ..contracts import BasePluginItem
 from ..exceptions import UnknownPluginError
 from ..selection import get_plugin_instance
 
@@ -36,3 +40,17 @@ def plugin(context: template.Context, plugin_type: str, **kwargs: Any) -> SafeSt
         return mark_safe("")
     flat: dict[str, Any] = {str(key): value for key, value in context.flatten().items()}
     return mark_safe(item.render(flat, **kwargs))  # rendered by its template
+
+
+@register.simple_tag(takes_context=True)
+def render_plugin(context: template.Context, item: Any, **kwargs: Any) -> SafeString:
+    """Render a loaded plugin item with the current context (``request``, ``page``...).
+
+    For block templates, which get the item as ``plugin``:
+    ``{% render_plugin plugin %}``. ``None`` (or anything else) renders nothing.
+    """
+    if not isinstance(item, BasePluginItem):
+        return mark_safe("")
+    flat: dict[str, Any] = {str(key): value for key, value in context.flatten().items()}
+    html: str = item.render(flat, **kwargs)
+    return mark_safe(html)  # rendered by its template

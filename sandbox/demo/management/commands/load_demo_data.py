@@ -1,13 +1,25 @@
-"""``manage.py load_demo_data``: fill the sandbox with a home page, plugins and an admin.
+"""``manage.py load_demo_data``: fill the sandbox with pages, plugins, two sites and an admin.
 
 Safe to run again: it creates what is missing and leaves the rest alone (the
-``admin`` user's password is reset to ``admin`` every time).
+``admin`` user's password is reset to ``admin`` every time, and a home page whose
+body is empty gets the demo content again).
+
+What it sets up:
+
+* the default site (any host, e.g. ``127.0.0.1:8000``), rooted at the home page,
+  which uses the usual selection for every plugin type;
+* a second site, ``second.localhost``, rooted at a second home page, whose
+  plugin settings (Settings > Plugins) choose the *backup* Stripe account and
+  another newsletter list;
+* instances of every demo plugin, including two newsletter lists that the pages'
+  StreamField blocks and the ``{% plugin %}`` tag render.
 """
 
 from __future__ import annotations
 
 from argparse import ArgumentParser
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -15,25 +27,38 @@ from django.db import transaction
 from wagtail.models import Page, Site
 
 from demo.models import HomePage
-from demo.plugins import ConsoleSmsSender, StripeGateway
-from wagtail_plugin_system import BasePluginItem, PluginInstance, PluginStatus
+from demo.plugins import ConsoleSmsSender, MailingListSignup, StripeGateway
+from wagtail_plugin_system import BasePluginItem, PluginInstance, PluginStatus, PluginType
+from wagtail_plugin_system.site_settings import PluginSiteChoice, PluginSiteSettings
 from wagtail_plugin_system.sync import sync_plugins
 
 # Sandbox only: a well-known login for a site that runs on your own machine.
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"
 
+#: The default site answers any host without a site of its own (127.0.0.1, localhost...).
+DEFAULT_SITE_NAME = "Default site"
+#: The second site: its hostname, name, and its root page's slug.
+SECOND_SITE_HOSTNAME = "second.localhost"
+SECOND_SITE_NAME = "Second site"
+SECOND_HOME_SLUG = "second-home"
+
+STRIPE_MAIN = "Stripe - main account"
+STRIPE_BACKUP = "Stripe - backup account"
+WEEKLY_DIGEST = "Weekly digest"
+PRODUCT_NEWS = "Product news"
+
 #: The configured instances to create: (item class, instance name, config, extra fields).
 DEMO_INSTANCES: list[tuple[type[BasePluginItem], str, dict[str, Any], dict[str, Any]]] = [
     (
         StripeGateway,
-        "Stripe - main account",
+        STRIPE_MAIN,
         {"api_key": "sk_test_demo_main_0000", "currency": "EUR", "statement_descriptor": "SANDBOX"},
         {"status": PluginStatus.ACTIVE, "priority": 10},
     ),
     (
         StripeGateway,
-        "Stripe - backup account",
+        STRIPE_BACKUP,
         {"api_key": "sk_test_demo_backup_0000", "currency": "EUR"},
         {"status": PluginStatus.RESERVED, "priority": 20},
     ),
@@ -43,11 +68,57 @@ DEMO_INSTANCES: list[tuple[type[BasePluginItem], str, dict[str, Any], dict[str, 
         {"sender_id": "Sandbox"},
         {"status": PluginStatus.ACTIVE},
     ),
+    (
+        MailingListSignup,
+        WEEKLY_DIGEST,
+        {
+            "list_name": "The weekly digest",
+            "button_text": "Sign me up",
+            "api_key": "nl_demo_secret_weekly_0000",
+        },
+        {"status": PluginStatus.ACTIVE, "priority": 10},
+    ),
+    (
+        MailingListSignup,
+        PRODUCT_NEWS,
+        {
+            "list_name": "Product news",
+            "button_text": "Keep me posted",
+            "api_key": "nl_demo_secret_product_0000",
+        },
+        {"status": PluginStatus.RESERVED, "priority": 20},
+    ),
 ]
+
+#: What each site uses instead of the usual selection: {plugin type name: instance name}.
+SECOND_SITE_CHOICES = {"payment_gateway": STRIPE_BACKUP, "newsletter_signup": PRODUCT_NEWS}
+
+
+def demo_body(newsletter: PluginInstance) -> list[dict[str, Any]]:
+    """StreamField content (as stored): paragraphs and a sign-up block showing `newsletter`."""
+    return [
+        {
+            "type": "paragraph",
+            "value": "<p>This page's body is a StreamField with paragraphs and a plugin block:</p>",
+        },
+        # A PluginInstanceChooserBlock stores the instance's id.
+        {"type": "newsletter", "value": newsletter.pk},
+        {
+            "type": "paragraph",
+            "value": (
+                "<p>The sign-up box above is a <b>newsletter</b> block of this page's body: "
+                "an editor chose that list for this page. Edit the page to choose another; "
+                "disable the instance under <i>Plugins</i> and the block renders nothing.</p>"
+            ),
+        },
+    ]
 
 
 class Command(BaseCommand):
-    help = "Create the sandbox's home page, demo plugin instances and an admin/admin superuser."
+    help = (
+        "Create the sandbox's pages, two sites, demo plugin instances, the second site's "
+        "plugin settings and an admin/admin superuser."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
@@ -57,21 +128,31 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        with transaction.atomic():
-            self.set_up_home_page()
-            self.sync_plugins()
-            self.create_instances()
-            self.set_up_admin()
         base_url = options["base_url"].rstrip("/")
+        port = urlsplit(base_url).port or 80
+        with transaction.atomic():
+            self.sync_plugins()
+            instances = self.create_instances()
+            home = self.set_up_home_page()
+            second_home = self.set_up_second_home_page()
+            # Each page's block shows the list the *other* site selects, so that every page
+            # shows both: the block (an editor's choice per page) and the footer's
+            # {% plugin %} tag (the site's selection).
+            self.fill_body(home, instances[PRODUCT_NEWS])
+            self.fill_body(second_home, instances[WEEKLY_DIGEST])
+            second_site = self.set_up_second_site(second_home, port)
+            self.set_up_site_settings(second_site, instances)
+            self.set_up_admin()
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(f"  Site:  {base_url}/")
-        self.stdout.write(f"  Admin: {base_url}/admin/login/")
-        self.stdout.write(f"  Login: user '{ADMIN_USERNAME}', password '{ADMIN_PASSWORD}'")
+        self.stdout.write(f"  Site:        {base_url}/")
+        self.stdout.write(f"  Second site: http://{SECOND_SITE_HOSTNAME}:{port}/")
+        self.stdout.write(f"  Admin:       {base_url}/admin/login/")
+        self.stdout.write(f"  Login:       user '{ADMIN_USERNAME}', password '{ADMIN_PASSWORD}'")
 
-    def set_up_home_page(self) -> None:
+    def set_up_home_page(self) -> HomePage:
         """Make a HomePage the root of the default site, replacing Wagtail's welcome page."""
-        home = HomePage.objects.first()
+        home = HomePage.objects.filter(slug="home").first()
         root = Page.get_first_root_node()
         site = Site.objects.filter(is_default_site=True).first()
         if home is None:
@@ -94,29 +175,90 @@ class Command(BaseCommand):
             home.save_revision().publish()
             self.stdout.write("Created the home page.")
         if site is None:
-            Site.objects.create(hostname="localhost", port=80, root_page=home, is_default_site=True)
+            site = Site.objects.create(
+                hostname="localhost", port=80, root_page=home, is_default_site=True
+            )
             self.stdout.write("Created the default site.")
         elif site.root_page_id != home.pk:
             site.root_page = home
             site.save()
             self.stdout.write("Pointed the default site at the home page.")
+        if not site.site_name:
+            site.site_name = DEFAULT_SITE_NAME
+            site.save()
+        return home
+
+    def set_up_second_home_page(self) -> HomePage:
+        """The root page of the second site, a sibling of the home page."""
+        home = HomePage.objects.filter(slug=SECOND_HOME_SLUG).first()
+        if home is None:
+            home = HomePage(
+                title="Second site of the sandbox",
+                slug=SECOND_HOME_SLUG,
+                intro=(
+                    "This site's plugin settings (Settings > Plugins in the admin) choose "
+                    "other instances than the default site uses."
+                ),
+            )
+            Page.get_first_root_node().add_child(instance=home)
+            home.save_revision().publish()
+            self.stdout.write("Created the second site's home page.")
+        return home
+
+    def fill_body(self, page: HomePage, newsletter: PluginInstance) -> None:
+        """Give a page with an empty body the demo content, and publish it."""
+        if page.body:
+            return
+        page.body = demo_body(newsletter)
+        page.save_revision().publish()
+        self.stdout.write(f"Added the demo content to {page.title!r}.")
+
+    def set_up_second_site(self, root: HomePage, port: int) -> Site:
+        site = Site.objects.filter(hostname=SECOND_SITE_HOSTNAME).first()
+        if site is None:
+            site = Site.objects.create(
+                hostname=SECOND_SITE_HOSTNAME,
+                port=port,
+                site_name=SECOND_SITE_NAME,
+                root_page=root,
+            )
+            self.stdout.write(f"Created the site {SECOND_SITE_HOSTNAME}:{port}.")
+        return site
+
+    def set_up_site_settings(self, site: Site, instances: dict[str, PluginInstance]) -> None:
+        """Settings > Plugins of the second site: one row per type it overrides."""
+        plugin_settings = PluginSiteSettings.for_site(site)  # created on first use
+        for type_name, instance_name in SECOND_SITE_CHOICES.items():
+            plugin_type = PluginType.objects.get(name=type_name)
+            _choice, created = PluginSiteChoice.objects.get_or_create(
+                setting=plugin_settings,
+                plugin_type=plugin_type,
+                defaults={"instance": instances[instance_name]},
+            )
+            if created:
+                self.stdout.write(f"{site.hostname} uses {instance_name!r} for {plugin_type.name}.")
 
     def sync_plugins(self) -> None:
         report = sync_plugins()
         summary = ", ".join(f"{count} {key}" for key, count in report.counts().items())
         self.stdout.write(f"Plugin sync: {summary or 'nothing to do'}.")
 
-    def create_instances(self) -> None:
+    def create_instances(self) -> dict[str, PluginInstance]:
+        """Create the missing demo instances; return all of them by name."""
+        instances: dict[str, PluginInstance] = {}
         for item_class, name, config, fields in DEMO_INSTANCES:
-            exists = PluginInstance.objects.filter(
+            instance = PluginInstance.objects.filter(
                 item__plugin_type__name=item_class.plugin_type.name,
                 item__name=item_class.name,
                 name=name,
-            ).exists()
-            if exists:
-                continue
-            PluginInstance.objects.create_instance(item_class, name=name, config=config, **fields)
-            self.stdout.write(f"Created plugin instance {name!r}.")
+            ).first()
+            if instance is None:
+                instance = PluginInstance.objects.create_instance(
+                    item_class, name=name, config=config, **fields
+                )
+                self.stdout.write(f"Created plugin instance {name!r}.")
+            instances[name] = instance
+        return instances
 
     def set_up_admin(self) -> None:
         user_model = get_user_model()

@@ -1,0 +1,185 @@
+"""Caching: a query-free hot path that every process sees invalidated.
+
+Resolved plugins are kept in an **in-process memo**, tagged with a **version
+token**. The token lives in Django's cache (``WAGTAIL_PLUGIN_SYSTEM["CACHE_ALIAS"]``,
+shared between processes in production: Redis, Memcached, the database cache)
+and is replaced whenever plugin data changes through the ORM: ``save()``,
+``delete()``, queryset ``update()``/``delete()``/``bulk_create()``/
+``bulk_update()``, bulk actions, ``pluginsync``, site settings, ``Site`` rows.
+A memo entry is used only while its token is current, so the next resolution
+in any process sees the change.
+
+Where the token is read:
+
+* inside a :func:`version_scope` (which
+  :class:`~wagtail_plugin_system.middleware.PluginCacheMiddleware` opens for
+  each request), once per scope: resolutions in it cost no cache access;
+* elsewhere, on every resolution (one cache read).
+
+Only the token goes into Django's cache. Loaded plugins, and so decrypted
+configuration, stay in the memory of the process that loaded them. With
+Django's local-memory or dummy cache, tokens are not shared: use a shared
+cache when several processes serve the site. Changes made outside the ORM
+(raw SQL, another application writing the tables) are not seen until
+:func:`bump_version` is called.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.cache import caches
+from django.db import transaction
+
+from .conf import get_setting
+from .registry import registry
+
+__all__ = [
+    "MISS",
+    "bump_version",
+    "clear",
+    "current_version",
+    "memo_get",
+    "memo_set",
+    "version_scope",
+]
+
+#: The key of the version token in Django's cache.
+VERSION_KEY = "wagtail_plugin_system:version"
+
+#: Returned by :func:`memo_get` when there is no current entry.
+MISS: Any = object()
+
+_memo: dict[Any, tuple[str, Any]] = {}
+_memo_lock = threading.Lock()
+_scope: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "wagtail_plugin_system_version_scope", default=None
+)
+#: Incremented by every bump in this process, so a scope notices local changes.
+_local_generation = 0
+
+
+def _cache() -> Any:
+    return caches[get_setting("CACHE_ALIAS")]
+
+
+def _read_shared_token() -> str | None:
+    cache = _cache()
+    token = cache.get(VERSION_KEY)
+    if token is None:
+        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        token = cache.get(VERSION_KEY)
+    return token if isinstance(token, str) else None
+
+
+def _compose(token: str | None, marker: tuple[int, int]) -> str | None:
+    return None if token is None else f"{token}:{marker[0]}:{marker[1]}"
+
+
+def current_version() -> str | None:
+    """The version that memo entries must carry to be used, or ``None`` (no caching).
+
+    ``None`` means the configured cache cannot hold the token (the dummy
+    cache), so nothing is memoised.
+    """
+    scope = _scope.get()
+    marker = (registry.generation, _local_generation)
+    if scope is None:
+        return _compose(_read_shared_token(), marker)
+    if scope[1] != marker:
+        scope[0] = _compose(_read_shared_token(), marker)
+        scope[1] = marker
+    version: str | None = scope[0]
+    return version
+
+
+@contextmanager
+def version_scope() -> Iterator[None]:
+    """Read the version token once for a unit of work (a request, a task).
+
+    Resolutions inside the scope use the token read at its first resolution
+    and cost no cache access; changes this process makes inside the scope are
+    still seen at once. Changes made by other processes are seen by the next
+    scope.
+    """
+    token = _scope.set([None, None])
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def bump_version(using: str | None = None) -> None:
+    """Invalidate every process's memo: now, and again when the transaction commits.
+
+    The immediate bump makes this process see its own change at once; the
+    one after commit makes sure no process keeps data it read before the
+    commit.
+    """
+    global _local_generation
+    _local_generation += 1
+    _cache().set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    connection_alias = using
+    if transaction.get_connection(connection_alias).in_atomic_block:
+        transaction.on_commit(_bump_after_commit, using=connection_alias)
+
+
+def _bump_after_commit() -> None:
+    global _local_generation
+    _local_generation += 1
+    _cache().set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def memo_get(key: Any, version: str | None) -> Any:
+    """The memoised value for ``key`` if it carries ``version``, else :data:`MISS`."""
+    if version is None:
+        return MISS
+    entry = _memo.get(key)
+    if entry is None or entry[0] != version:
+        return MISS
+    return entry[1]
+
+
+def memo_set(key: Any, version: str | None, value: Any) -> None:
+    """Memoise ``value`` for ``key`` under ``version`` (nothing when ``version`` is None)."""
+    if version is None:
+        return
+    with _memo_lock:
+        if len(_memo) >= get_setting("MEMO_SIZE"):
+            _memo.clear()
+        _memo[key] = (version, value)
+
+
+def clear() -> None:
+    """Forget this process's memo (the shared token is left alone)."""
+    with _memo_lock:
+        _memo.clear()
+
+
+def connect_signals() -> None:
+    """Bump the version on every ORM write to the rows selection depends on."""
+    from django.db.models.signals import post_delete, post_save
+    from wagtail.models import Site
+
+    from .models import PluginInstance, PluginItem, PluginType
+    from .site_settings import PluginSiteChoice, PluginSiteSettings
+
+    for model in (
+        PluginType,
+        PluginItem,
+        PluginInstance,
+        PluginSiteChoice,
+        PluginSiteSettings,
+        Site,
+    ):
+        for signal in (post_save, post_delete):
+            signal.connect(_on_change, sender=model, dispatch_uid=f"wps-cache-{model.__name__}")
+
+
+def _on_change(sender: Any, instance: Any, using: str | None = None, **kwargs: Any) -> None:
+    bump_version(using)

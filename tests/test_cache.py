@@ -1,0 +1,274 @@
+"""Tests for wagtail_plugin_system.cache: the query-free hot path and its invalidation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client, RequestFactory, override_settings
+from django.test.utils import CaptureQueriesContext
+from wagtail.models import Page, Site
+
+from tests.testapp.plugins import BankTransferGateway, PaymentGatewayType
+from wagtail_plugin_system import cache as plugin_cache
+from wagtail_plugin_system import (
+    call_with_failover,
+    get_plugin_instance,
+    get_plugin_instance_by_id,
+)
+from wagtail_plugin_system.models import (
+    PluginInstance,
+    PluginItem,
+    PluginSiteChoice,
+    PluginSiteSettings,
+)
+from wagtail_plugin_system.registry import PluginRegistry
+from wagtail_plugin_system.sync import sync_plugins
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def fresh_memo() -> Iterator[None]:
+    plugin_cache.clear()
+    yield
+    plugin_cache.clear()
+
+
+@pytest.fixture
+def gateways(synced: Any) -> tuple[PluginInstance, PluginInstance]:
+    first = PluginInstance.objects.get(item__name="bank_transfer")
+    second = PluginInstance.objects.create_instance(
+        BankTransferGateway, name="Second bank", priority=60
+    )
+    return first, second
+
+
+def selected() -> str | None:
+    item = get_plugin_instance(PaymentGatewayType)
+    return item.plugin_instance.name if item is not None and item.plugin_instance else None
+
+
+def queries_of(func: Callable[[], Any]) -> tuple[int, Any]:
+    with CaptureQueriesContext(connection) as queries:
+        result = func()
+    return len(queries), result
+
+
+@pytest.mark.django_db
+def test_warm_resolution_is_query_free_and_reuses_the_loaded_item(
+    gateways: tuple[PluginInstance, PluginInstance],
+) -> None:
+    cold_queries, cold = queries_of(lambda: get_plugin_instance(PaymentGatewayType))
+    assert 1 <= cold_queries <= 2
+    warm_queries, warm = queries_of(lambda: get_plugin_instance(PaymentGatewayType))
+    assert warm_queries == 0
+    assert warm is cold  # the same loaded object: nothing decrypted again
+    assert queries_of(lambda: get_plugin_instance("payment_gateway"))[0] == 0
+
+
+@pytest.mark.django_db
+def test_warm_site_and_request_variants_are_query_free(
+    gateways: tuple[PluginInstance, PluginInstance],
+) -> None:
+    root = Page.get_first_root_node()
+    home = root.add_child(instance=Page(title="Other", slug="other"))
+    site = Site.objects.create(hostname="other.test", port=80, root_page=home)
+    PluginSiteChoice.objects.create(
+        setting=PluginSiteSettings.for_site(site),
+        plugin_type=gateways[1].item.plugin_type,
+        instance=gateways[1],
+    )
+    cold, item = queries_of(lambda: get_plugin_instance(PaymentGatewayType, site=site))
+    assert cold <= 2
+    assert item.plugin_instance.name == "Second bank"
+    assert queries_of(lambda: get_plugin_instance(PaymentGatewayType, site=site))[0] == 0
+
+    def by_request() -> Any:
+        request = RequestFactory().get("/", HTTP_HOST="other.test", SERVER_PORT="80")
+        return get_plugin_instance(PaymentGatewayType, request=request)
+
+    by_request()
+    warm, item = queries_of(by_request)  # a new request each time
+    assert warm == 0
+    assert item.plugin_instance.name == "Second bank"
+
+
+@pytest.mark.django_db
+def test_by_id_and_failover_are_memoised(gateways: tuple[PluginInstance, PluginInstance]) -> None:
+    first, _ = gateways
+    get_plugin_instance_by_id(PaymentGatewayType, first.pk)
+    assert queries_of(lambda: get_plugin_instance_by_id(PaymentGatewayType, first.pk))[0] == 0
+    call_with_failover(PaymentGatewayType, "create_payment", 1)
+    warm, result = queries_of(lambda: call_with_failover(PaymentGatewayType, "create_payment", 2))
+    assert (warm, result) == (0, "bank:2")
+    # Unknown ids are not memoised (they could fill the memory): each costs its query.
+    assert queries_of(lambda: get_plugin_instance_by_id(PaymentGatewayType, 999999))[0] == 1
+    assert queries_of(lambda: get_plugin_instance_by_id(PaymentGatewayType, 999999))[0] == 1
+
+
+def _change_paths(
+    first: PluginInstance, second: PluginInstance
+) -> list[tuple[str, Callable[[], None], str | None]]:
+    """(what, change, expected selection afterwards), applied one after the other."""
+
+    def save() -> None:
+        first.status = "disabled"
+        first.save()
+
+    def queryset_update() -> None:
+        PluginInstance.objects.filter(pk=first.pk).update(status="active", priority=1)
+
+    def bulk_update() -> None:
+        first.priority, second.priority = 99, 1
+        PluginInstance.objects.bulk_update([first, second], ["priority"])
+
+    def bulk_create() -> None:
+        item = PluginItem.objects.get(name="bank_transfer")
+        PluginInstance.objects.bulk_create([PluginInstance(item=item, name="Bulk", priority=0)])
+
+    def queryset_delete() -> None:
+        PluginInstance.objects.filter(name="Bulk").delete()
+
+    def delete() -> None:
+        second.delete()
+
+    def sync() -> None:
+        PluginInstance.objects.all().delete()
+        sync_plugins()  # recreates the default instance
+
+    return [
+        ("save", save, "Second bank"),
+        ("queryset update", queryset_update, "Bank transfer"),
+        ("bulk_update", bulk_update, "Second bank"),
+        ("bulk_create", bulk_create, "Bulk"),
+        ("queryset delete", queryset_delete, "Second bank"),
+        ("delete", delete, "Bank transfer"),
+        ("sync", sync, "Bank transfer"),
+    ]
+
+
+@pytest.mark.django_db
+def test_every_orm_path_invalidates(gateways: tuple[PluginInstance, PluginInstance]) -> None:
+    first, second = gateways
+    assert selected() == "Bank transfer"
+    for what, change, expected in _change_paths(first, second):
+        assert selected() is not None  # warm the memo
+        change()
+        assert selected() == expected, what
+
+
+@pytest.mark.django_db
+def test_registry_changes_invalidate(
+    gateways: tuple[PluginInstance, PluginInstance], plugin_registry: PluginRegistry
+) -> None:
+    assert selected() == "Bank transfer"
+    plugin_registry.unregister_item(BankTransferGateway)
+    assert selected() is None
+
+
+@pytest.mark.django_db
+def test_version_is_read_once_per_request_scope(
+    gateways: tuple[PluginInstance, PluginInstance], client: Client
+) -> None:
+    selected()
+    with plugin_cache.version_scope():
+        selected()
+        with override_settings(
+            CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+        ):
+            # Inside the scope the token is not read again, so even a cache that
+            # forgets everything leaves the memo usable.
+            assert queries_of(selected)[0] == 0
+        first, _ = gateways
+        first.status = "disabled"
+        first.save()  # a change made by this process is seen inside the scope
+        assert selected() == "Second bank"
+
+
+@pytest.mark.django_db
+def test_dummy_cache_disables_memoising(gateways: tuple[PluginInstance, PluginInstance]) -> None:
+    with override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    ):
+        assert plugin_cache.current_version() is None
+        selected()
+        assert queries_of(selected)[0] >= 1  # never stale: always asks the database
+
+
+@pytest.mark.django_db
+def test_the_shared_cache_holds_no_plaintext(
+    gateways: tuple[PluginInstance, PluginInstance],
+) -> None:
+    from django.core.cache import cache
+
+    from tests.testapp.factories import STRIPE_CONFIG
+    from tests.testapp.plugins import StripeGateway
+
+    PluginInstance.objects.create_instance(
+        StripeGateway, name="Stripe", config=STRIPE_CONFIG, priority=0
+    )
+    assert (
+        get_plugin_instance(PaymentGatewayType).config["secret_key"] == STRIPE_CONFIG["secret_key"]
+    )
+    stored = cache._cache  # type: ignore[attr-defined]  # the local-memory cache's storage
+    assert list(cache._cache) == [cache.make_key(plugin_cache.VERSION_KEY)]  # type: ignore[attr-defined]
+    assert all(STRIPE_CONFIG["secret_key"].encode() not in value for value in stored.values())
+
+
+CHANGE_IN_ANOTHER_PROCESS = textwrap.dedent(
+    """
+    import django
+    django.setup()
+    from wagtail_plugin_system.models import PluginInstance
+    PluginInstance.objects.filter(name="Bank transfer").update(status="disabled")
+    print("changed")
+    """
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_in_another_process_reaches_this_one(
+    plugin_registry: PluginRegistry, tmp_path: Path
+) -> None:
+    cache_dir = tmp_path / "cache"
+    caches_setting = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(cache_dir),
+        }
+    }
+    # Django resets its cache handler when CACHES is overridden.
+    with override_settings(CACHES=caches_setting):
+        sync_plugins()
+        PluginInstance.objects.create_instance(BankTransferGateway, name="Backup", priority=90)
+        assert selected() == "Bank transfer"
+        assert queries_of(selected)[0] == 0  # memoised in this process
+
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "WPS_TEST_CACHE_DIR": str(cache_dir),
+        }
+        database = connection.settings_dict["NAME"]
+        if connection.vendor == "sqlite":
+            env["WPS_SQLITE_NAME"] = database
+        else:
+            env["PGDATABASE"] = database
+        result = subprocess.run(
+            [sys.executable, "-c", CHANGE_IN_ANOTHER_PROCESS],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "changed"
+        assert selected() == "Backup"
