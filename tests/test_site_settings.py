@@ -248,3 +248,18 @@ def test_sms_sender_unaffected_by_payment_choice(
     choose(second, gateways[1])
     sender = get_plugin_instance("sms_sender", site=second)
     assert isinstance(sender, EchoSender)
+
+
+def test_site_choice_counts_as_usage(
+    editor: Client, sites: tuple[Site, Site], gateways: tuple[PluginInstance, PluginInstance]
+) -> None:
+    from wagtail.models import ReferenceIndex
+
+    _, second = sites
+    _, backup = gateways
+    payment = PluginType.objects.get(name="payment_gateway")
+    post_settings(editor, second, [{"plugin_type": payment.pk, "instance": backup.pk}])
+    assert ReferenceIndex.get_references_to(backup).count() == 1
+    viewset = PluginInstance.snippet_viewset  # type: ignore[attr-defined]
+    delete_page = editor.get(reverse(viewset.get_url_name("delete"), args=(backup.pk,)))
+    assert "referenced 1 time" in delete_page.content.decode()
