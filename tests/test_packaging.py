@@ -140,7 +140,11 @@ def test_wheel_installs_into_a_fresh_wagtail_project(wheel: Path, tmp_path: Path
         (app / name).write_text(textwrap.dedent(source))
     settings = project / "mysite" / "settings" / "base.py"
     text = settings.read_text()
-    text = text.replace("INSTALLED_APPS = [", 'INSTALLED_APPS = [\n    "wagtail_plugin_system",', 1)
+    text = text.replace(
+        "INSTALLED_APPS = [",
+        'INSTALLED_APPS = [\n    "wagtail_plugin_system",\n    "wagtail.contrib.settings",',
+        1,
+    )
     text = text.replace("INSTALLED_APPS = [", 'INSTALLED_APPS = [\n    "greetings",', 1)
     key = run(
         python,
