@@ -7,6 +7,7 @@
 #   make test             the whole suite on SQLite, then on a throwaway PostgreSQL
 #   make test-sqlite      ... on SQLite only
 #   make test-postgresql  ... on PostgreSQL only (started by tests/postgres.py)
+#   make test-wagtail-lines  ... with the other supported Wagtail lines (nox sessions)
 #   make lint             ruff check, ruff format --check, mypy
 #   make format           ruff format, ruff check --fix
 #   make bench            the benchmarks (tests/benchmarks/run.py): a table of timings
@@ -30,17 +31,16 @@ PYTEST_FLAGS ?= -p no:cacheprovider
 PYTEST_ARGS ?=
 PYTEST := $(BIN)/python -m pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
 
-# Hook for the browser (end-to-end) tests, which are not written yet. A later step
-# adds a target for them (and the install of Chromium) and names it here, e.g.
-# BROWSER_TESTS ?= test-browser, so that `make test` runs it after the other runs.
-BROWSER_TESTS ?=
+# The other supported Wagtail lines, tested through nox sessions (noxfile.py). The
+# main virtualenv has the newest line.
+OTHER_WAGTAIL_LINES ?= 7.4
 
 DEMO_ADDRESS ?= 127.0.0.1:8000
 
 .DEFAULT_GOAL := test
 # Test runs share the terminal; keep them one after the other even under -j.
 .NOTPARALLEL:
-.PHONY: venv demo test test-sqlite test-postgresql lint format bench docs dist clean
+.PHONY: venv demo test test-sqlite test-postgresql test-wagtail-lines lint format bench docs dist clean
 
 venv: $(STAMP)
 
@@ -53,7 +53,7 @@ $(STAMP): pyproject.toml
 # Every run goes ahead even when an earlier one failed; the target fails at the end.
 test: venv
 	@failed=""; \
-	for run in test-sqlite test-postgresql $(BROWSER_TESTS); do \
+	for run in test-sqlite test-postgresql test-wagtail-lines; do \
 		$(MAKE) --no-print-directory $$run || failed="$$failed $$run"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "==> Failed:$$failed"; exit 1; fi; \
@@ -65,8 +65,8 @@ test-sqlite: venv
 
 test-postgresql: venv
 	@if "$(BIN)/python" tests/postgres.py available; then \
-		echo "==> Test suite on PostgreSQL (the wheel-install test ran in the SQLite run)"; \
-		"$(BIN)/python" tests/postgres.py run -- $(PYTEST) -m "not packaging"; \
+		echo "==> Test suite on PostgreSQL (the wheel-install and browser tests ran in the SQLite run)"; \
+		"$(BIN)/python" tests/postgres.py run -- $(PYTEST) -m "not packaging and not browser"; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "==> PostgreSQL is required when CI=true, and it cannot be started (see above)."; \
 		exit 1; \
@@ -74,6 +74,12 @@ test-postgresql: venv
 		echo "==> Skipping the test suite on PostgreSQL: the server cannot be started here (see above)."; \
 		echo "    Install the PostgreSQL server (Debian: apt-get install postgresql) to run it."; \
 	fi
+
+test-wagtail-lines: venv
+	@for line in $(OTHER_WAGTAIL_LINES); do \
+		echo "==> Test suite with Wagtail $$line (SQLite, then PostgreSQL)"; \
+		"$(BIN)/nox" --no-color -s "tests(wagtail='$$line')" || exit 1; \
+	done
 
 # All three checks run; the target fails at the end if any of them failed.
 lint: venv
@@ -108,6 +114,6 @@ demo: venv
 	cd sandbox && "$(BIN)/python" manage.py runserver "$(DEMO_ADDRESS)"
 
 clean:
-	rm -rf build dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov test-results
+	rm -rf build dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov test-results .nox
 	find . \( -path ./.git -o -path "./$(VENV)" \) -prune \
 		-o \( -name "*.egg-info" -o -name __pycache__ \) -prune -exec rm -rf {} +

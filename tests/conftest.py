@@ -1,13 +1,166 @@
-"""Shared fixtures for the test suite."""
+"""Shared fixtures for the test suite, and what the run reports about its environment.
+
+* The header names the database and the browser the run uses.
+* Tests marked ``postgresql`` need PostgreSQL: on another database they are
+  deselected (the PostgreSQL run of ``make test`` runs them).
+* Tests marked ``browser`` need Chromium and Playwright. Without them they
+  are deselected with the reason printed at the end, except in strict mode
+  (``CI=true`` or ``WPS_STRICT_TESTS=1``), where that is an error.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from wagtail_plugin_system.registry import PluginRegistry, registry
+
+STRICT = os.environ.get("CI") == "true" or os.environ.get("WPS_STRICT_TESTS") == "1"
+RESULTS = Path(__file__).resolve().parent.parent / "test-results"
+
+
+def database_vendor() -> str:
+    from django.conf import settings
+
+    engine: str = settings.DATABASES["default"]["ENGINE"]
+    return "postgresql" if "postgresql" in engine else "sqlite"
+
+
+def database_description() -> str:
+    if database_vendor() == "sqlite":
+        return f"sqlite {sqlite3.sqlite_version}"
+    try:
+        import psycopg
+        from django.conf import settings
+
+        options = settings.DATABASES["default"]
+        with psycopg.connect(
+            host=options["HOST"],
+            port=options["PORT"],
+            user=options["USER"],
+            password=options["PASSWORD"] or None,
+            dbname=options["NAME"],
+        ) as connection:
+            version = connection.execute("SHOW server_version").fetchone()
+        return f"postgresql {version[0] if version else '?'}"
+    except Exception as exc:
+        return f"postgresql (version unknown: {exc})"
+
+
+def chromium() -> tuple[str | None, str]:
+    """(path to Chromium, description) or (None, why there is none)."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return None, "the playwright package is not installed"
+    path = os.environ.get("WPS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        return None, "Chromium is not installed (Debian: apt-get install chromium)"
+    try:
+        version = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.split()
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"Chromium does not start: {exc}"
+    number = next((part for part in version if part[:1].isdigit()), "?")
+    return path, f"chromium {number}"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    _, browser = chromium()
+    return f"databases: {database_description()}; browser: {browser}"
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected what the run does not want
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    deselected: list[pytest.Item] = []
+    reasons: list[str] = []
+    if database_vendor() != "postgresql":
+        needs_pg = [item for item in items if item.get_closest_marker("postgresql")]
+        if needs_pg:
+            deselected += needs_pg
+            reasons.append(
+                f"{len(needs_pg)} test(s) need PostgreSQL; the PostgreSQL run of 'make test' "
+                f"runs them"
+            )
+    path, why = chromium()
+    browser_tests = [item for item in items if item.get_closest_marker("browser")]
+    if browser_tests and path is None:
+        if STRICT:
+            raise pytest.UsageError(
+                f"Strict mode: {len(browser_tests)} browser test(s) cannot run because {why}. "
+                f"Install it (see .ci/run) or run without CI=true."
+            )
+        deselected += browser_tests
+        reasons.append(f"{len(browser_tests)} browser test(s) did not run: {why}")
+    if deselected:
+        ids = {id(item) for item in deselected}
+        items[:] = [item for item in items if id(item) not in ids]
+        config.hook.pytest_deselected(items=deselected)
+    config.stash[_REASONS] = reasons
+
+
+_REASONS = pytest.StashKey[list[str]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    reasons = config.stash.get(_REASONS, [])
+    if reasons:
+        terminalreporter.section("not run here")
+        for reason in reasons:
+            terminalreporter.write_line(reason)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, with a fresh profile, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    path, why = chromium()
+    if path is None:
+        pytest.fail(f"Browser tests need Chromium: {why}")
+    # Playwright's synchronous API keeps an event loop in this thread; the test's own
+    # database calls are synchronous anyway.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=path,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A new browser page; its screenshot is saved in test-results/ when the test fails."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    if request.node.stash.get(_FAILED, False):
+        RESULTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(RESULTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import transaction
 from django.forms.utils import ErrorList, pretty_name
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 CONFIG_PREFIX = "config"
+#: The instance's own fields that the admin form edits.
+INSTANCE_FIELDS = ["name", "description", "status", "priority"]
 
 
 def config_field_name(name: str) -> str:
@@ -93,7 +96,7 @@ class PluginInstanceForm(WagtailAdminModelForm):
 
     class Meta:
         model = PluginInstance
-        fields = ["name", "description", "status", "priority"]
+        fields = INSTANCE_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -182,10 +185,57 @@ class PluginInstanceForm(WagtailAdminModelForm):
         return cleaned_data
 
     def save(self, commit: bool = True) -> PluginInstance:
-        if self.new_config is not None:
-            self.instance.config = self.new_config
-        instance: PluginInstance = super().save(commit=commit)
-        return instance
+        """Create, or save only what this editor changed, merged into the current row.
+
+        Editing locks the row, re-reads its stored configuration and applies
+        only the fields this form changed (a secret left blank keeps the
+        *current* value, not the one read when the form was opened), then
+        saves only the changed columns, so a concurrent edit, status change
+        or key rotation is not undone.
+        """
+        if self.instance.pk is None or not commit:
+            if self.new_config is not None:
+                self.instance.config = self.new_config
+            instance: PluginInstance = super().save(commit=commit)
+            return instance
+        with transaction.atomic():
+            current = PluginInstance.objects.select_for_update().get(pk=self.instance.pk)
+            fields = [name for name in INSTANCE_FIELDS if name in self.changed_data]
+            if self.new_config is not None:
+                merged = self._merge_config(current)
+                if merged != current.config:
+                    self.instance.config = merged
+                    fields.append("config")
+                else:
+                    self.instance.config = current.config
+            else:
+                # Nothing of the configuration is edited here: keep what is stored now.
+                self.instance.__dict__["config"] = current.__dict__["config"]
+            if fields:
+                self.instance.save(update_fields=[*fields, "updated_at"])
+        return self.instance
+
+    def _merge_config(self, current: PluginInstance) -> dict[str, Any]:
+        """The stored configuration with this form's changes applied."""
+        assert self.new_config is not None
+        configuration = self.configuration
+        assert configuration is not None
+        if configuration.clean_config.__func__ is not PluginConfiguration.clean_config.__func__:  # type: ignore[attr-defined]
+            # A custom clean_config() may rename or compute keys: store its result whole.
+            return dict(self.new_config)
+        merged = dict(current.config)
+        for name in configuration.form_class.base_fields:
+            key = config_field_name(name)
+            if name in self.secret_fields:
+                submitted = self.data.get(self.add_prefix(key))
+                cleared = self.cleaned_data.get(clear_field_name(name))
+                if not submitted and not cleared:
+                    continue  # left blank: keep the current value
+            elif key not in self.changed_data and name in merged:
+                continue
+            if name in self.new_config:
+                merged[name] = self.new_config[name]
+        return merged
 
 
 def configuration_problem(

@@ -1,0 +1,175 @@
+"""Concurrency: simultaneous syncs and simultaneous edits lose nothing.
+
+The real-concurrency tests need PostgreSQL (SQLite serialises writers); the
+PostgreSQL run of ``make test`` runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+
+from tests.testapp.factories import STRIPE_CONFIG
+from tests.testapp.plugins import StripeGateway
+from wagtail_plugin_system.forms import config_field_name, instance_form_class
+from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginType
+from wagtail_plugin_system.sync import sync_plugins
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def edit_data(instance: PluginInstance, **overrides: str) -> dict[str, str]:
+    data = {
+        "name": instance.name,
+        "description": instance.description,
+        "status": instance.status,
+        "priority": str(instance.priority),
+        config_field_name("publishable_key"): str(instance.config["publishable_key"]),
+        config_field_name("secret_key"): "",
+        config_field_name("webhook_secret"): "",
+        config_field_name("currency"): str(instance.config["currency"]),
+        config_field_name("retries"): str(instance.config["retries"]),
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.django_db
+def test_an_edit_keeps_changes_made_since_the_form_was_opened(make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG)
+    row = PluginItem.objects.get(name="stripe")
+    form_class = instance_form_class(row)
+    opened = PluginInstance.objects.get(pk=instance.pk)
+    stale_form_data = edit_data(opened, name="Renamed by A")
+
+    # Meanwhile, another editor replaces the secret and a bulk action reserves it.
+    other = form_class(
+        instance=PluginInstance.objects.get(pk=instance.pk),
+        data=edit_data(opened, **{config_field_name("secret_key"): "sk_new_from_B"}),
+    )
+    assert other.is_valid(), other.errors
+    other.save()
+    PluginInstance.objects.filter(pk=instance.pk).update(status="reserved")
+
+    form = form_class(instance=opened, data=stale_form_data)
+    assert form.is_valid(), form.errors
+    form.save()
+    instance.refresh_from_db()
+    assert instance.name == "Renamed by A"
+    assert instance.config["secret_key"] == "sk_new_from_B"  # not the value A's page held
+    assert instance.status == "reserved"  # A did not touch the status
+
+
+SYNC_IN_ANOTHER_PROCESS = textwrap.dedent(
+    """
+    import os, time
+    import django
+    django.setup()
+    from abc import abstractmethod
+    from wagtail_plugin_system import BasePluginItem, BasePluginType, registry
+    from wagtail_plugin_system.sync import sync_plugins
+
+    for t in range(20):
+        plugin_type = type(f"T{t}", (BasePluginType,), {
+            "name": f"race_type_{t}", "run": abstractmethod(lambda self: None)})
+        for i in range(25):
+            registry.register_item(type(f"I{t}_{i}", (BasePluginItem,), {
+                "name": f"item_{i}", "plugin_type": plugin_type, "run": lambda self: None}))
+    start = float(os.environ["START_AT"])
+    while time.time() < start:
+        time.sleep(0.005)
+    report = sync_plugins()
+    print(len(report.actions))
+    """
+)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_four_syncs_at_once_make_no_error_and_no_duplicates() -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PGDATABASE": connection.settings_dict["NAME"],
+        "START_AT": str(time.time() + 4),
+    }
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", SYNC_IN_ANOTHER_PROCESS],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+    changes = sorted(int(stdout.strip()) for stdout, _ in outputs)
+    # One process did the work (types, items, default instances, plus the test app's);
+    # the others, serialised behind it, found nothing left to do.
+    assert changes[:3] == [0, 0, 0]
+    assert changes[3] >= 20 + 500 + 500
+    assert PluginType.objects.filter(name__startswith="race_type_").count() == 20
+    assert PluginItem.objects.filter(plugin_type__name__startswith="race_type_").count() == 500
+    defaults = PluginInstance.objects.filter(item__plugin_type__name__startswith="race_type_")
+    assert defaults.count() == 500  # one default instance per item, never two
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_edits_of_one_instance_lose_no_config() -> None:
+    sync_plugins()
+    instance = PluginInstance.objects.create_instance(
+        StripeGateway, name="Stripe live", config=STRIPE_CONFIG
+    )
+    form_class = instance_form_class(PluginItem.objects.get(name="stripe"))
+    errors: list[BaseException] = []
+    rounds = 15
+
+    def edit(make_data: Any) -> None:
+        try:
+            for number in range(rounds):
+                current = PluginInstance.objects.get(pk=instance.pk)
+                form = form_class(instance=current, data=make_data(current, number))
+                assert form.is_valid(), form.errors
+                form.save()
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def new_secret(current: PluginInstance, number: int) -> dict[str, str]:
+        return edit_data(current, **{config_field_name("secret_key"): f"sk_round_{number}"})
+
+    def new_name(current: PluginInstance, number: int) -> dict[str, str]:
+        return edit_data(current, name=f"name {number}")
+
+    def new_publishable_key(current: PluginInstance, number: int) -> dict[str, str]:
+        return edit_data(current, **{config_field_name("publishable_key"): f"pk_{number}"})
+
+    threads = [
+        threading.Thread(target=edit, args=(make,))
+        for make in (new_secret, new_name, new_publishable_key)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    instance.refresh_from_db()
+    assert instance.config["secret_key"] == f"sk_round_{rounds - 1}"
+    assert instance.config["publishable_key"] == f"pk_{rounds - 1}"
+    assert instance.name == f"name {rounds - 1}"
+    assert instance.config["webhook_secret"] == STRIPE_CONFIG["webhook_secret"]
