@@ -272,3 +272,50 @@ def test_a_change_in_another_process_reaches_this_one(
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "changed"
         assert selected() == "Backup"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resolution_is_thread_safe_while_data_changes(synced: Any) -> None:
+    """Threads resolving while the selection changes: valid answers, and every change seen."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    second = PluginInstance.objects.create_instance(
+        BankTransferGateway, name="Second bank", priority=60
+    )
+    valid = {"Bank transfer", "Second bank"}
+    answers: list[str | None] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def resolve() -> None:
+        try:
+            while not stop.is_set():
+                with plugin_cache.version_scope():
+                    answers.append(selected())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=resolve) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for number in range(10):
+            expected = "Second bank" if number % 2 == 0 else "Bank transfer"
+            second.priority = 10 if expected == "Second bank" else 60
+            second.save()
+            mark = len(answers)
+            deadline = time.monotonic() + 10
+            while expected not in answers[mark:] and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert expected in answers[mark:], f"change {number} not seen by the threads"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not errors, errors
+    assert set(answers) <= valid
