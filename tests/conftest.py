@@ -171,6 +171,28 @@ def plugin_registry() -> Iterator[PluginRegistry]:
 
 
 @pytest.fixture
+def default_site(db: None) -> Any:
+    """The default Wagtail site, made again when an earlier transactional test's flush removed it.
+
+    The migrations make the locale, the root page and the default site; the flush after
+    a transactional test deletes them. (``serialized_rollback`` cannot bring them back
+    in browser tests: once Playwright runs an event loop in this thread, Django's
+    connection handles live in context variables, and the handle that saved the data
+    is not this one.)
+    """
+    from django.conf import settings
+    from wagtail.models import Locale, Page, Site
+
+    site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
+    if site is not None:
+        return site
+    Locale.objects.get_or_create(language_code=settings.LANGUAGE_CODE)
+    root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
+    home = root.add_child(instance=Page(title="Home", slug="home"))
+    return Site.objects.create(hostname="localhost", port=80, root_page=home, is_default_site=True)
+
+
+@pytest.fixture
 def synced(db: None) -> Any:
     """The registry mirrored into the database; returns the sync report."""
     from wagtail_plugin_system.sync import sync_plugins

@@ -87,6 +87,8 @@ def current_version() -> str | None:
     ``None`` means the configured cache cannot hold the token (the dummy
     cache), so nothing is memoised.
     """
+    if _pending.aliases:
+        _settle_pending()
     scope = _scope.get()
     marker = (registry.generation, _local_generation)
     if scope is None:
@@ -114,25 +116,59 @@ def version_scope() -> Iterator[None]:
         _scope.reset(token)
 
 
+class _Pending(threading.local):
+    """Database aliases whose open transaction (in this thread) wrote plugin data."""
+
+    def __init__(self) -> None:
+        self.aliases: set[str] = set()
+
+
+_pending = _Pending()
+
+
 def bump_version(using: str | None = None) -> None:
-    """Invalidate every process's memo: now, and again when the transaction commits.
+    """Invalidate every process's memo: now, and again when the transaction ends.
 
-    The immediate bump makes this process see its own change at once; the
-    one after commit makes sure no process keeps data it read before the
-    commit.
+    The immediate bump makes this process see its own change at once. Until
+    the transaction ends, this thread memoises nothing (it would be
+    uncommitted data); when it commits, the version is bumped again, so no
+    process keeps what it read before the commit; when it is rolled back, the
+    next resolution notices and bumps too.
     """
+    _bump_now()
+    connection = transaction.get_connection(using)
+    if connection.in_atomic_block:
+        alias = connection.alias
+        _pending.aliases.add(alias)
+        transaction.on_commit(lambda: _after_commit(alias), using=alias)
+
+
+def _bump_now() -> None:
     global _local_generation
     _local_generation += 1
     _cache().set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-    connection_alias = using
-    if transaction.get_connection(connection_alias).in_atomic_block:
-        transaction.on_commit(_bump_after_commit, using=connection_alias)
 
 
-def _bump_after_commit() -> None:
-    global _local_generation
-    _local_generation += 1
-    _cache().set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+def _after_commit(alias: str) -> None:
+    _pending.aliases.discard(alias)
+    _bump_now()
+
+
+def _settle_pending() -> None:
+    """Forget transactions that ended; one that ended without committing was rolled back."""
+    from django.db import connections
+
+    for alias in list(_pending.aliases):
+        if not connections[alias].in_atomic_block:
+            _pending.aliases.discard(alias)
+            _bump_now()  # its after-commit bump never ran: it was rolled back
+
+
+def writes_pending() -> bool:
+    """Whether this thread is inside a transaction that wrote plugin data."""
+    if _pending.aliases:
+        _settle_pending()
+    return bool(_pending.aliases)
 
 
 def memo_get(key: Any, version: str | None) -> Any:
@@ -146,8 +182,12 @@ def memo_get(key: Any, version: str | None) -> Any:
 
 
 def memo_set(key: Any, version: str | None, value: Any) -> None:
-    """Memoise ``value`` for ``key`` under ``version`` (nothing when ``version`` is None)."""
-    if version is None:
+    """Memoise ``value`` for ``key`` under ``version``.
+
+    Nothing is memoised when ``version`` is None, or while this thread's
+    transaction holds uncommitted plugin writes.
+    """
+    if version is None or writes_pending():
         return
     with _memo_lock:
         if len(_memo) >= get_setting("MEMO_SIZE"):

@@ -213,7 +213,8 @@ class PluginInstanceForm(WagtailAdminModelForm):
                 self.instance.__dict__["config"] = current.__dict__["config"]
             if fields:
                 self.instance.save(update_fields=[*fields, "updated_at"])
-        return self.instance
+        saved: PluginInstance = self.instance
+        return saved
 
     def _merge_config(self, current: PluginInstance) -> dict[str, Any]:
         """The stored configuration with this form's changes applied."""

@@ -24,7 +24,7 @@ from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.models import Orderable
 
 from .chooser import TYPE_ID_PARAMETER, PluginInstanceChooser
-from .models import PluginInstance, PluginType
+from .models import InvalidatingQuerySet, PluginInstance, PluginType
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -39,6 +39,8 @@ _REQUEST_CACHE = "_wagtail_plugin_system_site_choices"
 @register_setting(icon="plug")
 class PluginSiteSettings(BaseSiteSetting, ClusterableModel):
     """The plugin instance each plugin type uses on one site (one row per type)."""
+
+    objects = InvalidatingQuerySet["PluginSiteSettings"].as_manager()
 
     panels = [
         InlinePanel(
@@ -75,6 +77,8 @@ class PluginSiteChoice(Orderable):
         verbose_name=_("plugin instance"),
         help_text=_("An instance of the plugin type on the left."),
     )
+
+    objects = InvalidatingQuerySet["PluginSiteChoice"].as_manager()
 
     panels = [
         FieldPanel("plugin_type"),

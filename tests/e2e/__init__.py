@@ -1,0 +1,1 @@
+"""Browser (end-to-end) tests: an editor in Chromium against the live server."""
