@@ -12,6 +12,11 @@ configuration cannot be decrypted, are skipped with a logged error, so a
 broken instance never takes the site down while a working one exists. A
 type registered with ``get_plugin=`` replaces steps 1-4 with its own choice.
 
+Resolutions (``get_plugin_instance``, ``get_plugin_instance_by_id``, the
+candidates of ``call_with_failover``) are memoised in the process and
+invalidated in every process when plugin data changes (see :mod:`.cache`);
+``get_active_plugins``/``get_reserve_plugins`` return fresh rows each time.
+
 Every function takes the type as its class or its registered name. A name
 nobody registered raises
 :class:`~wagtail_plugin_system.exceptions.UnknownPluginError`: that is a
