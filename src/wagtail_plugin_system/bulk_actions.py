@@ -67,6 +67,32 @@ class InstanceBulkAction(InstancePermissionMixin, SnippetBulkAction):
 
     models = [PluginInstance]
 
+    @staticmethod
+    def set_field(
+        objects: list[PluginInstance],
+        field: str,
+        value: Any,
+        log_action: str,
+        user: Any,
+        *,
+        log_value: bool = False,
+    ) -> int:
+        """Set ``field`` on each instance that differs; save and log each; return how many.
+
+        Each history entry records the previous value (and the new one with ``log_value``).
+        """
+        changed = 0
+        for instance in objects:
+            previous = getattr(instance, field)
+            if previous == value:
+                continue
+            setattr(instance, field, value)
+            instance.save(update_fields=[field, "updated_at"])
+            data = {"previous": previous, field: value} if log_value else {"previous": previous}
+            log(instance, log_action, user=user, data=data)
+            changed += 1
+        return changed
+
 
 class SetStatusBulkAction(InstanceBulkAction):
     """Sets the status of the selected instances."""
@@ -84,16 +110,7 @@ class SetStatusBulkAction(InstanceBulkAction):
     @classmethod
     def execute_action(cls, objects: list[PluginInstance], **kwargs: Any) -> tuple[int, int]:
         user = kwargs["self"].request.user
-        changed = 0
-        for instance in objects:
-            if instance.status == cls.status:
-                continue
-            previous = instance.status
-            instance.status = cls.status
-            instance.save(update_fields=["status", "updated_at"])
-            log(instance, cls.log_action, user=user, data={"previous": previous})
-            changed += 1
-        return changed, 0
+        return cls.set_field(objects, "status", cls.status, cls.log_action, user), 0
 
     def get_success_message(self, num_parent_objects: int, num_child_objects: int) -> str:
         return ngettext(
@@ -151,20 +168,9 @@ class SetPriorityBulkAction(InstanceBulkAction):
     def execute_action(cls, objects: list[PluginInstance], **kwargs: Any) -> tuple[int, int]:
         action = kwargs["self"]
         priority = action.cleaned_form.cleaned_data["priority"]
-        changed = 0
-        for instance in objects:
-            if instance.priority == priority:
-                continue
-            previous = instance.priority
-            instance.priority = priority
-            instance.save(update_fields=["priority", "updated_at"])
-            log(
-                instance,
-                SET_PRIORITY,
-                user=action.request.user,
-                data={"previous": previous, "priority": priority},
-            )
-            changed += 1
+        changed = cls.set_field(
+            objects, "priority", priority, SET_PRIORITY, action.request.user, log_value=True
+        )
         return changed, 0
 
     def get_success_message(self, num_parent_objects: int, num_child_objects: int) -> str:
