@@ -307,15 +307,21 @@ def _count_sync_queries() -> tuple[int, int]:
     return len(first), len(again)
 
 
+def _sync_a_few_then_empty_the_tables(plugin_registry: PluginRegistry) -> tuple[int, int]:
+    """The queries of a first sync and a re-sync of 4 generated items (2 types)."""
+    _register_many(plugin_registry, types=2, items_per_type=2)
+    counts = _count_sync_queries()
+    PluginInstance.objects.all().delete()
+    PluginItem.objects.all().delete()
+    PluginType.objects.all().delete()
+    return counts
+
+
 def test_query_count_does_not_grow_with_the_number_of_plugins(
     db: None, plugin_registry: PluginRegistry
 ) -> None:
     """1,000 items across 100 types cost the same queries as 4 (first sync and re-sync)."""
-    _register_many(plugin_registry, types=2, items_per_type=2)
-    small_first, small_again = _count_sync_queries()
-    PluginInstance.objects.all().delete()
-    PluginItem.objects.all().delete()
-    PluginType.objects.all().delete()
+    small_first, small_again = _sync_a_few_then_empty_the_tables(plugin_registry)
     _register_many(plugin_registry, types=100, items_per_type=10)
     large_first, large_again = _count_sync_queries()
     assert PluginItem.objects.count() == 4 + 1000  # bulk_type_0/1 were replaced
@@ -323,6 +329,10 @@ def test_query_count_does_not_grow_with_the_number_of_plugins(
     assert large_first == small_first
     assert large_again == small_again
     assert large_again <= 6  # savepoint, (PostgreSQL lock,) three reads, release
+    # savepoint, (lock,) three reads, four inserts (types, items, instances, history), release
+    assert large_first <= 10
+    # savepoint, (lock,) three reads, four inserts (types, items, instances, history), release
+    assert large_first <= 10
 
 
 def test_sqlite_batch_limit_is_restored_after_a_sync(db: None) -> None:
@@ -331,3 +341,47 @@ def test_sqlite_batch_limit_is_restored_after_a_sync(db: None) -> None:
     before = connection.features.max_query_params
     sync_plugins()
     assert connection.features.max_query_params == before
+
+
+def test_created_rows_in_the_report_are_saved_rows(db: None) -> None:
+    """Receivers of plugins_synced get rows with keys, and their relations without a query."""
+    report = sync_plugins()
+    created = [a.row for a in report.actions if a.action == "create"]
+    assert created
+    for row in created:
+        assert row.pk is not None
+        assert not row._state.adding
+        assert row._state.db == "default"
+    item = next(r for r in created if isinstance(r, PluginItem) and r.name == "bank_transfer")
+    default = next(r for r in created if isinstance(r, PluginInstance) and r.item_id == item.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert default.item.plugin_type.name == "payment_gateway"
+    assert len(queries) == 0
+    # Untouched defaults: created_at is exactly updated_at, as stored.
+    stored = PluginInstance.objects.get(pk=default.pk)
+    assert stored.created_at == stored.updated_at == default.created_at
+
+
+def test_first_sync_where_the_database_cannot_return_new_keys(
+    db: None, plugin_registry: PluginRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on MySQL: the new keys are read back, one query per table, whatever the number."""
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    small_first, _ = _sync_a_few_then_empty_the_tables(plugin_registry)
+    _register_many(plugin_registry, types=20, items_per_type=10)
+    with CaptureQueriesContext(connection) as large:
+        report = sync_plugins()
+    assert len(large) == small_first
+    created = {
+        (type(a.row).__name__, a.name): a.row for a in report.actions if a.action == "create"
+    }
+    for (kind, name), row in created.items():
+        stored = type(row).objects.get(pk=row.pk)
+        if kind == "PluginType":
+            assert stored.name == name
+        elif kind == "PluginItem":
+            assert f"{stored.plugin_type.name}/{stored.name}" == name
+        else:
+            assert f"{stored.item.plugin_type.name}/{stored.item.name}" == name
+    assert PluginInstance.objects.filter(is_default=True).count() == 2 + 200  # test app: 2
+    assert not sync_plugins().changed

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.log_actions import LogActionRegistry, LogFormatter
 from wagtail.models import ModelLogEntry
 
+from .bulk_insert import insert_rows
 from .health import CHECK_LOG_ACTION
 
 __all__ = [
@@ -88,23 +89,44 @@ def register_log_actions(actions: LogActionRegistry) -> None:
 
 def log_sync_report(sender: object, report: Any, **kwargs: Any) -> None:
     """Receiver of :data:`~wagtail_plugin_system.sync.plugins_synced`: one bulk insert."""
+    using = kwargs.get("using") or "default"
     now = timezone.now()
-    entries = []
+    content_types: dict[type, int] = {}
+    rows = []
     for action in report.actions:
         row = action.row
         if row is None or row.pk is None or action.action == "keep_missing":
             continue
-        entries.append(
-            ModelLogEntry(
-                content_type=ContentType.objects.get_for_model(row, for_concrete_model=False),
-                label=str(row)[:255] or action.name,
-                action=SYNC_LOG_ACTION,
-                data={"action": action.action, "name": action.name, "detail": action.detail},
-                timestamp=now,
-                object_id=str(row.pk),
-                content_changed=action.action != "delete",
-                deleted=action.action == "delete",
+        model = type(row)
+        if model not in content_types:
+            content_types[model] = (
+                ContentType.objects.db_manager(using)
+                .get_for_model(row, for_concrete_model=False)
+                .pk
+            )
+        rows.append(
+            (
+                content_types[model],
+                str(row)[:255] or action.name,
+                SYNC_LOG_ACTION,
+                {"action": action.action, "name": action.name, "detail": action.detail},
+                now,
+                str(row.pk),
+                action.action != "delete",
+                action.action == "delete",
             )
         )
-    if entries:
-        ModelLogEntry.objects.using(kwargs.get("using") or "default").bulk_create(entries)
+    insert_rows(ModelLogEntry, _LOG_COLUMNS, rows, using=using)
+
+
+#: The columns :func:`log_sync_report` writes; the others keep their defaults.
+_LOG_COLUMNS = (
+    "content_type_id",
+    "label",
+    "action",
+    "data",
+    "timestamp",
+    "object_id",
+    "content_changed",
+    "deleted",
+)

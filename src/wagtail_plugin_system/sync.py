@@ -27,13 +27,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from functools import cache
+from operator import itemgetter
+from typing import Any, Literal, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Model, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from .bulk_insert import insert_rows, returns_primary_keys
+from .cache import bump_version
 from .exceptions import PluginSystemError
 from .fields import Ciphertext, encrypt_text
 from .models import PluginInstance, PluginItem, PluginStatus, PluginType
@@ -46,6 +50,7 @@ __all__ = ["SyncAction", "SyncError", "SyncReport", "plugins_synced", "sync_plug
 plugins_synced = Signal()
 
 Mode = Literal["create", "update"]
+_Row = TypeVar("_Row", PluginType, PluginItem, PluginInstance)
 
 #: Key of the PostgreSQL advisory lock that serialises concurrent syncs.
 _ADVISORY_LOCK_KEY = 0x57505331  # "WPS1"
@@ -138,7 +143,8 @@ def sync_plugins(
         )
     report = SyncReport(mode=mode, prune=prune, dry_run=dry_run)
     if dry_run:
-        _Sync(source, report, using).run()
+        with _collector_paused():
+            _Sync(source, report, using).run()
         return report
     with transaction.atomic(using=using), _full_batches(using), _collector_paused():
         _lock(using)
@@ -274,7 +280,7 @@ class _Sync:
         claimed_types: set[int] = set()
         claimed_items: set[int] = set()
         new_types: list[tuple[RegisteredType, PluginType]] = []
-        new_items: list[tuple[RegisteredType, RegisteredItem, PluginItem]] = []
+        new_items: list[tuple[PluginType, PluginItem]] = []
         needs_default: list[tuple[RegisteredItem, PluginItem]] = []
         merges: list[tuple[PluginItem, PluginItem]] = []
 
@@ -282,7 +288,8 @@ class _Sync:
             type_class = entry.type_class
             type_row, former = self._claim(type_rows, entry.name, type_class.aliases)
             if type_row is None:
-                type_row = PluginType(
+                type_row = _new(
+                    PluginType,
                     name=entry.name,
                     label=type_class.label,
                     description=type_class.description,
@@ -314,8 +321,8 @@ class _Sync:
                 full_name = f"{entry.name}/{item_class.name}"
                 item_row, former = self._claim(existing_items, item_class.name, item_class.aliases)
                 if item_row is None:
-                    item_row = PluginItem(
-                        plugin_type=type_row,
+                    item_row = _new(
+                        PluginItem,
                         name=item_class.name,
                         label=item_class.label,
                         description=item_class.description,
@@ -324,7 +331,7 @@ class _Sync:
                         created_at=self.now,
                         updated_at=self.now,
                     )
-                    new_items.append((entry, item_entry, item_row))
+                    new_items.append((type_row, item_row))
                     detail = "" if item_class.configuration else "with a default instance"
                     self.report.add("create", "item", full_name, detail, item_row)
                     if item_class.configuration is None:
@@ -389,7 +396,8 @@ class _Sync:
             Ciphertext(encrypt_text("{}")) if needs_default and not self.report.dry_run else {}
         )
         for item_entry, item_row in needs_default:
-            default = PluginInstance(
+            default = _new(
+                PluginInstance,
                 name=str(item_entry.item_class.label),
                 status=PluginStatus.ACTIVE,
                 priority=item_entry.priority,
@@ -423,17 +431,17 @@ class _Sync:
     def _write(
         self,
         new_types: list[tuple[RegisteredType, PluginType]],
-        new_items: list[tuple[RegisteredType, RegisteredItem, PluginItem]],
+        new_items: list[tuple[PluginType, PluginItem]],
         defaults: list[tuple[PluginItem, PluginInstance]],
         merges: list[tuple[PluginItem, PluginItem]],
     ) -> None:
         using = self.using
         if new_types:
-            PluginType.objects.using(using).bulk_create([row for _, row in new_types])
+            _insert([row for _, row in new_types], using, ("name",))
         if new_items:
-            for _, _, item_row in new_items:
-                item_row.plugin_type_id = item_row.plugin_type.pk
-            PluginItem.objects.using(using).bulk_create([row for _, _, row in new_items])
+            for type_row, item_row in new_items:
+                item_row.plugin_type = type_row
+            _insert([row for _, row in new_items], using, ("plugin_type_id", "name"))
         if self.types_to_update:
             for type_row in self.types_to_update.values():
                 type_row.updated_at = self.now
@@ -465,7 +473,8 @@ class _Sync:
         if defaults:
             for item_row, default in defaults:
                 default.item = item_row
-            _bulk_create_keeping_timestamps([default for _, default in defaults], using)
+            # Each item that gets a default instance had none: its id identifies the new row.
+            _insert([default for _, default in defaults], using, ("item_id",))
 
     def _plan_prune(
         self,
@@ -529,10 +538,63 @@ class _Sync:
         return sorted(deleted), deletable_types
 
 
-def _bulk_create_keeping_timestamps(rows: list[PluginInstance], using: str) -> None:
-    """bulk_create, but with created_at == updated_at exactly (marks them untouched)."""
-    PluginInstance.objects.using(using).bulk_create(rows)
-    # auto_now/auto_now_add fill both fields in pre_save with separate now() calls;
-    # realign them so the "untouched default" test (updated_at == created_at) holds.
-    ids = [row.pk for row in rows]
-    PluginInstance.objects.using(using).filter(pk__in=ids).update(updated_at=F("created_at"))
+def _new(model: type[_Row], **values: Any) -> _Row:
+    """A new unsaved row; built positionally, which is twice as fast as keyword arguments."""
+    names, defaults = _layout(model)
+    return model(  # type: ignore[misc]  # positional field values, as Model.from_db() passes
+        *[
+            values[name] if name in values else default() if callable(default) else default
+            for name, default in zip(names, defaults, strict=True)
+        ]
+    )
+
+
+@cache
+def _layout(model: type[Model]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """Attribute names of ``model``'s concrete fields, in order, and their defaults.
+
+    A callable default is kept callable, so that each row gets its own value.
+    """
+    fields = model._meta.concrete_fields
+    return (
+        tuple(field.attname for field in fields),
+        tuple(
+            field.default
+            if field.has_default() and callable(field.default)
+            else field.get_default()
+            for field in fields
+        ),
+    )
+
+
+def _insert(rows: list[_Row], using: str, natural_key: tuple[str, ...]) -> None:
+    """Insert new rows as they are and give them their primary keys.
+
+    :func:`~wagtail_plugin_system.bulk_insert.insert_rows` writes the
+    timestamps given (``bulk_create`` would take a fresh ``now()`` per field;
+    ``created_at`` equal to ``updated_at`` marks a default instance no editor
+    touched). Where the database cannot return the new keys, one query reads
+    them back by ``natural_key`` (attribute names that identify a row).
+    """
+    model = type(rows[0])
+    columns = [field.attname for field in model._meta.concrete_fields if not field.primary_key]
+    # The raw attribute values: an encrypted field's descriptor would decrypt.
+    raw = itemgetter(*columns)
+    values = [raw(row.__dict__) for row in rows]
+    if returns_primary_keys(using):
+        keys = insert_rows(model, columns, values, using=using, return_keys=True)
+    else:
+        insert_rows(model, columns, values, using=using)
+        first = natural_key[0]
+        found = {
+            tuple(found_row[:-1]): found_row[-1]
+            for found_row in model._base_manager.using(using)
+            .filter(**{f"{first}__in": {row.__dict__[first] for row in rows}})
+            .values_list(*natural_key, "pk")
+        }
+        keys = [found[tuple(row.__dict__[name] for name in natural_key)] for row in rows]
+    for row, key in zip(rows, keys, strict=True):
+        row.pk = key
+        row._state.adding = False
+        row._state.db = using
+    bump_version(using)
