@@ -239,44 +239,115 @@ CHANGE_IN_ANOTHER_PROCESS = textwrap.dedent(
 )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_change_in_another_process_reaches_this_one(
-    plugin_registry: PluginRegistry, tmp_path: Path
-) -> None:
-    cache_dir = tmp_path / "cache"
-    caches_setting = {
+def _file_cache(cache_dir: Path) -> dict[str, Any]:
+    """A cache another process can share: Django's file-based cache in ``cache_dir``."""
+    return {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(cache_dir),
         }
     }
+
+
+def _change_in_another_process(cache_dir: Path) -> None:
+    """Disable "Bank transfer" from a new Python process sharing the database and cache."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "WPS_TEST_CACHE_DIR": str(cache_dir),
+    }
+    database = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        env["WPS_SQLITE_NAME"] = database
+    else:
+        env["PGDATABASE"] = database
+    result = subprocess.run(
+        [sys.executable, "-c", CHANGE_IN_ANOTHER_PROCESS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "changed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_in_another_process_reaches_this_one(
+    plugin_registry: PluginRegistry, tmp_path: Path
+) -> None:
+    cache_dir = tmp_path / "cache"
     # Django resets its cache handler when CACHES is overridden.
-    with override_settings(CACHES=caches_setting):
+    with override_settings(CACHES=_file_cache(cache_dir)):
         sync_plugins()
         PluginInstance.objects.create_instance(BankTransferGateway, name="Backup", priority=90)
         assert selected() == "Bank transfer"
         assert queries_of(selected)[0] == 0  # memoised in this process
 
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "WPS_TEST_CACHE_DIR": str(cache_dir),
-        }
-        database = connection.settings_dict["NAME"]
-        if connection.vendor == "sqlite":
-            env["WPS_SQLITE_NAME"] = database
-        else:
-            env["PGDATABASE"] = database
-        result = subprocess.run(
-            [sys.executable, "-c", CHANGE_IN_ANOTHER_PROCESS],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.strip() == "changed"
+        _change_in_another_process(cache_dir)
         assert selected() == "Backup"
+
+
+def _with_interval(seconds: float) -> Any:
+    from django.conf import settings
+
+    return override_settings(
+        WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "VERSION_CHECK_INTERVAL": seconds}
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_interval_delays_other_processes_changes_until_a_scope(
+    plugin_registry: PluginRegistry, tmp_path: Path
+) -> None:
+    """The documented trade-off: outside scopes, another process's change waits."""
+    cache_dir = tmp_path / "cache"
+    with override_settings(CACHES=_file_cache(cache_dir)), _with_interval(600):
+        sync_plugins()
+        PluginInstance.objects.create_instance(BankTransferGateway, name="Backup", priority=90)
+        assert selected() == "Bank transfer"
+        with override_settings(
+            CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+        ):
+            # The token is not read again within the interval, so even a cache that
+            # forgets everything leaves the memo usable.
+            assert queries_of(selected) == (0, "Bank transfer")
+        _change_in_another_process(cache_dir)
+        assert selected() == "Bank transfer"  # not seen outside a scope yet
+        with plugin_cache.version_scope():
+            assert selected() == "Backup"  # a scope reads the token...
+        assert selected() == "Backup"  # ...and what it read is used outside it too
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_interval_reads_the_token_again_once_it_has_passed(
+    plugin_registry: PluginRegistry, tmp_path: Path
+) -> None:
+    import time
+
+    cache_dir = tmp_path / "cache"
+    with override_settings(CACHES=_file_cache(cache_dir)), _with_interval(0.2):
+        sync_plugins()
+        PluginInstance.objects.create_instance(BankTransferGateway, name="Backup", priority=90)
+        assert selected() == "Bank transfer"
+        _change_in_another_process(cache_dir)
+        time.sleep(0.2)  # at least the interval since the last read, however fast that was
+        assert selected() == "Backup"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_interval_still_sees_this_processes_changes_at_once(
+    gateways: tuple[PluginInstance, PluginInstance],
+) -> None:
+    with _with_interval(3600):
+        assert selected() == "Bank transfer"
+        assert queries_of(selected)[0] == 0
+        first, _ = gateways
+        first.status = "disabled"
+        first.save()
+        assert selected() == "Second bank"
+        PluginInstance.objects.filter(pk=first.pk).update(status="active")
+        assert selected() == "Bank transfer"
 
 
 @pytest.mark.django_db(transaction=True)

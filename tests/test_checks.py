@@ -69,3 +69,25 @@ def test_unknown_setting_is_a_warning() -> None:
     with override_settings(WAGTAIL_PLUGIN_SYSTEM={"STRICTT": True}):
         message = run_checks()["wagtail_plugin_system.W003"]
     assert "'STRICTT'" in message.msg
+
+
+@pytest.mark.parametrize("value", [-1, "1", True, None])
+def test_a_bad_check_interval_is_an_error(value: Any) -> None:
+    from django.conf import settings
+
+    with override_settings(
+        WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "VERSION_CHECK_INTERVAL": value}
+    ):
+        message = run_checks()["wagtail_plugin_system.E004"]
+    assert "VERSION_CHECK_INTERVAL" in message.msg
+    assert repr(value) in message.msg
+
+
+@pytest.mark.parametrize("value", [0, 2, 0.5])
+def test_a_check_interval_in_seconds_passes(value: float) -> None:
+    from django.conf import settings
+
+    with override_settings(
+        WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "VERSION_CHECK_INTERVAL": value}
+    ):
+        assert "wagtail_plugin_system.E004" not in run_checks()

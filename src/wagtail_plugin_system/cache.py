@@ -14,7 +14,10 @@ Where the token is read:
 * inside a :func:`version_scope` (which
   :class:`~wagtail_plugin_system.middleware.PluginCacheMiddleware` opens for
   each request), once per scope: resolutions in it cost no cache access;
-* elsewhere, on every resolution (one cache read).
+* elsewhere, on every resolution (one cache read), or at most once every
+  ``WAGTAIL_PLUGIN_SYSTEM["VERSION_CHECK_INTERVAL"]`` seconds when that is
+  set; then changes made by other processes can take that long to be seen
+  outside a scope. Changes made by this process are seen at once either way.
 
 Only the token goes into Django's cache. Loaded plugins, and so decrypted
 configuration, stay in the memory of the process that loaded them. With
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +40,7 @@ from typing import Any
 from django.core.cache import caches
 from django.db import transaction
 
-from .conf import get_setting
+from .conf import get_setting, version_check_interval
 from .registry import registry
 
 __all__ = [
@@ -62,6 +66,8 @@ _scope: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
 )
 #: Incremented by every bump in this process, so a scope notices local changes.
 _local_generation = 0
+#: Outside scopes, with VERSION_CHECK_INTERVAL: (version, marker, monotonic time of the read).
+_ambient: tuple[str | None, tuple[int, int], float] | None = None
 
 
 def _cache() -> Any:
@@ -87,17 +93,34 @@ def current_version() -> str | None:
     ``None`` means the configured cache cannot hold the token (the dummy
     cache), so nothing is memoised.
     """
+    global _ambient
     if _pending.aliases:
         _settle_pending()
     scope = _scope.get()
     marker = (registry.generation, _local_generation)
     if scope is None:
-        return _compose(_read_shared_token(), marker)
+        return _outside_scope(marker)
     if scope[1] != marker:
         scope[0] = _compose(_read_shared_token(), marker)
         scope[1] = marker
+        if _ambient is not None:  # a fresher read for resolutions outside scopes, too
+            _ambient = (scope[0], marker, time.monotonic())
     version: str | None = scope[0]
     return version
+
+
+def _outside_scope(marker: tuple[int, int]) -> str | None:
+    """Read the token, or reuse the last read for up to ``VERSION_CHECK_INTERVAL`` seconds."""
+    global _ambient
+    interval = version_check_interval()
+    if not interval:
+        return _compose(_read_shared_token(), marker)
+    now = time.monotonic()
+    last = _ambient
+    if last is None or last[1] != marker or now - last[2] >= interval:
+        last = (_compose(_read_shared_token(), marker), marker, now)
+        _ambient = last
+    return last[0]
 
 
 @contextmanager
@@ -196,9 +219,11 @@ def memo_set(key: Any, version: str | None, value: Any) -> None:
 
 
 def clear() -> None:
-    """Forget this process's memo (the shared token is left alone)."""
+    """Forget this process's memo and last token read (the shared token is left alone)."""
+    global _ambient
     with _memo_lock:
         _memo.clear()
+        _ambient = None
 
 
 def connect_signals() -> None:

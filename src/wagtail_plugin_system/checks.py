@@ -5,6 +5,7 @@
 * ``wagtail_plugin_system.W002``: the database differs from the registered plugins.
 * ``wagtail_plugin_system.W003``: ``WAGTAIL_PLUGIN_SYSTEM`` has an unknown key.
 * ``wagtail_plugin_system.E003``: ``wagtail.contrib.settings`` is not installed.
+* ``wagtail_plugin_system.E004``: ``VERSION_CHECK_INTERVAL`` is not a number of seconds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from .conf import SETTING_NAME, get_setting, unknown_settings
+from .conf import SETTING_NAME, get_setting, unknown_settings, version_check_interval
 from .fields import get_crypter
 from .registry import registry
 
@@ -80,7 +81,7 @@ def check_installed_apps(
 def check_settings(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    return [
+    messages: list[checks.CheckMessage] = [
         checks.Warning(
             f"{SETTING_NAME}[{key!r}] is not a setting of wagtail-plugin-system and is ignored.",
             hint="Check the spelling; the settings are listed in the settings reference.",
@@ -88,6 +89,17 @@ def check_settings(
         )
         for key in unknown_settings()
     ]
+    try:
+        version_check_interval()
+    except ImproperlyConfigured as exc:
+        messages.append(
+            checks.Error(
+                str(exc),
+                hint="Set it to 0 (the default) or to a few seconds, e.g. 1.",
+                id=f"{ID}.E004",
+            )
+        )
+    return messages
 
 
 @checks.register()

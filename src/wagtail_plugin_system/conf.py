@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["DEFAULTS", "SETTING_NAME", "get_setting"]
+__all__ = ["DEFAULTS", "SETTING_NAME", "get_setting", "version_check_interval"]
 
 SETTING_NAME = "WAGTAIL_PLUGIN_SYSTEM"
 
@@ -37,6 +37,11 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_ALIAS": "default",
     # The most entries the in-process memo of resolved plugins holds before it starts over.
     "MEMO_SIZE": 10000,
+    # Outside a version scope (a request with the middleware, or version_scope()), reuse
+    # the version token read from the cache for this many seconds instead of reading it
+    # on every resolution. Changes made by other processes may then take this long to be
+    # seen outside requests. 0 reads it every time.
+    "VERSION_CHECK_INTERVAL": 0,
 }
 
 
@@ -61,3 +66,14 @@ def unknown_settings() -> list[str]:
     if not isinstance(configured, dict):
         return []
     return sorted(set(configured) - set(DEFAULTS))
+
+
+def version_check_interval() -> float:
+    """``VERSION_CHECK_INTERVAL``, checked: a number of seconds, 0 or more."""
+    value = get_setting("VERSION_CHECK_INTERVAL")
+    if type(value) in (int, float) and value >= 0:
+        return float(value)
+    raise ImproperlyConfigured(
+        f"{SETTING_NAME}['VERSION_CHECK_INTERVAL'] must be a number of seconds, 0 or more "
+        f"(0 checks the version token on every resolution); got {value!r}."
+    )

@@ -48,6 +48,7 @@ from django.apps import apps  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.test import override_settings  # noqa: E402
 
 from tests.benchmarks import harness, ours  # noqa: E402
 from tests.benchmarks.harness import Row, Timing, measure, run_cell  # noqa: E402
@@ -167,6 +168,23 @@ def resolution_rows(our: Any, dps_fixtures: Any, dps: Any, dps_error: str | None
                 baseline=lambda: measure(direct, number=2000),
             )
         )
+
+    def ours_interval() -> Timing:
+        with override_settings(
+            WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "VERSION_CHECK_INTERVAL": 1}
+        ):
+            return measure(
+                lambda: get_plugin_instance(PaymentGatewayType), number=2000, check=stripe
+            )
+
+    rows.append(
+        row(
+            "warm resolution outside a request, VERSION_CHECK_INTERVAL=1 (ours)",
+            ours_=or_error(our_error, ours_interval),
+            dps_=or_error(dps_error, dps_warm),
+            baseline=lambda: measure(direct, number=2000),
+        )
+    )
 
     def ours_cold() -> Timing:
         return measure(
@@ -503,6 +521,22 @@ def targets(rows: list[Row]) -> str:
             "{:.1f}x",
         ),
     ]
+    interval = find(rows, "warm resolution outside a request, VERSION_CHECK_INTERVAL")
+    if interval is not None:
+        checks += [
+            (
+                "  the same with VERSION_CHECK_INTERVAL=1: >= 100x faster than dps",
+                ratio_of(interval, "dps", "ours"),
+                lambda v: v >= 100,
+                "{:.0f}x",
+            ),
+            (
+                "  the same with VERSION_CHECK_INTERVAL=1: within 5x of direct instantiation",
+                ratio_of(interval, "ours", "baseline"),
+                lambda v: v <= 5,
+                "{:.1f}x",
+            ),
+        ]
     if scoped is not None:
         checks += [
             (
