@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -272,22 +273,6 @@ def _change_in_another_process(cache_dir: Path) -> None:
     assert result.stdout.strip() == "changed"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_change_in_another_process_reaches_this_one(
-    plugin_registry: PluginRegistry, tmp_path: Path
-) -> None:
-    cache_dir = tmp_path / "cache"
-    # Django resets its cache handler when CACHES is overridden.
-    with override_settings(CACHES=_file_cache(cache_dir)):
-        sync_plugins()
-        PluginInstance.objects.create_instance(BankTransferGateway, name="Backup", priority=90)
-        assert selected() == "Bank transfer"
-        assert queries_of(selected)[0] == 0  # memoised in this process
-
-        _change_in_another_process(cache_dir)
-        assert selected() == "Backup"
-
-
 def _with_interval(seconds: float) -> Any:
     from django.conf import settings
 
@@ -296,16 +281,38 @@ def _with_interval(seconds: float) -> Any:
     )
 
 
+@contextmanager
+def _backup_behind_bank_transfer(tmp_path: Path, interval: float) -> Iterator[Path]:
+    """Synced plugins and a "Backup" gateway, with a file cache another process can share.
+
+    Yields the cache's directory, with "Bank transfer" selected (and memoised).
+    """
+    cache_dir = tmp_path / "cache"
+    # Django resets its cache handler when CACHES is overridden.
+    with override_settings(CACHES=_file_cache(cache_dir)), _with_interval(interval):
+        sync_plugins()
+        PluginInstance.objects.create_instance(BankTransferGateway, name="Backup", priority=90)
+        assert selected() == "Bank transfer"
+        yield cache_dir
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_in_another_process_reaches_this_one(
+    plugin_registry: PluginRegistry, tmp_path: Path
+) -> None:
+    with _backup_behind_bank_transfer(tmp_path, interval=0) as cache_dir:
+        assert queries_of(selected)[0] == 0  # memoised in this process
+
+        _change_in_another_process(cache_dir)
+        assert selected() == "Backup"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_check_interval_delays_other_processes_changes_until_a_scope(
     plugin_registry: PluginRegistry, tmp_path: Path
 ) -> None:
     """The documented trade-off: outside scopes, another process's change waits."""
-    cache_dir = tmp_path / "cache"
-    with override_settings(CACHES=_file_cache(cache_dir)), _with_interval(600):
-        sync_plugins()
-        PluginInstance.objects.create_instance(BankTransferGateway, name="Backup", priority=90)
-        assert selected() == "Bank transfer"
+    with _backup_behind_bank_transfer(tmp_path, interval=600) as cache_dir:
         with override_settings(
             CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
         ):
@@ -325,11 +332,7 @@ def test_check_interval_reads_the_token_again_once_it_has_passed(
 ) -> None:
     import time
 
-    cache_dir = tmp_path / "cache"
-    with override_settings(CACHES=_file_cache(cache_dir)), _with_interval(0.2):
-        sync_plugins()
-        PluginInstance.objects.create_instance(BankTransferGateway, name="Backup", priority=90)
-        assert selected() == "Bank transfer"
+    with _backup_behind_bank_transfer(tmp_path, interval=0.2) as cache_dir:
         _change_in_another_process(cache_dir)
         time.sleep(0.2)  # at least the interval since the last read, however fast that was
         assert selected() == "Backup"

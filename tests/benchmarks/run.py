@@ -504,54 +504,41 @@ def ratio_of(r: Row | None, a: str, b: str) -> float | None:
     return first.timing.median / second.timing.median
 
 
-def targets(rows: list[Row]) -> str:
-    warm = find(rows, "warm resolution: ")
-    scoped = find(rows, "warm resolution in a request")
-    checks: list[tuple[str, float | None, Callable[[float], bool], str]] = [
+Check = tuple[str, float | None, Callable[[float], bool], str]
+
+
+def warm_targets(prefix: str, r: Row | None) -> list[Check]:
+    """The two warm-resolution targets for one scenario's row."""
+    if r is None:
+        return []
+    return [
         (
-            "warm resolution >= 100x faster than dps's cached path",
-            ratio_of(warm, "dps", "ours"),
+            f"{prefix} >= 100x faster than dps",
+            ratio_of(r, "dps", "ours"),
             lambda v: v >= 100,
             "{:.0f}x",
         ),
         (
-            "warm resolution within 5x of direct instantiation",
-            ratio_of(warm, "ours", "baseline"),
+            f"{prefix} within 5x of direct instantiation",
+            ratio_of(r, "ours", "baseline"),
             lambda v: v <= 5,
             "{:.1f}x",
         ),
     ]
-    interval = find(rows, "warm resolution outside a request, VERSION_CHECK_INTERVAL")
-    if interval is not None:
-        checks += [
-            (
-                "  the same with VERSION_CHECK_INTERVAL=1: >= 100x faster than dps",
-                ratio_of(interval, "dps", "ours"),
-                lambda v: v >= 100,
-                "{:.0f}x",
-            ),
-            (
-                "  the same with VERSION_CHECK_INTERVAL=1: within 5x of direct instantiation",
-                ratio_of(interval, "ours", "baseline"),
-                lambda v: v <= 5,
-                "{:.1f}x",
-            ),
-        ]
-    if scoped is not None:
-        checks += [
-            (
-                "  the same in a request (version_scope): >= 100x faster than dps",
-                ratio_of(scoped, "dps", "ours"),
-                lambda v: v >= 100,
-                "{:.0f}x",
-            ),
-            (
-                "  the same in a request (version_scope): within 5x of direct instantiation",
-                ratio_of(scoped, "ours", "baseline"),
-                lambda v: v <= 5,
-                "{:.1f}x",
-            ),
-        ]
+
+
+def targets(rows: list[Row]) -> str:
+    checks: list[Check] = [
+        *warm_targets("warm resolution", find(rows, "warm resolution: ")),
+        *warm_targets(
+            "  the same with VERSION_CHECK_INTERVAL=1:",
+            find(rows, "warm resolution outside a request, VERSION_CHECK_INTERVAL"),
+        ),
+        *warm_targets(
+            "  the same in a request (version_scope):",
+            find(rows, "warm resolution in a request"),
+        ),
+    ]
     for kind in ("first sync", "no-op re-sync"):
         checks.append(
             (
