@@ -259,6 +259,26 @@ def test_no_op_sync_and_dry_run_log_nothing(synced: Any, plugin_registry: Plugin
     assert not PluginItem.objects.get(name="stripe").is_missing
 
 
+def test_sync_history_can_be_turned_off(db: None, plugin_registry: PluginRegistry) -> None:
+    from django.conf import settings
+    from django.test import override_settings
+
+    with override_settings(
+        WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "SYNC_HISTORY": False}
+    ):
+        report = sync_plugins()
+        plugin_registry.unregister_item(StripeGateway)
+        sync_plugins()
+    assert report.changed
+    assert PluginItem.objects.get(name="stripe").is_missing
+    assert not ModelLogEntry.objects.filter(action=SYNC_LOG_ACTION).exists()
+    # Back on (the default), the next change is logged.
+    plugin_registry.register_item(StripeGateway)
+    sync_plugins()
+    revived = ModelLogEntry.objects.get(action=SYNC_LOG_ACTION)
+    assert revived.data["action"] == "revive"
+
+
 def test_sync_entries_never_hold_configuration(
     stripe: PluginInstance, plugin_registry: PluginRegistry
 ) -> None:

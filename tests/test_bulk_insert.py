@@ -81,7 +81,7 @@ def test_a_shared_value_is_prepared_once_and_encrypted_values_stay_encrypted(db:
     assert [i.config for i in PluginInstance.objects.all()] == [{"api_key": "bulk-secret-7c1"}] * 3
 
 
-def test_callable_defaults_give_each_row_its_own_value(db: None) -> None:
+def test_a_callable_default_fills_a_column_not_named(db: None) -> None:
     item_type = PluginType.objects.create(name="t")
     item = PluginItem.objects.create(plugin_type=item_type, name="i")
     insert_rows(

@@ -4,7 +4,8 @@ Editors' actions (create, edit, delete, status and priority changes, health
 checks) are logged where they happen; this module registers how Wagtail's
 history and site-history report describe them, and writes one entry per row
 that a sync created, renamed, revived, marked missing or deleted, in one bulk
-insert. Entries never hold configuration values.
+insert (unless the ``SYNC_HISTORY`` setting is off). Entries never hold
+configuration values.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from wagtail.log_actions import LogActionRegistry, LogFormatter
 from wagtail.models import ModelLogEntry
 
 from .bulk_insert import insert_rows
+from .conf import get_setting
 from .health import CHECK_LOG_ACTION
 
 __all__ = [
@@ -88,7 +90,12 @@ def register_log_actions(actions: LogActionRegistry) -> None:
 
 
 def log_sync_report(sender: object, report: Any, **kwargs: Any) -> None:
-    """Receiver of :data:`~wagtail_plugin_system.sync.plugins_synced`: one bulk insert."""
+    """Receiver of :data:`~wagtail_plugin_system.sync.plugins_synced`: one bulk insert.
+
+    Writes nothing when ``WAGTAIL_PLUGIN_SYSTEM["SYNC_HISTORY"]`` is off.
+    """
+    if not get_setting("SYNC_HISTORY"):
+        return
     using = kwargs.get("using") or "default"
     now = timezone.now()
     content_types: dict[type, int] = {}

@@ -72,7 +72,8 @@ def insert_rows(
 ) -> list[Any]:
     """Insert ``rows`` into ``model``'s table; their values follow ``columns`` (attribute names).
 
-    Columns of ``model`` not named get their field's default. With
+    Values are Python values, not query expressions. Columns of ``model``
+    not named get their field's default (evaluated once for all rows). With
     ``return_keys`` the new primary keys are returned in the order of
     ``rows``; that needs a backend that returns rows from bulk inserts
     (see :func:`returns_primary_keys`), else :class:`NotImplementedError`.

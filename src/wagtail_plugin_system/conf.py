@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "STRICT": False,
     # Run a create-only ``pluginsync`` after ``migrate``.
     "SYNC_AFTER_MIGRATE": True,
+    # Write a history entry for each row ``pluginsync`` creates, renames, updates, revives,
+    # marks missing or deletes.
+    "SYNC_HISTORY": True,
     # The Django cache that holds the version token of resolved plugins. Use a cache
     # shared by all processes (Redis, Memcached, database) in production.
     "CACHE_ALIAS": "default",

@@ -414,6 +414,23 @@ def sync_rows(dps: Any, dps_error: str | None) -> list[Row]:
                     baseline=None,
                 )
             )
+    # The first sync again, without the history entries django-plugin-system does not write.
+    total, types = SYNC_SIZES[-1]
+
+    def ours_without_history() -> Timing:
+        with override_settings(
+            WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "SYNC_HISTORY": False}
+        ):
+            return ours_sync(total, types, True, 5)
+
+    rows.append(
+        row(
+            f"pluginsync, {total} items / {types} types, first sync, SYNC_HISTORY=False (ours)",
+            ours_=ours_without_history,
+            dps_=or_error(dps_error, partial(dps_sync, dps, total, types, True, 5)),
+            baseline=None,
+        )
+    )
     return rows
 
 
@@ -539,10 +556,12 @@ def targets(rows: list[Row]) -> str:
             find(rows, "warm resolution in a request"),
         ),
     ]
-    for kind in ("first sync", "no-op re-sync"):
+    for kind in ("first sync", "first sync, SYNC_HISTORY=False", "no-op re-sync"):
         checks.append(
             (
                 f"pluginsync of 1,000 items >= 20x faster than dps ({kind})",
+                # The plain first sync comes before its SYNC_HISTORY=False variant: a prefix
+                # finds it first.
                 ratio_of(find(rows, f"pluginsync, 1000 items / 100 types, {kind}"), "dps", "ours"),
                 lambda v: v >= 20,
                 "{:.0f}x",
