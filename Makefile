@@ -8,7 +8,7 @@
 #   make test-sqlite      ... on SQLite only
 #   make test-postgresql  ... on PostgreSQL only (started by tests/postgres.py)
 #   make test-wagtail-lines  ... with the other supported Wagtail lines (nox sessions)
-#   make lint             ruff check, ruff format --check, mypy
+#   make lint             ruff check, ruff format --check, mypy, the import contracts
 #   make format           ruff format, ruff check --fix
 #   make bench            the benchmarks (tests/benchmarks/run.py): a table of timings
 #   make docs             build the documentation (mkdocs build --strict)
@@ -81,12 +81,13 @@ test-wagtail-lines: venv
 		"$(BIN)/nox" --no-color -s "tests(wagtail='$$line')" || exit 1; \
 	done
 
-# All three checks run; the target fails at the end if any of them failed.
+# All checks run; the target fails at the end if any of them failed.
 lint: venv
 	@failed=""; \
 	echo "==> ruff check"; "$(BIN)/ruff" check . || failed="$$failed ruff-check"; \
 	echo "==> ruff format --check"; "$(BIN)/ruff" format --check . || failed="$$failed ruff-format"; \
 	echo "==> mypy"; "$(BIN)/mypy" || failed="$$failed mypy"; \
+	echo "==> import contracts (lint-imports)"; "$(BIN)/lint-imports" --no-cache || failed="$$failed import-contracts"; \
 	if [ -n "$$failed" ]; then echo "==> Lint failed:$$failed"; exit 1; fi
 
 format: venv
