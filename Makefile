@@ -8,13 +8,17 @@
 #   make test-sqlite      ... on SQLite only
 #   make test-postgresql  ... on PostgreSQL only (started by tests/postgres.py)
 #   make test-wagtail-lines  ... with the other supported Wagtail lines (nox sessions)
-#   make lint             ruff check, ruff format --check, mypy, the import contracts
+#   make lint             ruff check, ruff format --check, mypy, the import contracts,
+#                         the message catalogs
+#   make messages         regenerate the message catalogs from the source and compile them
 #   make format           ruff format, ruff check --fix
 #   make bench            the benchmarks (tests/benchmarks/run.py): a table of timings
 #   make docs             build the documentation (mkdocs build --strict)
 #   make dist             build the sdist and the wheel into dist/
 #   make demo             run the sandbox site on http://$(DEMO_ADDRESS)/
 #   make clean            delete build output and caches (keeps $(VENV))
+#
+# The message catalogs need GNU gettext (Debian: apt-get install gettext).
 #
 # The PostgreSQL run needs the PostgreSQL server programs (Debian: apt-get install
 # postgresql). Without them it is skipped with a message, except when CI=true, where
@@ -40,7 +44,7 @@ DEMO_ADDRESS ?= 127.0.0.1:8000
 .DEFAULT_GOAL := test
 # Test runs share the terminal; keep them one after the other even under -j.
 .NOTPARALLEL:
-.PHONY: venv demo test test-sqlite test-postgresql test-wagtail-lines lint format bench docs dist clean
+.PHONY: venv demo test test-sqlite test-postgresql test-wagtail-lines lint format messages bench docs dist clean
 
 venv: $(STAMP)
 
@@ -81,18 +85,23 @@ test-wagtail-lines: venv
 		"$(BIN)/nox" --no-color -s "tests(wagtail='$$line')" || exit 1; \
 	done
 
-# All checks run; the target fails at the end if any of them failed.
+# All checks run; the target fails at the end if any of them failed. The catalogs
+# fail when one lacks a string of the source, has a fuzzy entry or a stale .mo file.
 lint: venv
 	@failed=""; \
 	echo "==> ruff check"; "$(BIN)/ruff" check . || failed="$$failed ruff-check"; \
 	echo "==> ruff format --check"; "$(BIN)/ruff" format --check . || failed="$$failed ruff-format"; \
 	echo "==> mypy"; "$(BIN)/mypy" || failed="$$failed mypy"; \
 	echo "==> import contracts (lint-imports)"; "$(BIN)/lint-imports" --no-cache || failed="$$failed import-contracts"; \
+	echo "==> message catalogs"; "$(BIN)/python" scripts/translations.py check || failed="$$failed messages"; \
 	if [ -n "$$failed" ]; then echo "==> Lint failed:$$failed"; exit 1; fi
 
 format: venv
 	"$(BIN)/ruff" format .
 	"$(BIN)/ruff" check --fix .
+
+messages: venv
+	"$(BIN)/python" scripts/translations.py update
 
 bench: venv
 	"$(BIN)/python" tests/benchmarks/run.py
