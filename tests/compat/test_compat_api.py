@@ -92,7 +92,8 @@ def test_missing_method_is_both_type_and_attribute_error() -> None:
             name = "broken"
             plugin_type = MailType
 
-    assert isinstance(caught.value, TypeError) and isinstance(caught.value, AttributeError)
+    assert isinstance(caught.value, TypeError)
+    assert isinstance(caught.value, AttributeError)
 
 
 def test_seed_defaults_label_and_priority() -> None:
@@ -101,7 +102,8 @@ def test_seed_defaults_label_and_priority() -> None:
 
 def test_sync_counts_default_instance_and_selection(plugins: None) -> None:
     counts = sync_registered_plugins_to_db(mode="create", prune=False)
-    assert counts["types_created"] == 1 and counts["items_created"] == 2
+    assert counts["types_created"] == 1
+    assert counts["items_created"] == 2
     assert counts["instances_created"] == 1
     default = PluginInstance.objects.get(item__name="log")
     assert (default.name, default.priority, default.status) == ("log", 0, PluginStatus.ACTIVE)
@@ -114,7 +116,8 @@ def test_sync_counts_default_instance_and_selection(plugins: None) -> None:
     item = PluginItem.objects.get(name="smtp")
     assert (item.configurable, item.module, item.priority) == (True, Smtp.__module__, 0)
     loaded = default.load_implementation()
-    assert isinstance(loaded, Log) and loaded.send("a") == "log:a"
+    assert isinstance(loaded, Log)
+    assert loaded.send("a") == "log:a"
 
 
 def test_seed_construction_and_configuration(plugins: None) -> None:
@@ -122,7 +125,8 @@ def test_seed_construction_and_configuration(plugins: None) -> None:
     item = PluginItem.objects.get(name="smtp")
     instance = PluginInstance.objects.create(item=item, name="main", config={"host": "MX"})
     plugin = Smtp(instance)
-    assert plugin.config == {"host": "MX"} and plugin.plugin_instance == instance
+    assert plugin.config == {"host": "MX"}
+    assert plugin.plugin_instance == instance
     configuration = MailConfiguration(plugin_item=item, plugin_instance=instance)
     form = configuration.get_form(data={"cfg-host": "New.Example"}, prefix="cfg")
     assert form.initial["host"] == "MX"
@@ -142,7 +146,7 @@ def test_by_id_spellings_and_prevent_disable(plugins: None) -> None:
     assert isinstance(helpers.get_plugin_instance_by_id(MailType, instance_id=off.pk), Smtp)
     assert isinstance(helpers.get_plugin_instance_by_id(MailType, plugin_id=str(off.pk)), Smtp)
     assert helpers.get_plugin_instance_by_id(MailType, off.pk, prevent_disable=True) is None
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match="deprecated"):
         found = helpers.get_plugin_instance_by_id_name_manager("compat_mail", "x", off.pk)
     assert isinstance(found, Smtp)
 

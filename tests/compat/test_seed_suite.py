@@ -53,7 +53,7 @@ SHARED_REGISTRY_FAILURES = {
     "test_register_and_sync.py::test_use_plugin_instance",
 }
 
-SETTINGS = '''
+SETTINGS = """
 SECRET_KEY = "seed-suite-only"
 FIELD_ENCRYPTION_KEY = "bWV5yGk3ufkfCw4NHrdq0zO0tfvBfrsH0_Ahbp1kb3g="
 INSTALLED_APPS = [
@@ -81,11 +81,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ROOT_URLCONF = "wps_seed_urls"
 STATIC_URL = "/static/"
 WAGTAIL_PLUGIN_SYSTEM = {"SYNC_AFTER_MIGRATE": False}
-'''
+"""
 
 # Fails the run if anything imported django-plugin-system itself; optionally isolates
 # the registry per test.
-CONFTEST = '''
+CONFTEST = """
 import os
 import sys
 
@@ -107,7 +107,7 @@ def pytest_sessionfinish(session, exitstatus):
     if "django_plugin_system" in sys.modules:
         print("django_plugin_system was imported: the run is not against compat")
         session.exitstatus = 3
-'''
+"""
 
 
 def _unavailable(reason: str) -> None:
@@ -137,8 +137,19 @@ def seed_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seed's tests with the sed applied, settings written, its package removed."""
     download = tmp_path_factory.mktemp("sdist")
     fetched = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-         "--disable-pip-version-check", "--dest", str(download), SEED],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--disable-pip-version-check",
+            "--dest",
+            str(download),
+            SEED,
+        ],
         capture_output=True,
         text=True,
     )
@@ -176,8 +187,17 @@ def python(seed_suite: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     subprocess.run([found, "-m", "venv", str(venv)], check=True, capture_output=True)
     venv_python = str(venv / "bin" / "python")
     installed = subprocess.run(
-        [venv_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         str(ROOT), "pytest>=8", "pytest-django>=4.9"],
+        [
+            venv_python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(ROOT),
+            "pytest>=8",
+            "pytest-django>=4.9",
+        ],
         capture_output=True,
         text=True,
     )
@@ -190,8 +210,17 @@ def _run(python: str, tree: Path, *, isolate: bool) -> tuple[dict[str, str], str
     env = {**os.environ, "WPS_ISOLATE_REGISTRY": "1" if isolate else "0"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     run = subprocess.run(
-        [python, "-m", "pytest", "-p", "no:cacheprovider", "--ds=wps_seed_settings",
-         f"--junitxml={report}", "-q", "tests"],
+        [
+            python,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--ds=wps_seed_settings",
+            f"--junitxml={report}",
+            "-q",
+            "tests",
+        ],
         cwd=tree,
         env=env,
         capture_output=True,

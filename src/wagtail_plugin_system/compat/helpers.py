@@ -93,5 +93,3 @@ def get_reserve_plugins(plugin_type: TypeRef) -> list[PluginInstance]:
         return _get(plugin_type)
     except UnknownPluginError:
         return []
-
-

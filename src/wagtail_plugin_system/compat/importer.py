@@ -64,10 +64,14 @@ _SEED_APPS = Apps()
 
 
 class SeedType(models.Model):
+    """django-plugin-system's type rows (read only)."""
+
+    objects: models.Manager[SeedType]
+
     id = models.UUIDField(primary_key=True)
     name = models.CharField(max_length=100)
     manager = models.CharField(max_length=100)
-    description = models.TextField(null=True)
+    description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
 
     class Meta:
         apps = _SEED_APPS
@@ -75,15 +79,22 @@ class SeedType(models.Model):
         managed = False
         db_table = TYPE_TABLE
 
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk})"
+
 
 class SeedItem(models.Model):
+    """django-plugin-system's item rows (read only)."""
+
+    objects: models.Manager[SeedItem]
+
     id = models.UUIDField(primary_key=True)
     plugin_type_id = models.UUIDField()
     module = models.CharField(max_length=100)
     name = models.CharField(max_length=100)
     configurable = models.BooleanField()
     priority = models.IntegerField()
-    description = models.TextField(null=True)
+    description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
 
     class Meta:
         apps = _SEED_APPS
@@ -91,22 +102,32 @@ class SeedItem(models.Model):
         managed = False
         db_table = ITEM_TABLE
 
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk})"
+
 
 class SeedInstance(models.Model):
+    """django-plugin-system's instance rows (read only)."""
+
+    objects: models.Manager[SeedInstance]
+
     id = models.UUIDField(primary_key=True)
     item_id = models.UUIDField()
     name = models.CharField(max_length=100)
     # Read as text and parsed per row, so that one damaged value cannot stop the import.
-    config = models.TextField(null=True)
+    config = models.TextField(null=True)  # noqa: DJ001 - NULL is a stored value there
     status = models.CharField(max_length=10)
     priority = models.IntegerField()
-    description = models.TextField(null=True)
+    description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
 
     class Meta:
         apps = _SEED_APPS
         app_label = "wps_seed_import"
         managed = False
         db_table = INSTANCE_TABLE
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk})"
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -273,12 +294,15 @@ def import_seed_data(
             )
             % {"tables": ", ".join(absent), "database": repr(using)}
         )
-    types = list(SeedType.objects.using(using).order_by("name", "id"))
-    items = list(SeedItem.objects.using(using).order_by("name", "id"))
-    instances = list(SeedInstance.objects.using(using).order_by("priority", "id"))
-    configs, undecryptable = _decrypt_all(instances)
-    if undecryptable and len(undecryptable) == sum(1 for i in instances if i.config is not None):
-        if not keep_undecryptable:
+    report = ImportReport(dry_run=dry_run)
+    # One transaction, reads included, so that the rows imported are one consistent state.
+    with transaction.atomic(using=using):
+        types = list(SeedType.objects.using(using).order_by("name", "id"))
+        items = list(SeedItem.objects.using(using).order_by("name", "id"))
+        instances = list(SeedInstance.objects.using(using).order_by("priority", "id"))
+        configs, undecryptable = _decrypt_all(instances)
+        stored = sum(1 for instance in instances if instance.config is not None)
+        if undecryptable and len(undecryptable) == stored and not keep_undecryptable:
             raise SeedImportError(
                 _(
                     "None of the %(count)d stored configurations decrypts with the configured "
@@ -289,8 +313,6 @@ def import_seed_data(
                 )
                 % {"count": len(undecryptable)}
             )
-    report = ImportReport(dry_run=dry_run)
-    with transaction.atomic(using=using):
         _Import(report, using, configs, undecryptable).run(types, items, instances)
         if dry_run:
             transaction.set_rollback(True, using=using)
@@ -371,9 +393,7 @@ class _Import:
             action = "create"
             detail = _("code not registered: marked missing") if missing else ""
         self.type_rows[str(seed.pk)] = row
-        self.report.actions.append(
-            ImportAction(action, "type", name, str(seed.pk), row.pk, detail)
-        )
+        self.report.actions.append(ImportAction(action, "type", name, str(seed.pk), row.pk, detail))
 
     def import_item(self, seed: SeedItem) -> None:
         type_row = self.type_rows.get(str(seed.plugin_type_id))
@@ -532,10 +552,11 @@ class _Import:
                 "its configuration does not validate against the form of %(item)s (fields: "
                 "%(fields)s): imported disabled with the values as stored; correct them in "
                 "the admin"
-            ) % {"item": f"{item_row.plugin_type.name}/{item_row.name}", "fields": ", ".join(fields)}
+            ) % {
+                "item": f"{item_row.plugin_type.name}/{item_row.name}",
+                "fields": ", ".join(fields),
+            }
         # Values the form does not have are kept as stored, never dropped.
-        fields = configuration.form_class.base_fields
-        kept = {key: value for key, value in data.items() if key not in fields}
+        form_fields = configuration.form_class.base_fields
+        kept = {key: value for key, value in data.items() if key not in form_fields}
         return {**kept, **validated}, None
-
-

@@ -75,7 +75,7 @@ def _get_single_plugin(row: PluginType, *args: Any, **kwargs: Any) -> PluginInst
         return None
     entry = registry.get_type_entry(type_class)
     if entry.get_plugin is not None and (args or kwargs):
-        custom: PluginInstance | None = entry.get_plugin(row, *args, **kwargs)  # type: ignore[call-arg]
+        custom: PluginInstance | None = entry.get_plugin(row, *args, **kwargs)
         return custom
     item = get_plugin_instance(type_class)
     return item.plugin_instance if item is not None else None

@@ -197,7 +197,9 @@ class BasePluginItem(_BasePluginItem):
     ) -> None:
         if instance is not None:
             if plugin_instance is not None:
-                raise TypeError("Pass the plugin instance once: positionally or as plugin_instance=.")
+                raise TypeError(
+                    "Pass the plugin instance once: positionally or as plugin_instance=."
+                )
             plugin_instance = instance
             if config is None:
                 config = instance.config

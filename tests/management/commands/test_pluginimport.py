@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "s3cr3t-merchant-value-do-not-print"
-UNICODE = "Zahlung – ünïcødé 密钥 🔑"
+UNICODE = "Zahlung ünïcødé 密钥 🔑 \u2013 ok"
 LARGE = "x" * 200_000
 
 
@@ -102,7 +102,11 @@ def seed_rows(plugins: None) -> dict[str, Any]:
         plugin_type=pay, module="shop.cash", name="cash", configurable=False, priority=0
     )
     legacy = seed.PluginItem.objects.create(
-        plugin_type=pay, module="shop.legacy", name="legacy", configurable=True, priority=3,
+        plugin_type=pay,
+        module="shop.legacy",
+        name="legacy",
+        configurable=True,
+        priority=3,
         description=None,
     )
     gone = seed.PluginItem.objects.create(
@@ -111,24 +115,49 @@ def seed_rows(plugins: None) -> dict[str, Any]:
     make = seed.PluginInstance.objects.create
     rows = {
         "prod": make(
-            item=stripe, name="Prod", status="active", priority=10, description="main",
+            item=stripe,
+            name="Prod",
+            status="active",
+            priority=10,
+            description="main",
             config={"merchant_id": SECRET, "sandbox": True, "retries": 3},
         ),
         "backup": make(
-            item=stripe, name=UNICODE, status="reserve", priority=20, config={"merchant_id": UNICODE}
+            item=stripe,
+            name=UNICODE,
+            status="reserve",
+            priority=20,
+            config={"merchant_id": UNICODE},
         ),
-        "off": make(item=stripe, name="Off", status="disable", priority=5, config={"merchant_id": "o"}),
+        "off": make(
+            item=stripe, name="Off", status="disable", priority=5, config={"merchant_id": "o"}
+        ),
         "broken": make(
             item=stripe, name="Broken", status="reserve", priority=1, config={"sandbox": True}
         ),
         "big": make(
-            item=stripe, name="Big", status="active", priority=30,
+            item=stripe,
+            name="Big",
+            status="active",
+            priority=30,
             config={"merchant_id": LARGE, "extra": {"nested": [1, "two"]}},
         ),
-        "tie_b": make(id=tie_id(2), item=stripe, name="TieB", status="active", priority=-1,
-                      config={"merchant_id": "b"}),
-        "tie_a": make(id=tie_id(1), item=stripe, name="TieA", status="active", priority=-1,
-                      config={"merchant_id": "a"}),
+        "tie_b": make(
+            id=tie_id(2),
+            item=stripe,
+            name="TieB",
+            status="active",
+            priority=-1,
+            config={"merchant_id": "b"},
+        ),
+        "tie_a": make(
+            id=tie_id(1),
+            item=stripe,
+            name="TieA",
+            status="active",
+            priority=-1,
+            config={"merchant_id": "a"},
+        ),
         "cash": make(item=cash, name="cash", status="active", priority=0),
         "legacy": make(item=legacy, name="L", status="reserve", priority=2, config={"k": "v"}),
         "gone": make(item=gone, name="gone", status="active", priority=0),
@@ -157,8 +186,12 @@ def test_imports_every_row(seed_rows: dict[str, Any], tmp_path: Path) -> None:
     output = run("--id-map", str(map_file))
     id_map = json.loads(map_file.read_text())
     # 0 rows lost: every row of django-plugin-system has one of ours.
-    assert set(id_map["types"]) == {str(pk) for pk in seed.PluginType.objects.values_list("pk", flat=True)}
-    assert set(id_map["items"]) == {str(pk) for pk in seed.PluginItem.objects.values_list("pk", flat=True)}
+    assert set(id_map["types"]) == {
+        str(pk) for pk in seed.PluginType.objects.values_list("pk", flat=True)
+    }
+    assert set(id_map["items"]) == {
+        str(pk) for pk in seed.PluginItem.objects.values_list("pk", flat=True)
+    }
     assert set(id_map["instances"]) == {
         str(pk) for pk in seed.PluginInstance.objects.values_list("pk", flat=True)
     }
@@ -167,7 +200,9 @@ def test_imports_every_row(seed_rows: dict[str, Any], tmp_path: Path) -> None:
     for row in seed.PluginInstance.objects.all():
         mine = PluginInstance.objects.get(pk=id_map["instances"][str(row.pk)])
         assert (mine.name, mine.priority, mine.description) == (
-            row.name, row.priority, row.description or ""
+            row.name,
+            row.priority,
+            row.description or "",
         )
     assert str(seed_rows["prod"].pk) in output
     assert SECRET not in output
@@ -182,7 +217,9 @@ def test_configurations_statuses_and_problems(seed_rows: dict[str, Any]) -> None
     assert prod.status == PluginStatus.ACTIVE
     backup = our(seed_rows, "backup", ids)
     assert (backup.name, backup.status, backup.config["merchant_id"]) == (
-        UNICODE, PluginStatus.RESERVED, UNICODE
+        UNICODE,
+        PluginStatus.RESERVED,
+        UNICODE,
     )
     assert our(seed_rows, "off", ids).status == PluginStatus.DISABLED
     big = our(seed_rows, "big", ids)
@@ -201,10 +238,12 @@ def test_configurations_statuses_and_problems(seed_rows: dict[str, Any]) -> None
     assert "decrypt" in problems["seedpay/stripe/Other key"]
     # Code not registered: imported as missing, values kept.
     legacy = our(seed_rows, "legacy", ids)
-    assert legacy.item.is_missing and legacy.config == {"k": "v"}
+    assert legacy.item.is_missing
+    assert legacy.config == {"k": "v"}
     assert legacy.status == PluginStatus.RESERVED
     gone = our(seed_rows, "gone", ids)
-    assert gone.item.is_missing and gone.item.plugin_type.is_missing
+    assert gone.item.is_missing
+    assert gone.item.plugin_type.is_missing
     stripe = PluginItem.objects.get(plugin_type__name="seedpay", name="stripe")
     assert (stripe.default_priority, stripe.is_configurable, stripe.is_missing) == (7, True, False)
     assert PluginType.objects.get(name="seedpay").description == "P"
@@ -213,13 +252,17 @@ def test_configurations_statuses_and_problems(seed_rows: dict[str, Any]) -> None
 def test_selection_matches_django_plugin_system(seed_rows: dict[str, Any]) -> None:
     pay = seed.PluginType.objects.get(name="seedpay")
     chosen = seed.PluginInstance.default_get_single_plugin(pay)
-    assert chosen is not None and chosen.name == "TieA"  # lowest priority, then lowest id
+    assert chosen is not None
+    assert chosen.name == "TieA"
     ids = importer.import_seed_data().id_map()
     item = get_plugin_instance(SeedPayType)
-    assert item is not None and item.plugin_instance is not None
+    assert item is not None
+    assert item.plugin_instance is not None
     assert item.plugin_instance.pk == ids["instances"][str(chosen.pk)]
     # django-plugin-system orders equal priorities by id when it selects one.
-    active = sorted(seed.PluginInstance.get_available_plugins(pay), key=lambda r: (r.priority, r.pk))
+    active = sorted(
+        seed.PluginInstance.get_available_plugins(pay), key=lambda r: (r.priority, r.pk)
+    )
     from wagtail_plugin_system import get_active_plugins
 
     assert [row.pk for row in get_active_plugins(SeedPayType)] == [
@@ -229,13 +272,19 @@ def test_selection_matches_django_plugin_system(seed_rows: dict[str, Any]) -> No
 
 def test_second_run_creates_nothing(seed_rows: dict[str, Any]) -> None:
     first = importer.import_seed_data()
-    counts = (PluginType.objects.count(), PluginItem.objects.count(), PluginInstance.objects.count())
+    counts = (
+        PluginType.objects.count(),
+        PluginItem.objects.count(),
+        PluginInstance.objects.count(),
+    )
     second = importer.import_seed_data()
     assert not second.changed
     assert {a.action for a in second.actions} == {"exists"}
     assert second.id_map() == first.id_map()
     assert counts == (
-        PluginType.objects.count(), PluginItem.objects.count(), PluginInstance.objects.count()
+        PluginType.objects.count(),
+        PluginItem.objects.count(),
+        PluginInstance.objects.count(),
     )
 
 
@@ -273,7 +322,9 @@ def test_wrong_keys_stop_the_import(seed_rows: dict[str, Any], settings: Any) ->
     with pytest.raises(CommandError) as caught:
         run()
     message = str(caught.value)
-    assert "SALT_KEY" in message and "SECRET_KEY" in message and "--keep-undecryptable" in message
+    assert "SALT_KEY" in message
+    assert "SECRET_KEY" in message
+    assert "--keep-undecryptable" in message
     assert settings.SECRET_KEY not in message
     assert PluginInstance.objects.count() == 0
     report = importer.import_seed_data(keep_undecryptable=True)
@@ -325,7 +376,9 @@ def test_works_without_the_seed_app_installed(tmp_path: Path) -> None:
         "WPS_SQLITE_NAME": str(tmp_path / "db.sqlite3"),
         "PATH": "/usr/bin:/bin",
     }
-    subprocess.run([sys.executable, "-m", "django", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "-v0"], env=env, cwd=ROOT, check=True
+    )
     subprocess.run([sys.executable, "-c", WRITE_SEED_ROWS], env=env, cwd=ROOT, check=True)
     without = {**env, "WPS_WITHOUT_SEED_APP": "1"}
     check = "from django.apps import apps; import django; django.setup(); "
@@ -336,7 +389,10 @@ def test_works_without_the_seed_app_installed(tmp_path: Path) -> None:
     assert installed.stdout.strip() == "False", installed.stderr
     result = subprocess.run(
         [sys.executable, "-m", "django", "pluginimport", "--format", "json"],
-        env=without, cwd=ROOT, capture_output=True, text=True,
+        env=without,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
