@@ -166,3 +166,21 @@ def test_load_lookups(plugins: None) -> None:
     assert load_plugin_item("smtp", "m", "compat_mail", "t")["plugin_class"] is Smtp
     with pytest.raises(KeyError):
         load_plugin_item("nope", "m", "compat_mail", "t")
+
+
+def test_compat_adds_no_models_and_no_migrations(db: None) -> None:
+    from django.apps import apps
+    from django.core.management import call_command
+
+    import wagtail_plugin_system.compat.importer  # noqa: F401 - its read-only models too
+
+    names = {model.__name__ for model in apps.get_app_config("wagtail_plugin_system").get_models()}
+    assert names == {
+        "PluginType",
+        "PluginItem",
+        "PluginInstance",
+        "PluginSiteSettings",
+        "PluginSiteChoice",
+    }
+    # Exits with status 1 when our app's models differ from its migrations.
+    call_command("makemigrations", "wagtail_plugin_system", "--check", "--dry-run", verbosity=0)
