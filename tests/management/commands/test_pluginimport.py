@@ -398,3 +398,26 @@ def test_works_without_the_seed_app_installed(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert data["counts"] == {"create instance": 3, "create item": 1, "create type": 1}
     assert data["problems"] == []
+
+
+def test_text_output_lists_the_problems(seed_rows: dict[str, Any]) -> None:
+    output = run()
+    assert "2 instance(s) imported disabled" in output
+    assert "seedpay/stripe/Broken" in output
+    assert "seedpay/stripe/Other key" in output
+    assert SECRET not in output
+
+
+def test_instances_that_would_merge_stop_the_import(plugins: None) -> None:
+    """Two types of the same name under different module paths, each with an instance "a"."""
+    for manager in ("one.plugins", "two.plugins"):
+        kind = seed.PluginType.objects.create(name="seedpay", manager=manager, description="")
+        item = seed.PluginItem.objects.create(
+            plugin_type=kind, module=manager, name="cash", configurable=False, priority=0
+        )
+        seed.PluginInstance.objects.create(item=item, name="a", status="active", priority=0)
+    with pytest.raises(CommandError) as caught:
+        run()
+    assert "'a'" in str(caught.value)
+    assert "Rename" in str(caught.value)
+    assert not PluginType.objects.filter(name="seedpay").exists()
