@@ -6,9 +6,9 @@ is deleted, ``django_plugin_system`` is replaced by
 runs them in a subprocess with settings that install only our app.
 
 Its tests use Python 3.12 syntax, so they run with a Python >= 3.12: this
-interpreter when it is one, otherwise another one (``WPS_SEED_PYTHON``, or
-``python3.14``/``python3.13``/``python3.12`` on the PATH) in a fresh
-virtualenv with this package installed.
+interpreter when it is one, otherwise another one (``WPS_SEED_PYTHON``,
+``python3.14``/``python3.13``/``python3.12`` on the PATH, or a version pyenv
+has installed) in a fresh virtualenv with this package installed.
 
 Outside CI the test skips, saying why, when the sdist cannot be fetched or no
 such Python exists; with ``CI=true`` it fails instead.
@@ -31,6 +31,7 @@ prune to delete configured instances, which our prune never does.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -116,11 +117,29 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _pyenv_pythons() -> list[str]:
+    """The interpreters of the CPython versions >= 3.12 that pyenv has installed, newest first."""
+    pyenv = shutil.which("pyenv")
+    if pyenv is None:
+        return []
+    try:
+        root = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=60)
+        listed = subprocess.run(
+            [pyenv, "versions", "--bare"], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    versions = [v.strip() for v in listed.stdout.splitlines() if re.match(r"3\.1[2-9]", v.strip())]
+    base = Path(root.stdout.strip()) / "versions"
+    return [str(base / version / "bin" / "python3") for version in sorted(versions, reverse=True)]
+
+
 def _seed_python() -> str | None:
     candidates = [os.environ.get("WPS_SEED_PYTHON", "")]
     if sys.version_info >= (3, 12):
         candidates.insert(0, sys.executable)
     candidates += [shutil.which(name) or "" for name in ("python3.14", "python3.13", "python3.12")]
+    candidates += _pyenv_pythons()
     check = "import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)"
     for candidate in filter(None, candidates):
         try:
