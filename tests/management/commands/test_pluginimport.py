@@ -421,3 +421,11 @@ def test_instances_that_would_merge_stop_the_import(plugins: None) -> None:
     assert "'a'" in str(caught.value)
     assert "Rename" in str(caught.value)
     assert not PluginType.objects.filter(name="seedpay").exists()
+
+
+def test_unwritable_id_map_is_refused_before_importing(
+    seed_rows: dict[str, Any], tmp_path: Path
+) -> None:
+    with pytest.raises(CommandError, match="Choose another path"):
+        run("--id-map", str(tmp_path / "no-such-folder" / "ids.json"))
+    assert PluginInstance.objects.count() == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ class Command(BaseCommand):
             raise CommandError(
                 _("--id-map cannot be used with --dry-run: a dry run creates no ids. Drop one.")
             )
+        if options["id_map"]:
+            self.check_writable(Path(options["id_map"]))
         try:
             report = import_seed_data(
                 dry_run=options["dry_run"],
@@ -67,6 +70,21 @@ class Command(BaseCommand):
             self.stdout.write(report.to_json())
         else:
             self.write_text(report, options["id_map"])
+
+    def check_writable(self, path: Path) -> None:
+        """Refuse, before importing anything, an id map file that cannot be written."""
+        folder = path.parent if str(path.parent) else Path(".")
+        writable = folder.is_dir() and os.access(folder, os.W_OK)
+        if path.exists():
+            writable = path.is_file() and os.access(path, os.W_OK)
+        if not writable:
+            raise CommandError(
+                _(
+                    "Cannot write the id map to %(file)s: its folder does not exist or the file "
+                    "is not writable. Choose another path for --id-map; nothing was imported."
+                )
+                % {"file": path}
+            )
 
     def write_text(self, report: ImportReport, id_map: str | None) -> None:
         title = _("Import from django-plugin-system%(extra)s") % {
