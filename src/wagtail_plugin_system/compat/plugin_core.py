@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django import forms
 
 from wagtail_plugin_system import BasePluginItem as _BasePluginItem
-from wagtail_plugin_system import BasePluginType, required_plugin_item_method
+from wagtail_plugin_system import BasePluginType, PluginDefinitionError, required_plugin_item_method
 from wagtail_plugin_system import PluginConfiguration as _PluginConfiguration
-from wagtail_plugin_system.exceptions import PluginItemDefinitionError
 
 if TYPE_CHECKING:
     from wagtail_plugin_system.models import PluginInstance, PluginItem
@@ -38,7 +37,7 @@ __all__ = [
 ]
 
 
-class MissingPluginMethodError(PluginItemDefinitionError, AttributeError):
+class MissingPluginMethodError(PluginDefinitionError, AttributeError):
     """An item does not implement a method its type requires.
 
     django-plugin-system raises a :class:`TypeError` here and its own tests
@@ -129,7 +128,7 @@ class PluginConfiguration(_PluginConfiguration):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         if cls.form_class is _NoConfigurationForm:
-            raise PluginItemDefinitionError(
+            raise PluginDefinitionError(
                 f"{cls.__module__}.{cls.__qualname__}: 'form_class' must be a "
                 f"django.forms.Form subclass; set it."
             )

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any, NotRequired, TypedDict
 
 from wagtail_plugin_system import BasePluginItem, BasePluginType, registry
-from wagtail_plugin_system.exceptions import PluginRegistrationError
 
 __all__ = [
     "PluginItemRegistry",
@@ -56,7 +55,7 @@ class PluginItemRegistry(TypedDict):
 
 def _ours(value: object, base: type, what: str) -> None:
     if not (isinstance(value, type) and issubclass(value, base)):
-        raise PluginRegistrationError(
+        raise TypeError(
             f"{what} must be a {base.__name__} subclass; got {value!r}. Legacy interfaces "
             f"that are only ABC subclasses are not supported: make the class inherit "
             f"{base.__name__} from wagtail_plugin_system.compat.plugin_core."

@@ -247,6 +247,9 @@ def test_configurations_statuses_and_problems(seed_rows: dict[str, Any]) -> None
     stripe = PluginItem.objects.get(plugin_type__name="seedpay", name="stripe")
     assert (stripe.default_priority, stripe.is_configurable, stripe.is_missing) == (7, True, False)
     assert PluginType.objects.get(name="seedpay").description == "P"
+    # New instances of an imported item get django-plugin-system's item priority.
+    new = PluginInstance.objects.create_instance(Stripe, name="new", config={"merchant_id": "n"})
+    assert new.priority == 7
 
 
 def test_selection_matches_django_plugin_system(seed_rows: dict[str, Any]) -> None:
