@@ -276,3 +276,35 @@ def test_editor_switches_the_sites_payment_gateway(
     assert chosen is not None
     assert chosen.plugin_instance is not None
     assert chosen.plugin_instance.pk == backup.pk
+
+
+# -- the chooser keeps the block's type while searching -----------------------------------
+
+
+def test_chooser_search_keeps_the_blocks_plugin_type(
+    admin: Page, live_server: LiveServer, site: Site
+) -> None:
+    page = admin
+    PluginInstance.objects.create_instance(
+        BannerWidget, name="Spring banner", config={"headline": "Sale", "token": BANNER_TOKEN}
+    )
+    PluginInstance.objects.create_instance(SilentWidget, name="Spring quiet widget")
+    PluginInstance.objects.create_instance(
+        BankTransferGateway, name="Spring bank transfer", status="disabled"
+    )
+    wagtail_page = PluginPage(title="Offers", slug="offers")
+    site.root_page.add_child(instance=wagtail_page)
+
+    page.goto(f"{live_server.url}{reverse('wagtailadmin_pages:edit', args=(wagtail_page.pk,))}")
+    page.get_by_role("button", name="Insert a block").click()
+    page.get_by_role("option", name="Widget", exact=True).click()
+    page.get_by_role("button", name="Choose plugin instance").click()
+    modal = page.locator(".modal-dialog")
+    expect(modal.get_by_role("link", name="Spring banner", exact=True)).to_be_visible()
+    with page.expect_response(lambda response: "q=spring" in response.url) as search:
+        modal.get_by_role("textbox").first.fill("spring")
+    # The search's results: only widgets, though a (disabled) gateway matches too.
+    assert "plugin_type=widget" in search.value.url
+    expect(modal.get_by_role("link", name="Spring quiet widget", exact=True)).to_be_visible()
+    expect(modal.get_by_role("link", name="Spring banner", exact=True)).to_be_visible()
+    expect(modal.get_by_role("link", name="Spring bank transfer", exact=True)).to_have_count(0)

@@ -40,7 +40,15 @@ __all__ = ["PluginInstanceChooserViewSet"]
 
 
 class InstanceFilterForm(BaseFilterForm):
-    """Search by name, description, implementation or type (database search)."""
+    """Search by name, description, implementation or type (database search).
+
+    The type the modal is narrowed to travels as hidden fields, so that a
+    search, a filter or another page of results keeps it (the modal's script
+    submits the form's fields, not the parameters of the URL that opened it).
+    """
+
+    plugin_type = forms.CharField(required=False, widget=forms.HiddenInput)
+    plugin_type_id = forms.CharField(required=False, widget=forms.HiddenInput)
 
     q = forms.CharField(
         label=gettext_lazy("Search term"),
