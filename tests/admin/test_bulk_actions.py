@@ -154,7 +154,7 @@ def test_every_instance_history_shows_the_bulk_change(
     """Wagtail's history shows one entry per log uuid and action: one uuid per entry."""
     data = {"priority": "7"} if action == "set_priority" else {}
     admin_client.post(bulk_url(action, *gateways), data)
-    expected = "disabled" if action == "disable" else "priority changed"
+    expected = "Plugin instance disabled" if action == "disable" else "priority changed"
     for instance in gateways:
         history = admin_client.get(instance_url("history", instance.pk))
         assert history.status_code == 200
