@@ -196,6 +196,17 @@ def test_listing_columns_filters_search_and_ordering(editor: Client, make_instan
     assert ordered.index("Bank transfer") < ordered.index("Stripe live")
 
 
+def test_usage_count_links_to_the_usage_view(editor: Client, make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG)
+    soup = WagtailTestUtils.get_soup(editor.get(url("list")).content)  # type: ignore[arg-type]
+    links = [(a.get_text(" ", strip=True), a["href"]) for a in soup.select("tbody td a")]
+    usage = [href for text, href in links if text.startswith("Used")]
+    assert usage
+    assert "" not in usage
+    assert url("usage", instance.pk) in usage
+    assert editor.get(url("usage", instance.pk)).status_code == 200
+
+
 def _listing_queries(editor: Client) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = editor.get(url("list"))

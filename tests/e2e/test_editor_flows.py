@@ -135,7 +135,14 @@ def test_editor_creates_edits_and_disables_an_instance(
     doc_screenshot(page, "choose-implementation.png", height=880)
     page.get_by_role("link", name="Stripe", exact=True).click()
 
-    # Step 2: one form, the instance's fields and the configuration.
+    # Step 2: one form, the instance's fields and the configuration; nothing to clear yet,
+    # and every input is inside a panel.
+    expect(page.locator('input[name$="-clear"]')).to_have_count(0)
+    stray = page.locator("form[data-edit-form] input:not([type=hidden])").evaluate_all(
+        "inputs => inputs.filter(i => !i.closest('section, [data-panel], .w-panel'))"
+        ".map(i => i.name)"
+    )
+    assert stray == []
     page.locator('[name="name"]').fill("Stripe - main account")
     page.locator('[name="priority"]').fill("10")
     page.locator('[name="config-publishable_key"]').fill(PUBLISHABLE_KEY)
@@ -308,3 +315,37 @@ def test_chooser_search_keeps_the_blocks_plugin_type(
     expect(modal.get_by_role("link", name="Spring quiet widget", exact=True)).to_be_visible()
     expect(modal.get_by_role("link", name="Spring banner", exact=True)).to_be_visible()
     expect(modal.get_by_role("link", name="Spring bank transfer", exact=True)).to_have_count(0)
+
+
+# -- testing an instance, and back to the listing -----------------------------------------
+
+
+def test_editor_tests_an_instance_from_the_listing(admin: Page, live_server: LiveServer) -> None:
+    page = admin
+    instance = PluginInstance.objects.create_instance(
+        BankTransferGateway, name="Bank transfer - backup", status="reserved", priority=60
+    )
+    listing = f"{live_server.url}{instance_url('list')}?status=reserved"
+    page.goto(listing)
+    row = listing_row(page, instance.name)
+    row.get_by_role("button", name="More options").click()
+    row.get_by_role("link", name="Test").click()
+
+    # The instance's header, as on its edit page: "Test" after breadcrumbs that lead to the
+    # listing and to the instance.
+    breadcrumbs = page.locator("[data-controller='w-breadcrumbs']")
+    expect(breadcrumbs.locator("li:not([hidden])").last).to_have_text(re.compile(r"^\s*Test"))
+    page.get_by_role("button", name="Toggle breadcrumbs").click()
+    expect(breadcrumbs.get_by_role("link", name="Plugin instances")).to_be_visible()
+    expect(breadcrumbs.get_by_role("link", name=instance.name)).to_have_attribute(
+        "href", instance_url("edit", instance.pk)
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Test plugin instance: {instance.name}"
+    )
+    page.get_by_role("button", name="Run the check").click()
+
+    # Back where the editor came from: the filtered listing, with the result.
+    expect(page).to_have_url(listing)
+    expect(page.get_by_text("passed its check")).to_be_visible()
+    expect(listing_row(page, instance.name)).to_contain_text("Passed")

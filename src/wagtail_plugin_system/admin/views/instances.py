@@ -13,6 +13,7 @@ They extend Wagtail's snippet views:
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.admin.utils import quote
 from django.db.models import QuerySet
@@ -65,6 +66,15 @@ class HealthColumn(Column):
     cell_template_name = "wagtail_plugin_system/tables/health_cell.html"
 
 
+class UsageColumn(UsageCountColumn):
+    """Wagtail's "Used N times", linked to the instance's usage view."""
+
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
+        instance.usage_url = instance_url("usage", quote(instance.pk))
+        context: dict[str, Any] = super().get_cell_context_data(instance, parent_context)
+        return context
+
+
 class InstanceIndexView(snippet_views.IndexView):
     """The instance listing: a constant number of queries whatever the number of rows."""
 
@@ -102,7 +112,7 @@ class InstanceIndexView(snippet_views.IndexView):
             HealthColumn(
                 "health", label=gettext_lazy("Last check"), accessor="pk", sort_key="last_check_at"
             ),
-            UsageCountColumn("usage_count", label=gettext_lazy("Usage"), sort_key="usage_count"),
+            UsageColumn("usage_count", label=gettext_lazy("Usage"), sort_key="usage_count"),
             DateColumn("updated_at", label=gettext_lazy("Updated"), sort_key="updated_at"),
         ]
 
@@ -111,7 +121,12 @@ class InstanceIndexView(snippet_views.IndexView):
 
         buttons: list[Any] = super().get_list_more_buttons(instance)
         if self.user_has_permission("change"):
-            url = instance_url("check", quote(instance.pk))
+            # Back to this page of the listing, with its filters, after the check.
+            # (the same for the results-only view that filters and sorting use).
+            listing = instance_url("list")
+            if self.request.GET:
+                listing += "?" + self.request.GET.urlencode()
+            url = instance_url("check", quote(instance.pk)) + "?" + urlencode({"next": listing})
             buttons.append(
                 MenuItem(gettext_lazy("Test"), url=url, icon_name="circle-check", priority=25)
             )
@@ -155,9 +170,9 @@ def build_instance_panel(item: PluginItem | None, instance: PluginInstance | Non
         if instance is not None and instance.pk is not None:
             stored = dict(instance.config)
         config_panels: list[Panel] = []
-        for name in configuration.form_class.base_fields:
+        for name, field in configuration.form_class.base_fields.items():
             config_panels.append(FieldPanel(config_field_name(name)))
-            if name in secret and stored.get(name) not in (None, ""):
+            if name in secret and not field.required and stored.get(name) not in (None, ""):
                 config_panels.append(FieldPanel(clear_field_name(name)))
         children.append(MultiFieldPanel(config_panels, heading=_("Configuration")))
     panel: Panel = ObjectList(children, base_form_class=form_class).bind_to_model(PluginInstance)
