@@ -16,13 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .audit import CHECK_LOG_ACTION
-from .core.exceptions import PluginUnavailableError
+from .core.exceptions import ConfigDecryptionError, PluginUnavailableError
 from .core.redact import redact
 
 if TYPE_CHECKING:
     from .models import PluginInstance
 
-__all__ = ["HealthResult", "run_health_check"]
+__all__ = ["HealthResult", "run_health_check", "unavailable_message"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +63,33 @@ def run_health_check(instance: PluginInstance, *, user: Any = None) -> HealthRes
     return result
 
 
+def unavailable_message(instance: PluginInstance, exc: PluginUnavailableError) -> str:
+    """What editors read when ``instance`` cannot be loaded (``exc``, in English, is logged)."""
+    if isinstance(exc, ConfigDecryptionError):
+        return _(
+            "Its configuration cannot be decrypted with the configured keys "
+            "(FIELD_ENCRYPTION_KEY). Enter the configuration again, or restore the key."
+        )
+    if instance.get_item_class() is None:
+        return _(
+            "The code of its implementation is not installed or not registered. Install and "
+            "register it, or disable the instance."
+        )
+    return _("Its stored configuration is damaged. Open it and save its configuration again.")
+
+
 def _outcome(instance: PluginInstance) -> tuple[bool, str]:
     try:
         item = instance.load_instance()
     except PluginUnavailableError as exc:
-        return False, str(exc)
+        logger.info("Plugin instance %s cannot be loaded for its check: %s", instance.pk, exc)
+        return False, unavailable_message(instance, exc)
     try:
         outcome = item.check()
     except Exception as exc:
-        return False, f"{type(exc).__name__}: {redact(str(exc), item.config)}"
+        return False, _("The check raised an error: %(error)s") % {
+            "error": f"{type(exc).__name__}: {redact(str(exc), item.config)}"
+        }
     if outcome is False:
         return False, _("The check reported a failure.")
     if not item.has_health_check():

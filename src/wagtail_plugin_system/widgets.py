@@ -34,14 +34,21 @@ TYPE_ID_PARAMETER = "plugin_type_id"
 
 def instance_display_title(instance: Any) -> str:
     """How a chosen instance is shown in editors' forms, with a warning when it will not work."""
-    title = f"{instance} ({instance.item}, {instance.get_status_display().lower()})"
+    values = {"name": instance, "implementation": instance.item}
     if instance.is_disabled:
-        return _("%(title)s: disabled, so it is not used on the site") % {"title": title}
+        return _("%(name)s (%(implementation)s): disabled, so it is not used on the site") % values
     if not instance.is_code_present:
-        return _("%(title)s: its implementation's code is missing, so it is not used") % {
-            "title": title
-        }
-    return title
+        return (
+            _(
+                "%(name)s (%(implementation)s): its implementation's code is missing, so it is not "
+                "used"
+            )
+            % values
+        )
+    return _("%(name)s (%(implementation)s, %(status)s)") % {
+        **values,
+        "status": instance.get_status_display().lower(),
+    }
 
 
 class PluginInstanceChooser(AdminSnippetChooser):
