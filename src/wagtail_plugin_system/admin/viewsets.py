@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
+import django_filters  # type: ignore[import-untyped]
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_permission_codename
 from django.contrib.auth.models import Permission

@@ -31,7 +31,7 @@ from .querysets import InvalidatingQuerySet
 __all__ = ["PluginSiteChoice", "PluginSiteSettings"]
 
 
-class PluginChoiceFormSet(BaseChildFormSet):  # type: ignore[misc]
+class PluginChoiceFormSet(BaseChildFormSet):
     """The rows of Settings > Plugins: a second row for the same type is named as such."""
 
     def get_unique_error_message(self, unique_check: Any) -> str:
@@ -49,7 +49,7 @@ class PluginChoiceFormSet(BaseChildFormSet):  # type: ignore[misc]
         return str(_("This plugin type already has a row above."))
 
 
-class PluginChoicesPanel(InlinePanel):  # type: ignore[misc]
+class PluginChoicesPanel(InlinePanel):
     """The inline panel of the site's choices, with :class:`PluginChoiceFormSet`."""
 
     def get_form_options(self) -> dict[str, Any]:

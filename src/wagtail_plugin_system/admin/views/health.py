@@ -67,10 +67,10 @@ class HealthCheckView(InstancePermissionMixin, WagtailAdminTemplateMixin, Templa
 
     def get_return_url(self) -> str:
         """Where the editor came from: ``next``, else the referring admin page, else editing."""
-        url = get_valid_next_url_from_request(self.request)
+        url: str | None = get_valid_next_url_from_request(self.request)
         if url:
             return url
-        referrer = self.request.META.get("HTTP_REFERER", "")
+        referrer: str = self.request.META.get("HTTP_REFERER", "")
         if (
             referrer
             and urlsplit(referrer).path != self.request.path
