@@ -66,7 +66,7 @@ class Command(BaseCommand):
         if PluginType._meta.db_table not in connection.introspection.table_names():
             raise CommandError(
                 _(
-                    "The plugin tables do not exist yet in the database %(database)r. Run "
+                    "The plugin tables do not exist yet in the database '%(database)s'. Run "
                     "'manage.py migrate' first."
                 )
                 % {"database": options["database"]}
