@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.apps import apps
 from django.db.models import Model
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from wagtail.snippets.widgets import AdminSnippetChooser
 
@@ -51,6 +52,14 @@ def instance_display_title(instance: Any) -> str:
     }
 
 
+def _format_model_text(msgid: str, model: Any) -> str:
+    # Wagtail's own msgids: translated by Wagtail's catalog.
+    return _(msgid) % {"object": model._meta.verbose_name}
+
+
+_lazy_model_text = lazy(_format_model_text, str)
+
+
 class PluginInstanceChooser(AdminSnippetChooser):
     """The chooser widget, optionally narrowed to one plugin type.
 
@@ -65,6 +74,16 @@ class PluginInstanceChooser(AdminSnippetChooser):
         # Not ready yet while the site settings' models are being defined: look it up as is.
         model = apps.get_model("wagtail_plugin_system", "PluginInstance", require_ready=False)
         super().__init__(model, **kwargs)
+        # Wagtail formats these once, in the language active when the widget is built: for a
+        # widget built at import time (the site settings' panels), always English. Formatted
+        # when rendered instead, in the editor's language.
+        for attribute, msgid in (
+            ("choose_one_text", "Choose %(object)s"),
+            ("choose_another_text", "Choose another %(object)s"),
+            ("link_to_chosen_text", "Edit this %(object)s"),
+        ):
+            if attribute not in kwargs:
+                setattr(self, attribute, _lazy_model_text(msgid, model))
 
     def get_chooser_modal_url(self) -> str:
         url: str = super().get_chooser_modal_url()

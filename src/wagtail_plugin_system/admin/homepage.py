@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from wagtail.admin.ui.components import Component
 
+from ..health import check_message_display
 from ..models import SELECTABLE_STATUSES, PluginInstance, PluginType
 from .permissions import instance_permission_policy, instance_url
 
@@ -54,7 +55,7 @@ def _instance_problem(instance: PluginInstance) -> Problem | None:
         return Problem(
             title=str(instance),
             reason=_("Its last check failed: %(message)s")
-            % {"message": instance.last_check_message or "\u2014"},
+            % {"message": check_message_display(instance.last_check_message) or "\u2014"},
             url=f"{test_url}?{urlencode({'next': reverse('wagtailadmin_home')})}",
             action=_("Test again"),
         )

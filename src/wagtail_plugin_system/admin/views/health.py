@@ -18,7 +18,7 @@ from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...core.ids import parse_id
-from ...health import run_health_check
+from ...health import check_message_display, run_health_check
 from ...models import PluginInstance
 from ..permissions import InstancePermissionMixin, instance_url
 
@@ -100,12 +100,12 @@ class HealthCheckView(InstancePermissionMixin, WagtailAdminTemplateMixin, Templa
             messages.success(
                 request,
                 _("'%(name)s' passed its check: %(message)s")
-                % {"name": instance, "message": result.message},
+                % {"name": instance, "message": check_message_display(result.message)},
             )
         else:
             messages.error(
                 request,
                 _("'%(name)s' failed its check: %(message)s")
-                % {"name": instance, "message": result.message},
+                % {"name": instance, "message": check_message_display(result.message)},
             )
         return redirect(self.get_return_url())

@@ -43,6 +43,7 @@ from wagtail.models import ReferenceIndex
 from wagtail.snippets.views import snippets as snippet_views
 
 from ...core.ids import parse_id
+from ...health import check_message_display
 from ...models import PluginInstance, PluginItem
 from ..columns import PluginStatusColumn
 from ..forms import (
@@ -276,7 +277,7 @@ class InstanceInspectView(snippet_views.InspectView):
         return date_or_dash(self.object.last_check_at)
 
     def get_last_check_message_display_value(self) -> str:
-        return self.object.last_check_message or "\u2014"
+        return check_message_display(self.object.last_check_message) or "\u2014"
 
     def get_config_display_value(self) -> str:
         instance: PluginInstance = self.object
