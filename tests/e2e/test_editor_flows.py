@@ -185,6 +185,9 @@ def test_editor_creates_edits_and_disables_an_instance(
     # Disable it with the bulk action.
     row.locator("input[data-bulk-action-checkbox]").check()
     footer = page.locator("[data-bulk-action-footer]")
+    expect(footer.locator("[data-bulk-action-num-objects]")).to_have_text(
+        "1 plugin instance selected"
+    )
     footer.locator("[data-bulk-action-button]").filter(
         has_text=re.compile(r"^\s*Disable\s*$")
     ).click()
@@ -343,9 +346,44 @@ def test_editor_tests_an_instance_from_the_listing(admin: Page, live_server: Liv
     expect(page.get_by_role("heading", level=1)).to_have_text(
         f"Test plugin instance: {instance.name}"
     )
+    doc_screenshot(page, "test-instance.png", height=480)
     page.get_by_role("button", name="Run the check").click()
 
     # Back where the editor came from: the filtered listing, with the result.
     expect(page).to_have_url(listing)
     expect(page.get_by_text("passed its check")).to_be_visible()
     expect(listing_row(page, instance.name)).to_contain_text("Passed")
+
+
+# -- the dashboard: what needs attention ----------------------------------------------------
+
+
+def test_dashboard_shows_what_needs_attention(
+    admin: Page, live_server: LiveServer, plugin_registry: PluginRegistry
+) -> None:
+    page = admin
+    plugin_registry.register_item(FlakyGateway)
+    sync_plugins()
+    flaky = PluginInstance.objects.create_instance(
+        FlakyGateway,
+        name="Flaky gateway",
+        config={"api_key": "flaky-key-123", "fail_with": "provider"},
+        status="reserved",
+    )
+    page.goto(f"{live_server.url}/admin/")
+    expect(page.locator("#plugin-problems-section")).to_have_count(0)
+
+    # Tested from its row: it fails, and the listing says why.
+    page.goto(f"{live_server.url}{instance_url('check', flaky.pk)}")
+    page.get_by_role("button", name="Run the check").click()
+    expect(page.get_by_text("failed its check")).to_be_visible()
+
+    page.goto(f"{live_server.url}/admin/")
+    panel = page.locator("#plugin-problems-section")
+    expect(panel).to_contain_text("Plugins that need attention")
+    row = panel.locator("tbody tr").filter(has_text="Flaky gateway")
+    expect(row).to_contain_text("Its last check failed: ProviderError: authentication failed")
+    assert "flaky-key-123" not in page.content()
+    doc_screenshot(page, "dashboard.png", height=640)
+    row.get_by_role("link", name="Test again").click()
+    expect(page.get_by_role("button", name="Run the check")).to_be_visible()
