@@ -68,7 +68,9 @@ def test_modal_search_keeps_the_type_filter(editor: Client) -> None:
 def test_chosen_title_warns_about_unusable_instances(editor: Client) -> None:
     wire = PluginInstance.objects.get(name="Wire backup")
     data = json.loads(editor.get(chooser_url("chosen", wire.pk)).content)
-    assert "disabled, so it is not used on the site" in data["result"]["string"]
+    assert data["result"]["string"] == (
+        "Wire backup (Bank transfer): disabled, so it is not used on the site"
+    )
     assert editor.get(chooser_url("chosen", 999999)).status_code == 404
 
 

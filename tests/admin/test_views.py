@@ -16,7 +16,7 @@ from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import BankTransferGateway, FlakyGateway, StripeGateway
 from wagtail_plugin_system.admin.forms import config_field_name
 from wagtail_plugin_system.core.registry import PluginRegistry
-from wagtail_plugin_system.models import PluginInstance, PluginItem
+from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginType
 from wagtail_plugin_system.sync import sync_plugins
 
 pytestmark = pytest.mark.django_db
@@ -308,3 +308,44 @@ def test_registry_views(
     assert "install and register it" in inspect.content.decode()
     assert editor.get("/admin/plugins/implementations/new/").status_code == 404
     assert editor.get(f"/admin/plugins/types/edit/{flaky.plugin_type_id}/").status_code == 404
+
+
+def test_listing_filters_speak_the_editors_words(editor: Client) -> None:
+    soup = WagtailTestUtils.get_soup(editor.get(url("list")).content)  # type: ignore[arg-type]
+    text = soup.get_text(" ", strip=True)
+    assert "Implementation plugin type" not in text
+    assert "---------" not in text
+    labels = {label.get_text(" ", strip=True) for label in soup.select("label")}
+    assert {"Status", "Type", "Implementation"} <= labels
+    select = soup.select_one('select[name="item__plugin_type"]')
+    assert select is not None
+    assert select.select("option")[0].get_text(strip=True) == "All"
+
+
+def test_registry_pages_show_values_in_words(editor: Client) -> None:
+    payment = PluginType.objects.get(name="payment_gateway")
+    bank = PluginItem.objects.get(name="bank_transfer")
+    for address in (
+        reverse("wagtail_plugin_system_types:inspect", args=(payment.pk,)),
+        reverse("wagtail_plugin_system_items:inspect", args=(bank.pk,)),
+    ):
+        soup = WagtailTestUtils.get_soup(editor.get(address).content)  # type: ignore[arg-type]
+        values = [dd.get_text(" ", strip=True) for dd in soup.select("dd")]
+        labels = [dt.get_text(" ", strip=True) for dt in soup.select("dt")]
+        assert "Code present in this process" in labels
+        assert "Is code present" not in labels
+        assert not {"True", "False", "None"} & set(values), values
+    soup = WagtailTestUtils.get_soup(  # type: ignore[arg-type]
+        editor.get(reverse("wagtail_plugin_system_items:index")).content
+    )
+    row = next(tr for tr in soup.select("tbody tr") if "Bank transfer" in tr.get_text())
+    # Nothing to configure is not a fault: "No" in words, not a red cross.
+    assert "No" in [td.get_text(strip=True) for td in row.select("td")]
+
+
+def test_inspect_shows_check_results_in_words(editor: Client, make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG)
+    soup = WagtailTestUtils.get_soup(editor.get(url("inspect", instance.pk)).content)  # type: ignore[arg-type]
+    values = [dd.get_text(" ", strip=True) for dd in soup.select("dd")]
+    assert "Not tested" in values
+    assert not {"True", "False", "None"} & set(values), values

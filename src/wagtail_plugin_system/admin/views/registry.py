@@ -92,7 +92,7 @@ class RegistryIndexView(IndexView):
                 )
             )
             columns.append(
-                BooleanColumn(
+                ConfigurableColumn(
                     "is_configurable", label=pgettext_lazy("plugins admin", "Configurable")
                 )
             )
