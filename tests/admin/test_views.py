@@ -349,3 +349,19 @@ def test_inspect_shows_check_results_in_words(editor: Client, make_instance: Any
     values = [dd.get_text(" ", strip=True) for dd in soup.select("dd")]
     assert "Not tested" in values
     assert not {"True", "False", "None"} & set(values), values
+
+
+def test_test_page_returns_where_the_editor_came_from(editor: Client, make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG)
+    inspect = url("inspect", instance.pk)
+    page = editor.get(url("check", instance.pk), HTTP_REFERER=f"http://testserver{inspect}")
+    soup = WagtailTestUtils.get_soup(page.content)  # type: ignore[arg-type]
+    form = soup.select_one("main form")
+    assert form is not None
+    response = editor.post(form["action"])
+    assert response.status_code == 302
+    assert response["Location"] == f"http://testserver{inspect}"
+    # Another site's page is no place to return to: the instance's edit page is.
+    editor.get(url("check", instance.pk), HTTP_REFERER="https://elsewhere.example/")
+    response = editor.post(url("check", instance.pk), HTTP_REFERER="https://elsewhere.example/")
+    assert response["Location"] == url("edit", instance.pk)
