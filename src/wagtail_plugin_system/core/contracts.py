@@ -124,6 +124,8 @@ def _check_name(cls: type, error: type[PluginDefinitionError], kind: str) -> Non
         if alias == name:
             _fail(error, cls, f"alias {alias!r} is the same as the current name; remove it.")
     cls.aliases = aliases  # type: ignore[attr-defined]
+    # Remembered so a system check can ask for a label where the name reads badly.
+    cls._label_from_name = not cls.__dict__.get("label")  # type: ignore[attr-defined]
     if not cls.__dict__.get("label"):
         cls.label = name.replace("_", " ").replace("-", " ").strip().capitalize()  # type: ignore[attr-defined]
 
