@@ -124,11 +124,17 @@ def test_only_for_users_who_manage_plugins(client: Client, synced: Any) -> None:
     group = Group.objects.create(name="Viewers")
     group.permissions.add(
         Permission.objects.get(codename="access_admin"),
-        Permission.objects.get(codename="view_plugininstance"),
+        Permission.objects.get(
+            codename="view_plugininstance", content_type__app_label="wagtail_plugin_system"
+        ),
     )
     user.groups.add(group)
     client.force_login(user)
     assert panel_rows(client) == []
-    group.permissions.add(Permission.objects.get(codename="change_plugininstance"))
+    group.permissions.add(
+        Permission.objects.get(
+            codename="change_plugininstance", content_type__app_label="wagtail_plugin_system"
+        )
+    )
     client.force_login(user)
     assert panel_rows(client) != []
