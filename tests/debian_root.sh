@@ -7,8 +7,9 @@
 #   tests/debian_root.sh run -- CMD   run CMD inside the root, from the project source
 #
 # The root lives in $WPS_DEBIAN_ROOT (default: .cache/debian13-root in the project).
-# It is built with `debootstrap --variant=minbase` from $DEBIAN_MIRROR (default
-# http://deb.debian.org/debian) with python3.13 and python3.13-venv, plus a
+# It is built with `debootstrap --variant=minbase` from $DEBIAN_MIRROR (default: the
+# first Debian archive in this machine's apt sources, else http://deb.debian.org/debian)
+# with python3.13 and python3.13-venv, plus a
 # virtualenv /opt/wps-tools with nox. A half-built root is never used: the build
 # happens in a temporary directory, renamed when complete.
 #
@@ -27,7 +28,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PROJECT="$(dirname "$HERE")"
 ROOT="${WPS_DEBIAN_ROOT:-$PROJECT/.cache/debian13-root}"
 SUITE="trixie"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+MIRROR="${DEBIAN_MIRROR:-}"
 PACKAGES="python3.13,python3.13-venv"
 TOOLS="nox>=2024.4"
 # Change this line to make every existing root be built again.
@@ -38,6 +39,18 @@ SOURCE_DIR="/src"
 CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt"
 
 log() { printf '[debian-root] %s\n' "$*" >&2; }
+
+# The first ".../debian" archive that apt uses here (deb822 or one-line sources).
+apt_mirror() {
+    local files=(/etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list)
+    local file
+    for file in "${files[@]}"; do
+        [[ -f "$file" ]] || continue
+        grep -hoE '^(URIs:[[:space:]]*|deb[[:space:]]+(\[[^]]*\][[:space:]]+)?)https?://[^[:space:]]+/debian/?([[:space:]]|$)' \
+            "$file" 2>/dev/null | grep -oE 'https?://[^[:space:]]+' | head -n 1 && return
+    done
+    return 0
+}
 
 is_current() {
     [[ -f "$ROOT/$STAMP" ]] && [[ "$(cat "$ROOT/$STAMP")" == "$RECIPE" ]]
@@ -133,6 +146,8 @@ cmd_build() {
         log "cannot build the root: $why"
         return 1
     fi
+    [[ -n "$MIRROR" ]] || MIRROR="$(apt_mirror)"
+    [[ -n "$MIRROR" ]] || MIRROR="http://deb.debian.org/debian"
     local started=$SECONDS
     local temporary="$ROOT.building"
     rm -rf "$temporary"
