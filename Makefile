@@ -14,13 +14,17 @@
 #   make test-py313-postgresql  ... on PostgreSQL
 #   make test-py313-wagtail74   Python 3.13, Django 6.0, Wagtail 7.4, on SQLite
 #   make py313-root       build the Debian 13 root with Python 3.13 (tests/debian_root.sh)
-#   make lint             ruff check, ruff format --check, mypy
+#   make lint             ruff check, ruff format --check, mypy, the import contracts,
+#                         the message catalogs
+#   make messages         regenerate the message catalogs from the source and compile them
 #   make format           ruff format, ruff check --fix
 #   make bench            the benchmarks (tests/benchmarks/run.py): a table of timings
 #   make docs             build the documentation (mkdocs build --strict)
 #   make dist             build the sdist and the wheel into dist/
 #   make demo             run the sandbox site on http://$(DEMO_ADDRESS)/
 #   make clean            delete build output and caches (keeps $(VENV))
+#
+# The message catalogs need GNU gettext (Debian: apt-get install gettext).
 #
 # The PostgreSQL runs need the PostgreSQL server programs (Debian: apt-get install
 # postgresql). Without them they are skipped with a message, except when CI=true, where
@@ -73,8 +77,8 @@ DEMO_ADDRESS ?= 127.0.0.1:8000
 .DEFAULT_GOAL := test
 # Test runs share the terminal; keep them one after the other even under -j.
 .NOTPARALLEL:
-.PHONY: venv demo test test-sqlite test-postgresql test-wagtail-lines lint format bench docs dist clean \
-	py313-root test-py313-sqlite test-py313-postgresql test-py313-wagtail74
+.PHONY: venv demo test test-sqlite test-postgresql test-wagtail-lines lint format messages bench docs \
+	dist clean py313-root test-py313-sqlite test-py313-postgresql test-py313-wagtail74
 
 venv: $(STAMP)
 
@@ -157,17 +161,23 @@ test-py313-wagtail74:
 	echo "==> Test suite with Python 3.13, Django 6.0 and Wagtail 7.4 on SQLite"; \
 	$(IN_ROOT) -s $(WAGTAIL74_CELL) -- -m "$(RUN_ONCE)" $(PYTEST_ARGS)
 
-# All three checks run; the target fails at the end if any of them failed.
+# All checks run; the target fails at the end if any of them failed. The catalogs
+# fail when one lacks a string of the source, has a fuzzy entry or a stale .mo file.
 lint: venv
 	@failed=""; \
 	echo "==> ruff check"; "$(BIN)/ruff" check . || failed="$$failed ruff-check"; \
 	echo "==> ruff format --check"; "$(BIN)/ruff" format --check . || failed="$$failed ruff-format"; \
 	echo "==> mypy"; "$(BIN)/mypy" || failed="$$failed mypy"; \
+	echo "==> import contracts (lint-imports)"; "$(BIN)/lint-imports" --no-cache || failed="$$failed import-contracts"; \
+	echo "==> message catalogs"; "$(BIN)/python" scripts/translations.py check || failed="$$failed messages"; \
 	if [ -n "$$failed" ]; then echo "==> Lint failed:$$failed"; exit 1; fi
 
 format: venv
 	"$(BIN)/ruff" format .
 	"$(BIN)/ruff" check --fix .
+
+messages: venv
+	"$(BIN)/python" scripts/translations.py update
 
 bench: venv
 	"$(BIN)/python" tests/benchmarks/run.py

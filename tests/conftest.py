@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from wagtail_plugin_system.registry import PluginRegistry, registry
+from wagtail_plugin_system.core.registry import PluginRegistry, registry
 
 STRICT = os.environ.get("CI") == "true" or os.environ.get("WPS_STRICT_TESTS") == "1"
 RESULTS = Path(__file__).resolve().parent.parent / "test-results"

@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from wagtail_plugin_system.apps import sync_after_migrate
-from wagtail_plugin_system.exceptions import PluginLoadError
+from wagtail_plugin_system.core.exceptions import PluginLoadError
+from wagtail_plugin_system.core.registry import EntryPointFailure, PluginRegistry
 from wagtail_plugin_system.models import PluginType
-from wagtail_plugin_system.registry import EntryPointFailure, PluginRegistry
 
 APP = "wagtail_plugin_system"
 

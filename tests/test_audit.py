@@ -27,14 +27,14 @@ from tests.testapp.plugins import (
 from wagtail_plugin_system import BasePluginItem, BasePluginType
 from wagtail_plugin_system.audit import (
     ACTIVATE,
+    CHECK_LOG_ACTION,
     DISABLE,
     RESERVE,
     SET_PRIORITY,
     SYNC_LOG_ACTION,
 )
-from wagtail_plugin_system.health import CHECK_LOG_ACTION
+from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginType
-from wagtail_plugin_system.registry import PluginRegistry
 from wagtail_plugin_system.sync import sync_plugins
 
 pytestmark = pytest.mark.django_db

@@ -24,8 +24,8 @@ from tests.testapp.plugins import (
     StripeGateway,
 )
 from wagtail_plugin_system.blocks import PluginInstanceChooserBlock
+from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import PluginInstance
-from wagtail_plugin_system.registry import PluginRegistry
 from wagtail_plugin_system.sync import sync_plugins
 
 pytestmark = pytest.mark.django_db

@@ -24,13 +24,13 @@ from wagtail_plugin_system import (
     get_plugin_instance,
     get_plugin_instance_by_id,
 )
+from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import (
     PluginInstance,
     PluginItem,
     PluginSiteChoice,
     PluginSiteSettings,
 )
-from wagtail_plugin_system.registry import PluginRegistry
 from wagtail_plugin_system.sync import sync_plugins
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from django.core import checks
 from django.test import override_settings
 
 from tests.testapp.plugins import SmsSenderType
-from wagtail_plugin_system.registry import EntryPointFailure, PluginRegistry
+from wagtail_plugin_system.core.registry import EntryPointFailure, PluginRegistry
 
 # The out-of-sync check reads the database whenever checks run.
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from django.db import connection, connections
 
 from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import StripeGateway
-from wagtail_plugin_system.forms import config_field_name, instance_form_class
+from wagtail_plugin_system.admin.forms import config_field_name, instance_form_class
 from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginType
 from wagtail_plugin_system.sync import sync_plugins
 

@@ -19,7 +19,7 @@ from django.test import override_settings
 
 from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import BankTransferGateway, StripeGateway
-from wagtail_plugin_system.exceptions import ConfigDecryptionError, ConfigEncodingError
+from wagtail_plugin_system.core.exceptions import ConfigDecryptionError, ConfigEncodingError
 from wagtail_plugin_system.fields import Ciphertext, encrypt_text, get_crypter
 from wagtail_plugin_system.models import PluginInstance
 

@@ -32,7 +32,7 @@ import pytest
 from django.apps import AppConfig
 from django.core.management import call_command
 
-from wagtail_plugin_system.registry import registry
+from wagtail_plugin_system.core.registry import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 

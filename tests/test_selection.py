@@ -24,14 +24,14 @@ from wagtail_plugin_system import (
     get_plugin_instance_by_id,
     get_reserve_plugins,
 )
-from wagtail_plugin_system.exceptions import (
+from wagtail_plugin_system.core.exceptions import (
     PluginFailoverError,
     PluginSelectionError,
     PluginUnavailableError,
     UnknownPluginError,
 )
+from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import PluginInstance, PluginStatus
-from wagtail_plugin_system.registry import PluginRegistry
 from wagtail_plugin_system.sync import sync_plugins
 
 pytestmark = pytest.mark.django_db

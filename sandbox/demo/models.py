@@ -13,7 +13,7 @@ from wagtail.models import Page, Site
 
 from wagtail_plugin_system import get_active_plugins, get_plugin_instance, get_reserve_plugins
 from wagtail_plugin_system.blocks import PluginInstanceChooserBlock
-from wagtail_plugin_system.site_settings import site_choices
+from wagtail_plugin_system.sites import site_choices
 
 
 class HomePage(Page):

@@ -111,7 +111,7 @@ MEDIA_ROOT = BASE_DIR / "media"
 WAGTAIL_SITE_NAME = "wagtail-plugin-system sandbox"
 WAGTAILADMIN_BASE_URL = os.environ.get("SANDBOX_BASE_URL", "http://127.0.0.1:8000")
 
-# Every key is optional; see wagtail_plugin_system.conf for the list.
+# Every key is optional; see wagtail_plugin_system.core.settings for the list.
 WAGTAIL_PLUGIN_SYSTEM: dict[str, object] = {}
 
 LOGGING = {

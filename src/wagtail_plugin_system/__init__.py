@@ -1,22 +1,25 @@
 """wagtail-plugin-system: interchangeable, admin-configured provider plugins for Wagtail.
 
-The contracts and the registry import without Django being set up; the
-selection API (``get_plugin_instance`` and friends), the models and
-``PluginStatus`` are imported on first use, once Django's apps are ready.
+The public names, in one place. The contracts, the registry and the
+exceptions (the core) import before Django is set up; the selection API
+(``get_plugin_instance`` and friends), the models and ``PluginStatus`` are
+imported on first use, once Django's apps are ready. How the package is laid
+out is described in the contributors' documentation ("How the package is
+built").
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .contracts import (
+from .core.contracts import (
     BasePluginItem,
     BasePluginType,
     PluginConfig,
     PluginConfiguration,
     required_plugin_item_method,
 )
-from .exceptions import (
+from .core.exceptions import (
     ConfigDecryptionError,
     DuplicatePluginError,
     PluginDefinitionError,
@@ -25,7 +28,8 @@ from .exceptions import (
     PluginUnavailableError,
     UnknownPluginError,
 )
-from .registry import (
+from .core.registry import (
+    PluginRegistry,
     get_registered_items,
     get_registered_types,
     register_plugin_item,
@@ -56,6 +60,7 @@ __all__ = [
     "PluginFailoverError",
     "PluginInstance",
     "PluginItem",
+    "PluginRegistry",
     "PluginStatus",
     "PluginSystemError",
     "PluginType",

@@ -1,4 +1,11 @@
-"""App configuration: loads entry points and wires the sync after ``migrate``."""
+"""App configuration: where the layers are wired together once Django's apps are ready.
+
+It loads entry points, registers the system checks, connects the cache to
+the models' signals, the audit log to the sync's signal, and runs the
+create-only sync after ``migrate``. Imports of modules that need the app
+registry happen in :meth:`WagtailPluginSystemConfig.ready`, which Django
+calls after every model is loaded; nothing imports this module back.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,9 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
-from .conf import get_setting
-from .exceptions import PluginLoadError
-from .registry import registry
+from .core.exceptions import PluginLoadError
+from .core.registry import registry
+from .core.settings import get_setting
 
 
 class WagtailPluginSystemConfig(AppConfig):
@@ -46,7 +53,7 @@ class WagtailPluginSystemConfig(AppConfig):
         # Sites' plugin choices count as usage of an instance (and deleting it warns).
         from wagtail.models import ReferenceIndex
 
-        from .site_settings import PluginSiteSettings
+        from .models import PluginSiteSettings
 
         ReferenceIndex.register_model(PluginSiteSettings)
 

@@ -1,11 +1,11 @@
-"""Audit log: the labels of this package's actions, and history entries for ``pluginsync``.
+"""Audit log: every action this package logs, and history entries for ``pluginsync``.
 
-Editors' actions (create, edit, delete, status and priority changes, health
-checks) are logged where they happen; this module registers how Wagtail's
-history and site-history report describe them, and writes one entry per row
-that a sync created, renamed, revived, marked missing or deleted, in one bulk
-insert (unless the ``SYNC_HISTORY`` setting is off). Entries never hold
-configuration values.
+All of the package's log actions are named here. Editors' actions (create,
+edit, delete, status and priority changes, health checks) are logged where
+they happen; this module registers how Wagtail's history and site-history
+report describe them, and writes one entry per row that a sync created,
+renamed, revived, marked missing or deleted, with one ``bulk_create`` (unless
+the ``SYNC_HISTORY`` setting is off). Entries never hold configuration values.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.log_actions import LogActionRegistry, LogFormatter
 from wagtail.models import ModelLogEntry
 
-from .bulk_insert import insert_rows
-from .conf import get_setting
-from .health import CHECK_LOG_ACTION
+from .core.settings import get_setting
 
 __all__ = [
     "ACTIVATE",
+    "CHECK_LOG_ACTION",
     "DISABLE",
     "RESERVE",
     "SET_PRIORITY",
@@ -37,6 +36,8 @@ RESERVE = "wagtail_plugin_system.reserve"
 DISABLE = "wagtail_plugin_system.disable"
 SET_PRIORITY = "wagtail_plugin_system.set_priority"
 SYNC_LOG_ACTION = "wagtail_plugin_system.sync"
+#: Written for every health check (see :mod:`wagtail_plugin_system.health`).
+CHECK_LOG_ACTION = "wagtail_plugin_system.check"
 
 _SYNC_MESSAGES = {
     "create": _("Created by plugin sync"),
@@ -90,7 +91,7 @@ def register_log_actions(actions: LogActionRegistry) -> None:
 
 
 def log_sync_report(sender: object, report: Any, **kwargs: Any) -> None:
-    """Receiver of :data:`~wagtail_plugin_system.sync.plugins_synced`: one bulk insert.
+    """Receiver of :data:`~wagtail_plugin_system.sync.plugins_synced`: one ``bulk_create``.
 
     Writes nothing when ``WAGTAIL_PLUGIN_SYSTEM["SYNC_HISTORY"]`` is off.
     """
@@ -99,10 +100,10 @@ def log_sync_report(sender: object, report: Any, **kwargs: Any) -> None:
     using = kwargs.get("using") or "default"
     now = timezone.now()
     content_types: dict[type, int] = {}
-    rows = []
+    entries = []
     for action in report.actions:
         row = action.row
-        if row is None or row.pk is None or action.action == "keep_missing":
+        if row is None or row.pk is None or not action.logged:
             continue
         model = type(row)
         if model not in content_types:
@@ -111,29 +112,17 @@ def log_sync_report(sender: object, report: Any, **kwargs: Any) -> None:
                 .get_for_model(row, for_concrete_model=False)
                 .pk
             )
-        rows.append(
-            (
-                content_types[model],
-                str(row)[:255] or action.name,
-                SYNC_LOG_ACTION,
-                {"action": action.action, "name": action.name, "detail": action.detail},
-                now,
-                str(row.pk),
-                action.action != "delete",
-                action.action == "delete",
+        deleted = action.action == "delete"
+        entries.append(
+            ModelLogEntry(
+                content_type_id=content_types[model],
+                label=str(row)[:255] or action.name,
+                action=SYNC_LOG_ACTION,
+                data={"action": str(action.action), "name": action.name, "detail": action.detail},
+                timestamp=now,
+                object_id=str(row.pk),
+                content_changed=not deleted,
+                deleted=deleted,
             )
         )
-    insert_rows(ModelLogEntry, _LOG_COLUMNS, rows, using=using)
-
-
-#: The columns :func:`log_sync_report` writes; the others keep their defaults.
-_LOG_COLUMNS = (
-    "content_type_id",
-    "label",
-    "action",
-    "data",
-    "timestamp",
-    "object_id",
-    "content_changed",
-    "deleted",
-)
+    ModelLogEntry.objects.using(using).bulk_create(entries)

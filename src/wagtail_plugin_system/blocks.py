@@ -32,9 +32,12 @@ from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 from wagtail.blocks import ChooserBlock
 
-from .contracts import BasePluginItem, BasePluginType
-from .exceptions import PluginUnavailableError, UnknownPluginError
+from .core.contracts import BasePluginItem, BasePluginType
+from .core.exceptions import PluginUnavailableError, UnknownPluginError
+from .core.ids import parse_id
 from .models import PluginInstance, PluginStatus
+from .selection import get_plugin_instance
+from .widgets import PluginInstanceChooser
 
 __all__ = ["PluginInstanceChooserBlock"]
 
@@ -85,15 +88,13 @@ class PluginInstanceChooserBlock(ChooserBlock):
     # -- choosing ---------------------------------------------------------------------
 
     def get_queryset(self) -> Any:
-        queryset = PluginInstance.objects.select_related("item__plugin_type")
+        queryset = PluginInstance.objects.get_queryset().select_related("item__plugin_type")
         if self.plugin_type_name:
-            queryset = queryset.filter(item__plugin_type__name=self.plugin_type_name)
+            queryset = queryset.of_type(self.plugin_type_name)
         return queryset
 
     @cached_property
     def widget(self) -> forms.Widget:
-        from .chooser import PluginInstanceChooser
-
         return PluginInstanceChooser(plugin_type=self.plugin_type_name)
 
     @cached_property
@@ -110,30 +111,28 @@ class PluginInstanceChooserBlock(ChooserBlock):
         """The submitted id as an instance; anything unparsable stays as is for clean()."""
         if value is None or isinstance(value, PluginInstance):
             return value
-        try:
-            return PluginInstance.objects.select_related("item__plugin_type").get(pk=value)
-        except (PluginInstance.DoesNotExist, TypeError, ValueError):
-            return value
+        pk = parse_id(value)
+        found = None
+        if pk is not None:
+            found = PluginInstance.objects.select_related("item__plugin_type").filter(pk=pk).first()
+        return value if found is None else found
 
     # -- loading values -----------------------------------------------------------------
 
     def to_python(self, value: Any) -> PluginInstance | None:
-        if value is None:
+        pk = parse_id(value)
+        if pk is None:
             return None
-        try:
-            instance: PluginInstance | None = self.get_queryset().filter(pk=value).first()
-        except (TypeError, ValueError):
-            return None
+        instance: PluginInstance | None = self.get_queryset().filter(pk=pk).first()
         return instance
 
     def bulk_to_python(self, values: list[Any]) -> list[PluginInstance | None]:
         """All the block's values in one query, in order, with ``None`` for missing ones."""
-        ids = [value for value in values if isinstance(value, int | str) and str(value).isdigit()]
-        objects = self.get_queryset().in_bulk(ids)
+        keys = [parse_id(value) for value in values]
+        objects = self.get_queryset().in_bulk([key for key in keys if key is not None])
         result: list[PluginInstance | None] = []
         seen: set[Any] = set()
-        for value in values:
-            key = int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+        for key in keys:
             instance = objects.get(key) if key is not None else None
             if instance is not None and key in seen:
                 instance = copy.copy(instance)
@@ -153,8 +152,6 @@ class PluginInstanceChooserBlock(ChooserBlock):
             except PluginUnavailableError as exc:
                 logger.error("Plugin block cannot use instance %s: %s", value.pk, exc)
         if self.fallback == "default" and self.plugin_type_name:
-            from .selection import get_plugin_instance
-
             request = parent_context.get("request") if parent_context is not None else None
             try:
                 return get_plugin_instance(self.plugin_type_name, request=request)

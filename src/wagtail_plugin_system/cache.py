@@ -40,8 +40,8 @@ from typing import Any
 from django.core.cache import caches
 from django.db import transaction
 
-from .conf import get_setting, version_check_interval
-from .registry import registry
+from .core.registry import registry
+from .core.settings import get_setting, version_check_interval
 
 __all__ = [
     "MISS",
@@ -227,12 +227,24 @@ def clear() -> None:
 
 
 def connect_signals() -> None:
-    """Bump the version on every ORM write to the rows selection depends on."""
+    """Bump the version on every write to the rows selection depends on.
+
+    ``save()``/``delete()`` of the plugin models, the per-site settings and
+    Wagtail's ``Site`` (``post_save``/``post_delete``), and the plugin
+    querysets' bulk writes (:data:`~wagtail_plugin_system.models.plugin_data_changed`).
+    Called once, when the app is ready.
+    """
     from django.db.models.signals import post_delete, post_save
     from wagtail.models import Site
 
-    from .models import PluginInstance, PluginItem, PluginType
-    from .site_settings import PluginSiteChoice, PluginSiteSettings
+    from .models import (
+        PluginInstance,
+        PluginItem,
+        PluginSiteChoice,
+        PluginSiteSettings,
+        PluginType,
+        plugin_data_changed,
+    )
 
     for model in (
         PluginType,
@@ -244,7 +256,8 @@ def connect_signals() -> None:
     ):
         for signal in (post_save, post_delete):
             signal.connect(_on_change, sender=model, dispatch_uid=f"wps-cache-{model.__name__}")
+    plugin_data_changed.connect(_on_change, dispatch_uid="wps-cache-bulk")
 
 
-def _on_change(sender: Any, instance: Any, using: str | None = None, **kwargs: Any) -> None:
+def _on_change(sender: Any, using: str | None = None, **kwargs: Any) -> None:
     bump_version(using)

@@ -18,9 +18,11 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from .conf import SETTING_NAME, get_setting, unknown_settings, version_check_interval
+from .core.registry import registry
+from .core.settings import SETTING_NAME, get_setting, unknown_settings, version_check_interval
 from .fields import get_crypter
-from .registry import registry
+from .models import PluginInstance, PluginItem, PluginType
+from .sync import sync_plugins
 
 ID = "wagtail_plugin_system"
 
@@ -108,9 +110,6 @@ def check_database_in_sync(
     databases: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> list[checks.CheckMessage]:
-    from .models import PluginInstance, PluginItem, PluginType
-    from .sync import sync_plugins
-
     using = DEFAULT_DB_ALIAS
     try:
         tables = set(connections[using].introspection.table_names())

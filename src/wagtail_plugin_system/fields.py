@@ -17,7 +17,7 @@ Rules:
 * Decryption is lazy: rows load without it and decrypt on first access of the
   attribute, so listing rows costs no cryptography.
 * A value no configured key can decrypt raises
-  :class:`~wagtail_plugin_system.exceptions.ConfigDecryptionError` on access.
+  :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError` on access.
   It is never returned as data, never re-encrypted, and saving the row writes
   the stored token back unchanged.
 * Keys are read when used, so ``override_settings(FIELD_ENCRYPTION_KEY=...)``
@@ -36,7 +36,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from .exceptions import ConfigDecryptionError, ConfigEncodingError
+from .core.exceptions import ConfigDecryptionError, ConfigEncodingError
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -177,7 +177,7 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
 
     JSON types round-trip exactly (``True`` stays a bool, ``5`` an int). A
     value JSON cannot hold exactly (a ``Decimal``, a ``date``, a set...)
-    raises :class:`~wagtail_plugin_system.exceptions.ConfigEncodingError`
+    raises :class:`~wagtail_plugin_system.core.exceptions.ConfigEncodingError`
     when the row is saved. The field is not editable in model forms: the
     admin builds configuration forms from the plugin's declared form.
     """

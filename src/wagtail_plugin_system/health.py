@@ -15,18 +15,16 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .exceptions import PluginUnavailableError
-from .selection import redact
+from .audit import CHECK_LOG_ACTION
+from .core.exceptions import PluginUnavailableError
+from .core.redact import redact
 
 if TYPE_CHECKING:
     from .models import PluginInstance
 
-__all__ = ["CHECK_LOG_ACTION", "HealthResult", "run_health_check"]
+__all__ = ["HealthResult", "run_health_check"]
 
 logger = logging.getLogger(__name__)
-
-#: The audit-log action written for every health check.
-CHECK_LOG_ACTION = "wagtail_plugin_system.check"
 
 _MAX_MESSAGE = 500
 

@@ -19,21 +19,24 @@ invalidated in every process when plugin data changes (see :mod:`.cache`);
 
 Every function takes the type as its class or its registered name. A name
 nobody registered raises
-:class:`~wagtail_plugin_system.exceptions.UnknownPluginError`: that is a
+:class:`~wagtail_plugin_system.core.exceptions.UnknownPluginError`: that is a
 programming error, not a configuration one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import cache
-from .contracts import BasePluginItem, BasePluginType
-from .exceptions import PluginFailoverError, PluginSelectionError, PluginUnavailableError
+from .core.contracts import BasePluginItem
+from .core.exceptions import PluginFailoverError, PluginSelectionError, PluginUnavailableError
+from .core.ids import parse_id
+from .core.redact import redact
+from .core.registry import RegisteredType, TypeRef, registry
 from .models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
-from .registry import RegisteredType, registry
+from .sites import site_choices
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -50,21 +53,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-TypeRef = type[BasePluginType] | str
-
-_REDACTED = "***"
-
-
-def _type_names(entry: RegisteredType) -> list[str]:
-    return [entry.name, *entry.type_class.aliases]
-
 
 def _instances(entry: RegisteredType) -> Any:
-    return PluginInstance.objects.filter(item__plugin_type__name__in=_type_names(entry))
+    return PluginInstance.objects.of_type(entry.type_class)
 
 
 def _code_present(entry: RegisteredType, instance: PluginInstance) -> bool:
-    return registry.get_item_entry(entry.name, instance.item.name) is not None
+    return registry.get_item(entry.type_class, instance.item.name) is not None
 
 
 def _selectable(entry: RegisteredType, statuses: Iterable[str]) -> list[PluginInstance]:
@@ -163,12 +158,10 @@ def _site_key(site: Site | None, request: HttpRequest | None, version: str | Non
 def _site_choice(
     entry: RegisteredType, *, site: Site | None, request: HttpRequest | None
 ) -> BasePluginItem | None:
-    from .site_settings import site_choices
-
     choices = site_choices(site=site, request=request)
     if not choices:
         return None
-    for name in _type_names(entry):
+    for name in entry.names:
         instance = choices.get(name)
         if instance is None:
             continue
@@ -180,7 +173,7 @@ def _site_choice(
 
 def _custom_selection(entry: RegisteredType) -> BasePluginItem | None:
     assert entry.get_plugin is not None
-    type_row = PluginType.objects.filter(name__in=_type_names(entry)).first()
+    type_row = PluginType.objects.filter(name__in=entry.names).first()
     if type_row is None:
         logger.warning(
             "Plugin type %r has no database row yet; run 'manage.py pluginsync'.", entry.name
@@ -194,24 +187,13 @@ def _custom_selection(entry: RegisteredType) -> BasePluginItem | None:
             f"get_plugin for plugin type {entry.name!r} returned {type(chosen).__name__}; it "
             f"must return a PluginInstance or None."
         )
-    if chosen.item.plugin_type.name not in _type_names(entry):
+    if chosen.item.plugin_type.name not in entry.names:
         raise PluginSelectionError(
             f"get_plugin for plugin type {entry.name!r} returned instance {chosen.pk}, which "
             f"belongs to plugin type {chosen.item.plugin_type.name!r}. Filter its query by "
             f"item__plugin_type."
         )
     return _load(chosen)
-
-
-def _parse_id(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        parsed = int(value.strip())
-        return parsed if 0 < parsed < 2**63 else None
-    return None
 
 
 def get_plugin_instance_by_id(
@@ -233,7 +215,7 @@ def get_plugin_instance_by_id(
             raise TypeError("Pass either instance_id or plugin_id, not both.")
         instance_id = plugin_id
     entry = registry.get_type_entry(plugin_type)
-    pk = _parse_id(instance_id)
+    pk = parse_id(instance_id)
     if pk is None:
         return None
     version = cache.current_version()
@@ -249,26 +231,6 @@ def get_plugin_instance_by_id(
     if prevent_disabled and status == PluginStatus.DISABLED:
         return None
     return item  # type: ignore[no-any-return]
-
-
-def redact(text: str, config: Mapping[str, Any]) -> str:
-    """Replace every string value of ``config`` (4+ characters) found in ``text``."""
-    values: list[str] = []
-
-    def collect(value: Any) -> None:
-        if isinstance(value, str) and len(value) >= 4:
-            values.append(value)
-        elif isinstance(value, Mapping):
-            for nested in value.values():
-                collect(nested)
-        elif isinstance(value, list):
-            for nested in value:
-                collect(nested)
-
-    collect(config)
-    for value in sorted(values, key=len, reverse=True):
-        text = text.replace(value, _REDACTED)
-    return text
 
 
 Candidate = tuple[PluginInstance, BasePluginItem | None, PluginUnavailableError | None]
@@ -301,9 +263,9 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
     any :class:`Exception`) moves on to the next candidate and is logged
     (type and message, with the instance's configuration values blanked out);
     any other exception propagates at once. When every candidate fails,
-    :class:`~wagtail_plugin_system.exceptions.PluginFailoverError` (an
+    :class:`~wagtail_plugin_system.core.exceptions.PluginFailoverError` (an
     :class:`ExceptionGroup`) holds each error; when there is no candidate at
-    all, :class:`~wagtail_plugin_system.exceptions.PluginUnavailableError` is
+    all, :class:`~wagtail_plugin_system.core.exceptions.PluginUnavailableError` is
     raised.
     """
     entry = registry.get_type_entry(plugin_type)

@@ -1,12 +1,23 @@
-"""Wagtail hooks: the Plugins menu, bulk actions, log action labels and the plug icon."""
+"""Wagtail hooks: the permission policy, the Plugins menu, bulk actions, log labels, the icon."""
 
 from __future__ import annotations
 
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
-from . import audit, bulk_actions
-from .viewsets import PluginsViewSetGroup
+from . import audit
+from .admin import bulk_actions
+from .admin.permissions import instance_permission_policy
+from .admin.viewsets import PluginsViewSetGroup
+from .models import PluginInstance
+
+try:
+    from wagtail.permissions import register_permission_policy
+except ImportError:  # Wagtail 7.4: the viewset builds an equivalent ModelPermissionPolicy
+    pass
+else:
+    # Before the viewsets are registered, so that the instance viewset uses this policy.
+    register_permission_policy(PluginInstance, instance_permission_policy)
 
 register_snippet(PluginsViewSetGroup)
 

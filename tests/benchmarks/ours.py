@@ -28,6 +28,7 @@ from tests.testapp.plugins import (
     StripeGateway,
 )
 from wagtail_plugin_system import BasePluginItem, BasePluginType, PluginStatus
+from wagtail_plugin_system.core.registry import PluginRegistry, registry
 from wagtail_plugin_system.models import (
     PluginInstance,
     PluginItem,
@@ -35,7 +36,6 @@ from wagtail_plugin_system.models import (
     PluginSiteSettings,
     PluginType,
 )
-from wagtail_plugin_system.registry import PluginRegistry, registry
 from wagtail_plugin_system.sync import sync_plugins
 
 FLAKY_CONFIG = {"api_key": "flaky-key-123", "fail_with": "provider"}

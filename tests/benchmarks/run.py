@@ -64,7 +64,7 @@ from wagtail_plugin_system import (  # noqa: E402
     get_plugin_instance,
     get_plugin_instance_by_id,
 )
-from wagtail_plugin_system.registry import registry  # noqa: E402
+from wagtail_plugin_system.core.registry import registry  # noqa: E402
 
 Produce = Callable[[], Timing] | str | None
 
@@ -77,7 +77,7 @@ ADMIN_PAGE_SIZE_DEFAULT = 50
 def admin_page_size() -> int:
     """Rows per page of our instance listing; the dps changelist is set to the same."""
     try:
-        from wagtail_plugin_system.viewsets import PluginInstanceViewSet
+        from wagtail_plugin_system.admin.viewsets import PluginInstanceViewSet
     except ImportError:
         return ADMIN_PAGE_SIZE_DEFAULT
     return int(getattr(PluginInstanceViewSet, "list_per_page", ADMIN_PAGE_SIZE_DEFAULT))

@@ -27,8 +27,8 @@ from tests.testapp.models import PluginPage
 from tests.testapp.plugins import BankTransferGateway, BannerWidget, FlakyGateway, SilentWidget
 from wagtail_plugin_system import cache as plugin_cache
 from wagtail_plugin_system import get_plugin_instance
+from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import PluginInstance, PluginStatus
-from wagtail_plugin_system.registry import PluginRegistry
 from wagtail_plugin_system.sync import sync_plugins
 
 # The live server reads what the test writes: the test's writes are committed.

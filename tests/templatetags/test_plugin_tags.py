@@ -11,8 +11,8 @@ from django.test import RequestFactory
 from wagtail.models import Page, Site
 
 from tests.testapp.plugins import BannerWidget
+from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import PluginInstance, PluginSiteChoice, PluginSiteSettings
-from wagtail_plugin_system.registry import PluginRegistry
 from wagtail_plugin_system.sync import sync_plugins
 
 pytestmark = pytest.mark.django_db

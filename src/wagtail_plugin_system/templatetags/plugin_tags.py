@@ -19,8 +19,8 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from ..contracts import BasePluginItem
-from ..exceptions import UnknownPluginError
+from ..core.contracts import BasePluginItem
+from ..core.exceptions import UnknownPluginError
 from ..selection import get_plugin_instance
 
 register = template.Library()

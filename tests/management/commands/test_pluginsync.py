@@ -13,8 +13,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.testapp.plugins import SmsSenderType, StripeGateway
+from wagtail_plugin_system.core.registry import EntryPointFailure, PluginRegistry
 from wagtail_plugin_system.models import PluginInstance, PluginType
-from wagtail_plugin_system.registry import EntryPointFailure, PluginRegistry
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from wagtail.models import Page, Site
 from demo.models import HomePage
 from demo.plugins import ConsoleSmsSender, MailingListSignup, StripeGateway
 from wagtail_plugin_system import BasePluginItem, PluginInstance, PluginStatus, PluginType
-from wagtail_plugin_system.site_settings import PluginSiteChoice, PluginSiteSettings
+from wagtail_plugin_system.models import PluginSiteChoice, PluginSiteSettings
 from wagtail_plugin_system.sync import sync_plugins
 
 # Sandbox only: a well-known login for a site that runs on your own machine.

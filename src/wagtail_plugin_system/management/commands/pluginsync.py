@@ -10,7 +10,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 from django.utils.translation import gettext as _
 
-from wagtail_plugin_system.sync import SyncError, SyncReport, sync_plugins
+from wagtail_plugin_system.sync import Action, SyncError, SyncReport, sync_plugins
+
+#: Actions printed as warnings: code is missing.
+_WARNINGS = (Action.MARK_MISSING, Action.KEEP_MISSING)
 
 
 class Command(BaseCommand):
@@ -96,8 +99,9 @@ class Command(BaseCommand):
             (action.action.replace("_", " "), action.kind, action.name, action.detail)
             for action in report.actions
         ]
+        kinds = [None, *(action.action for action in report.actions)]
         widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(3)]
-        for number, row in enumerate([headers, *rows]):
+        for number, (action, row) in enumerate(zip(kinds, [headers, *rows], strict=True)):
             line = "  ".join(
                 str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)
             )
@@ -105,7 +109,7 @@ class Command(BaseCommand):
             style = (
                 self.style.SQL_FIELD
                 if number == 0
-                else (self.style.WARNING if row[0] in ("mark missing", "keep missing") else str)
+                else (self.style.WARNING if action in _WARNINGS else str)
             )
             self.stdout.write(style(line))
         summary = ", ".join(f"{count} {key}" for key, count in report.counts().items())

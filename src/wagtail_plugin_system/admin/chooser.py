@@ -1,0 +1,152 @@
+"""The plugin instance chooser's modal: its views and viewset (the widget is in ``widgets``).
+
+Used by :class:`~wagtail_plugin_system.blocks.PluginInstanceChooserBlock` and
+by the per-site settings. The modal can be narrowed to one plugin type with a
+URL parameter (``plugin_type=<name>`` or ``plugin_type_id=<pk>``, the latter
+filled in from a linked field), shows each instance's implementation and
+status, searches by name, description and implementation, and is only
+available to users with a permission on plugin instances. The modal narrows
+what editors see; the block and the settings form validate on the server.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy
+from wagtail.admin.forms.choosers import BaseFilterForm
+from wagtail.admin.ui.tables import Column, StatusTagColumn
+from wagtail.snippets.views.chooser import (
+    ChooseResultsView,
+    ChooseView,
+    SnippetChooserViewSet,
+    SnippetChosenView,
+)
+
+from ..core.ids import parse_id
+from ..core.registry import registry
+from ..models import PluginInstance, PluginStatus
+from ..widgets import TYPE_ID_PARAMETER, TYPE_NAME_PARAMETER, instance_display_title
+from .permissions import user_can_see_instances
+
+__all__ = ["PluginInstanceChooserViewSet"]
+
+
+class InstanceFilterForm(BaseFilterForm):
+    """Search by name, description, implementation or type (database search)."""
+
+    q = forms.CharField(
+        label=gettext_lazy("Search term"),
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Search")}),
+        required=False,
+    )
+
+    def filter(self, objects: QuerySet[PluginInstance]) -> QuerySet[PluginInstance]:
+        objects = super().filter(objects)
+        query = self.cleaned_data.get("q")
+        if query:
+            objects = objects.filter(
+                Q(name__icontains=query)
+                | Q(description__icontains=query)
+                | Q(item__label__icontains=query)
+                | Q(item__name__icontains=query)
+                | Q(item__plugin_type__label__icontains=query)
+            )
+            self.is_searching = True
+            self.search_query = query
+        return objects
+
+
+class InstanceChooseViewMixin:
+    """Narrowing by type, related rows loaded in the same query, extra columns."""
+
+    request: HttpRequest
+    filter_form_class = InstanceFilterForm
+    preserve_url_parameters = ["multiple", TYPE_NAME_PARAMETER, TYPE_ID_PARAMETER]
+
+    def get_object_list(self) -> QuerySet[PluginInstance]:
+        objects = PluginInstance.objects.select_related("item__plugin_type").order_by(
+            "item__plugin_type__name", "priority", "name"
+        )
+        name = self.request.GET.get(TYPE_NAME_PARAMETER)
+        if name:
+            objects = objects.filter(item__plugin_type__name__in=registry.type_names(name))
+        type_id = self.request.GET.get(TYPE_ID_PARAMETER)
+        if type_id:
+            pk = parse_id(type_id)
+            objects = objects.filter(item__plugin_type_id=pk) if pk else objects.none()
+        return objects
+
+    @property
+    def columns(self) -> list[Any]:
+        columns: list[Any] = super().columns  # type: ignore[misc]
+        return [
+            *columns,
+            Column("item", label=gettext_lazy("Implementation"), accessor="item"),
+            StatusTagColumn(
+                "status",
+                label=gettext_lazy("Status"),
+                accessor="get_status_display",
+                primary=lambda instance: instance.status == PluginStatus.ACTIVE,
+            ),
+        ]
+
+
+class InstanceChooseView(InstanceChooseViewMixin, ChooseView):
+    pass
+
+
+class InstanceChooseResultsView(InstanceChooseViewMixin, ChooseResultsView):
+    pass
+
+
+class InstanceChosenView(SnippetChosenView):
+    def get_object(self, pk: Any) -> PluginInstance:
+        parsed = parse_id(pk)
+        if parsed is None:
+            raise PluginInstance.DoesNotExist
+        instance: PluginInstance = PluginInstance.objects.select_related("item__plugin_type").get(
+            pk=parsed
+        )
+        return instance
+
+    def get_display_title(self, instance: PluginInstance) -> str:
+        return instance_display_title(instance)
+
+
+def require_instance_permission(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Only users with some permission on plugin instances may use the chooser."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not user_can_see_instances(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+class PluginInstanceChooserViewSet(SnippetChooserViewSet):
+    """The instance chooser, for users with a permission on instances; no "create" tab."""
+
+    choose_view_class = InstanceChooseView
+    choose_results_view_class = InstanceChooseResultsView
+    chosen_view_class = InstanceChosenView
+
+    def get_urlpatterns(self) -> list[Any]:
+        return [
+            path(
+                str(pattern.pattern),
+                require_instance_permission(pattern.callback),
+                name=pattern.name,
+            )
+            for pattern in super().get_urlpatterns()
+            if pattern.name != "create"
+        ]

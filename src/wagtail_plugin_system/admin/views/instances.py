@@ -1,0 +1,255 @@
+"""Admin views for plugin instances: the listing, creating, editing and inspecting.
+
+They extend Wagtail's snippet views:
+
+* creating is two steps: :class:`~.implementations.ChooseImplementationView`
+  lists the implementations whose code is present, grouped by type, and
+  :class:`InstanceCreateView` shows one form with the instance's own fields and
+  the implementation's configuration;
+* :class:`InstanceEditView` shows the same form, with secrets write-only;
+* :class:`InstanceInspectView` shows an instance without configuration values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin.utils import quote
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import redirect
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from wagtail.admin import messages
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    HelpPanel,
+    MultiFieldPanel,
+    ObjectList,
+    Panel,
+)
+from wagtail.admin.ui.tables import (
+    BulkActionsCheckboxColumn,
+    Column,
+    DateColumn,
+    StatusTagColumn,
+    UsageCountColumn,
+)
+from wagtail.models import ReferenceIndex
+from wagtail.snippets.views import snippets as snippet_views
+
+from ...core.ids import parse_id
+from ...models import PluginInstance, PluginItem, PluginStatus
+from ..forms import (
+    clear_field_name,
+    config_field_name,
+    configuration_problem,
+    instance_form_class,
+)
+from ..permissions import instance_url
+
+__all__ = [
+    "InstanceCreateView",
+    "InstanceEditView",
+    "InstanceIndexView",
+    "InstanceInspectView",
+    "build_instance_panel",
+]
+
+
+class HealthColumn(Column):
+    cell_template_name = "wagtail_plugin_system/tables/health_cell.html"
+
+
+class InstanceIndexView(snippet_views.IndexView):
+    """The instance listing: a constant number of queries whatever the number of rows."""
+
+    def get_base_queryset(self) -> QuerySet[PluginInstance]:
+        queryset: QuerySet[PluginInstance] = super().get_base_queryset()
+        return queryset.select_related("item__plugin_type").annotate(
+            usage_count=ReferenceIndex.usage_count_subquery(PluginInstance)
+        )
+
+    @cached_property
+    def columns(self) -> list[Any]:
+        return [
+            BulkActionsCheckboxColumn("bulk_actions", obj_type="snippet"),
+            self._get_title_column("name"),
+            Column(
+                "plugin_type",
+                label=gettext_lazy("Type"),
+                accessor="item.plugin_type",
+                sort_key="item__plugin_type__name",
+            ),
+            Column(
+                "item",
+                label=gettext_lazy("Implementation"),
+                accessor="item",
+                sort_key="item__name",
+            ),
+            StatusTagColumn(
+                "status",
+                label=gettext_lazy("Status"),
+                accessor="get_status_display",
+                primary=lambda instance: instance.status == PluginStatus.ACTIVE,
+                sort_key="status",
+            ),
+            Column("priority", label=gettext_lazy("Priority"), sort_key="priority"),
+            HealthColumn(
+                "health", label=gettext_lazy("Last check"), accessor="pk", sort_key="last_check_at"
+            ),
+            UsageCountColumn("usage_count", label=gettext_lazy("Usage"), sort_key="usage_count"),
+            DateColumn("updated_at", label=gettext_lazy("Updated"), sort_key="updated_at"),
+        ]
+
+    def get_list_more_buttons(self, instance: PluginInstance) -> list[Any]:
+        from wagtail.admin.ui.menus import MenuItem
+
+        buttons: list[Any] = super().get_list_more_buttons(instance)
+        if self.user_has_permission("change"):
+            url = instance_url("check", quote(instance.pk))
+            buttons.append(
+                MenuItem(gettext_lazy("Test"), url=url, icon_name="circle-check", priority=25)
+            )
+        return buttons
+
+
+def _status_row() -> FieldRowPanel:
+    return FieldRowPanel([FieldPanel("status"), FieldPanel("priority")])
+
+
+def build_instance_panel(item: PluginItem | None, instance: PluginInstance | None) -> Panel:
+    """The edit handler for an instance of ``item``: its own fields, then its configuration."""
+    form_class = instance_form_class(item)
+    children: list[Panel] = []
+    if item is not None:
+        children.append(
+            HelpPanel(
+                content=format_html(
+                    "<p><strong>{}</strong> ({})</p><p>{}</p>",
+                    item,
+                    item.plugin_type,
+                    item.description,
+                ),
+                heading=_("Implementation"),
+            )
+        )
+    children += [FieldPanel("name"), FieldPanel("description"), _status_row()]
+    item_class = form_class.item_class
+    configuration = item_class.configuration if item_class is not None else None
+    problem = configuration_problem(item_class, instance) if item is not None else None
+    if problem:
+        children.append(
+            HelpPanel(
+                content=format_html('<div class="help-block help-warning">{}</div>', problem),
+                heading=_("Configuration unavailable"),
+            )
+        )
+    elif configuration is not None:
+        secret = configuration.get_secret_fields()
+        stored: dict[str, Any] = {}
+        if instance is not None and instance.pk is not None:
+            stored = dict(instance.config)
+        config_panels: list[Panel] = []
+        for name in configuration.form_class.base_fields:
+            config_panels.append(FieldPanel(config_field_name(name)))
+            if name in secret and stored.get(name) not in (None, ""):
+                config_panels.append(FieldPanel(clear_field_name(name)))
+        children.append(MultiFieldPanel(config_panels, heading=_("Configuration")))
+    panel: Panel = ObjectList(children, base_form_class=form_class).bind_to_model(PluginInstance)
+    return panel
+
+
+class InstanceFormMixin:
+    """The form comes from the per-implementation panel, never from the viewset."""
+
+    panel: Panel
+
+    def get_form_class(self) -> type[Any]:
+        form_class: type[Any] = self.panel.get_form_class()
+        return form_class
+
+
+class InstanceCreateView(InstanceFormMixin, snippet_views.CreateView):
+    """Step 2 of creating an instance: one form for the chosen implementation."""
+
+    plugin_item: PluginItem | None = None
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        self.plugin_item = self._find_item(kwargs.get("item_pk"))
+        super().setup(request, *args, **kwargs)
+
+    @staticmethod
+    def _find_item(item_pk: object) -> PluginItem | None:
+        pk = parse_id(item_pk)
+        if pk is None:
+            return None
+        item = (
+            PluginItem.objects.select_related("plugin_type")
+            .filter(pk=pk, is_missing=False, plugin_type__is_missing=False)
+            .first()
+        )
+        if item is None or item.get_item_class() is None:
+            return None
+        return item
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if self.plugin_item is None and self.user_has_permission("add"):
+            messages.error(
+                request,
+                _(
+                    "That implementation does not exist or its code is not installed. Choose "
+                    "one of the implementations below."
+                ),
+            )
+            return redirect(self.get_choose_url())
+        response: HttpResponseBase = super().dispatch(request, *args, **kwargs)
+        return response
+
+    def get_choose_url(self) -> str:
+        return instance_url("add")
+
+    def get_panel(self) -> Panel:
+        return build_instance_panel(self.plugin_item, None)
+
+    def get_add_url(self) -> str:
+        assert self.plugin_item is not None
+        return instance_url("add_item", self.plugin_item.pk)
+
+    def get_page_subtitle(self) -> str:
+        if self.plugin_item is not None:
+            return str(self.plugin_item)
+        return str(capfirst(PluginInstance._meta.verbose_name))
+
+
+class InstanceEditView(InstanceFormMixin, snippet_views.EditView):
+    """The edit form: the same layout as creating, with secrets write-only."""
+
+    def get_panel(self) -> Panel:
+        instance: PluginInstance = self.object
+        return build_instance_panel(instance.item, instance)
+
+
+class InstanceInspectView(snippet_views.InspectView):
+    """Shows an instance without its configuration values."""
+
+    def get_config_display_value(self) -> str:
+        instance: PluginInstance = self.object
+        item_class = instance.get_item_class()
+        if item_class is None:
+            return _("Unavailable: the implementation's code is not installed.")
+        if not instance.has_readable_config:
+            return _("Unavailable: it cannot be decrypted with the configured keys.")
+        configuration = item_class.configuration
+        if configuration is None:
+            return _("Nothing to configure.")
+        stored = instance.config
+        filled = [name for name in configuration.form_class.base_fields if stored.get(name)]
+        return _("%(count)d of %(total)d fields filled in (values are not shown here).") % {
+            "count": len(filled),
+            "total": len(configuration.form_class.base_fields),
+        }

@@ -1,0 +1,227 @@
+"""Admin viewsets: the "Plugins" menu with Instances, Types and Implementations.
+
+Registered from ``wagtail_hooks.py``. ``PluginInstance`` is a Wagtail snippet
+(so it gets permissions, history, usage, the reference index and bulk
+actions); the two registry viewsets are read-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin.utils import quote
+from django.contrib.auth import get_permission_codename
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import QuerySet
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+
+from ..models import PluginInstance, PluginItem, PluginType
+from .chooser import PluginInstanceChooserViewSet
+from .permissions import INSTANCES_NAMESPACE
+from .views import (
+    ChooseImplementationView,
+    HealthCheckView,
+    InstanceCreateView,
+    InstanceEditView,
+    InstanceIndexView,
+    InstanceInspectView,
+    RegistryIndexView,
+    RegistryInspectView,
+)
+
+__all__ = [
+    "PluginInstanceViewSet",
+    "PluginItemViewSet",
+    "PluginTypeViewSet",
+    "PluginsViewSetGroup",
+]
+
+
+class InspectURLFinder:
+    """Admin links (history reports, search) to the read-only inspect page."""
+
+    inspect_url_name: str = ""
+    permission_policy: Any = None
+
+    def __init__(self, user: Any = None) -> None:
+        self.user = user
+
+    def get_edit_url(self, instance: Any) -> str | None:
+        if self.user is not None and not self.permission_policy.user_has_any_permission(
+            self.user, ["add", "change", "delete", "view"]
+        ):
+            return None
+        return reverse(self.inspect_url_name, args=(quote(instance.pk),))
+
+
+class PluginInstanceViewSet(SnippetViewSet):
+    """Plugin instances: listing, two-step create, edit, inspect, test, history, usage."""
+
+    model = PluginInstance
+    icon = "plug"
+    menu_label = _("Instances")
+    menu_name = "plugin_instances"
+    url_prefix = "plugins/instances"
+    admin_url_namespace = INSTANCES_NAMESPACE
+
+    chooser_viewset_class = PluginInstanceChooserViewSet
+    index_view_class = InstanceIndexView
+    add_view_class = InstanceCreateView
+    edit_view_class = InstanceEditView
+    inspect_view_class = InstanceInspectView
+    # Copying would either show secrets or silently drop them: create a new instance instead.
+    copy_view_enabled = False
+    inspect_view_enabled = True
+    inspect_view_fields = [
+        "name",
+        "description",
+        "item",
+        "status",
+        "priority",
+        "config",
+        "last_check_at",
+        "last_check_ok",
+        "last_check_message",
+        "created_at",
+        "updated_at",
+    ]
+
+    search_fields = [
+        "name",
+        "description",
+        "item__name",
+        "item__label",
+        "item__plugin_type__name",
+        "item__plugin_type__label",
+    ]
+    list_filter = {
+        "status": ["exact"],
+        "item__plugin_type": ["exact"],
+        "item": ["exact"],
+    }
+    ordering = ["item__plugin_type__name", "priority", "name"]
+    list_per_page = 50
+
+    def get_urlpatterns(self) -> list[Any]:
+        patterns: list[Any] = [
+            pattern
+            for pattern in super().get_urlpatterns()
+            if getattr(pattern, "name", None) != "add"
+        ]
+        return [
+            *patterns,
+            path("add/", self.choose_view, name="add"),
+            path("add/<int:item_pk>/", self.add_view, name="add_item"),
+            path(f"check/<{self.pk_path_converter}:pk>/", self.check_view, name="check"),
+        ]
+
+    @property
+    def choose_view(self) -> Any:
+        return self.construct_view(ChooseImplementationView)
+
+    @property
+    def check_view(self) -> Any:
+        return self.construct_view(HealthCheckView)
+
+
+class ReadOnlyRegistryViewSet(ModelViewSet):
+    """A listing and an inspect page, nothing that writes: sync owns these rows."""
+
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    index_view_class = RegistryIndexView
+    inspect_view_class = RegistryInspectView
+    add_to_reference_index = False
+
+    def get_urlpatterns(self) -> list[Any]:
+        conv = self.pk_path_converter
+        return [
+            path("", self.index_view, name="index"),
+            path("results/", self.index_results_view, name="index_results"),
+            path(f"inspect/<{conv}:pk>/", self.inspect_view, name="inspect"),
+        ]
+
+    def get_common_view_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        view_kwargs: dict[str, Any] = super().get_common_view_kwargs(**kwargs)
+        for name in ("add", "edit", "delete", "history", "usage", "copy"):
+            view_kwargs[f"{name}_url_name"] = None
+        return view_kwargs
+
+    @property
+    def url_finder_class(self) -> type[InspectURLFinder]:
+        return type(
+            "RegistryURLFinder",
+            (InspectURLFinder,),
+            {
+                "inspect_url_name": self.get_url_name("inspect"),
+                "permission_policy": self.permission_policy,
+            },
+        )
+
+    def get_permissions_to_register(self) -> QuerySet[Permission]:
+        """Only "view": adding, changing and deleting these rows is pluginsync's job."""
+        return Permission.objects.filter(
+            content_type=ContentType.objects.get_for_model(self.model),
+            codename=get_permission_codename("view", self.model._meta),
+        )
+
+
+class PluginTypeViewSet(ReadOnlyRegistryViewSet):
+    model = PluginType
+    icon = "folder-open-1"
+    menu_label = _("Types")
+    menu_name = "plugin_types"
+    url_prefix = "plugins/types"
+    name = "wagtail_plugin_system_types"
+    search_fields = ["name", "label", "description"]
+    ordering = ["name"]
+    list_filter = ["is_missing"]
+    inspect_view_fields = [
+        "label",
+        "name",
+        "description",
+        "is_code_present",
+        "is_missing",
+        "missing_since",
+        "created_at",
+        "updated_at",
+    ]
+
+
+class PluginItemViewSet(ReadOnlyRegistryViewSet):
+    model = PluginItem
+    icon = "code"
+    menu_label = _("Implementations")
+    menu_name = "plugin_items"
+    url_prefix = "plugins/implementations"
+    name = "wagtail_plugin_system_items"
+    search_fields = ["name", "label", "description", "plugin_type__name", "plugin_type__label"]
+    ordering = ["plugin_type__name", "name"]
+    list_filter = ["plugin_type", "is_configurable", "is_missing"]
+    inspect_view_fields = [
+        "label",
+        "name",
+        "plugin_type",
+        "description",
+        "is_configurable",
+        "default_priority",
+        "is_code_present",
+        "is_missing",
+        "missing_since",
+        "created_at",
+        "updated_at",
+    ]
+
+
+class PluginsViewSetGroup(SnippetViewSetGroup):
+    """The "Plugins" admin menu."""
+
+    items = (PluginInstanceViewSet, PluginTypeViewSet, PluginItemViewSet)
+    menu_label = _("Plugins")
+    menu_icon = "plug"
+    menu_name = "plugins"
+    add_to_admin_menu = True

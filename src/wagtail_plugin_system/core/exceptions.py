@@ -1,0 +1,87 @@
+"""Exceptions raised by wagtail-plugin-system.
+
+Every message says what was wrong and how to fix it, and none of them ever
+contains a configuration value: configuration may hold secrets.
+
+It imports nothing from Django: every layer of the package can use it.
+"""
+
+from __future__ import annotations
+
+
+class PluginSystemError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+# -- contracts (raised when a class is defined) ---------------------------------
+
+
+class PluginDefinitionError(PluginSystemError, TypeError):
+    """A plugin type, item or configuration class is declared incorrectly.
+
+    Raised by the class statement itself, so a mistake surfaces as soon as the
+    module that holds it is imported. It is a :class:`TypeError`, like Python's
+    own error for instantiating an abstract class.
+    """
+
+
+class PluginTypeDefinitionError(PluginDefinitionError):
+    """A :class:`~wagtail_plugin_system.core.contracts.BasePluginType` subclass is invalid."""
+
+
+class PluginItemDefinitionError(PluginDefinitionError):
+    """A :class:`~wagtail_plugin_system.core.contracts.BasePluginItem` subclass is invalid."""
+
+
+class PluginConfigurationDefinitionError(PluginDefinitionError):
+    """A :class:`~wagtail_plugin_system.core.contracts.PluginConfiguration` subclass is invalid."""
+
+
+# -- registry -------------------------------------------------------------------
+
+
+class PluginRegistrationError(PluginSystemError, TypeError):
+    """Something that is not a plugin type or item was passed to a ``register_*`` function."""
+
+
+class DuplicatePluginError(PluginSystemError, ValueError):
+    """Two different classes claim the same name (or alias) in the registry."""
+
+
+class UnknownPluginError(PluginSystemError, LookupError):
+    """A plugin type or item was looked up by a name that is not registered."""
+
+
+class PluginLoadError(PluginSystemError):
+    """One or more entry points failed to load while strict mode is on."""
+
+
+# -- runtime --------------------------------------------------------------------
+
+
+class PluginUnavailableError(PluginSystemError):
+    """A plugin instance cannot be loaded: its code is missing or its config unreadable."""
+
+
+class ConfigDecryptionError(PluginUnavailableError):
+    """Stored configuration cannot be decrypted with any key in ``FIELD_ENCRYPTION_KEY``.
+
+    The stored value is kept as it is: it is never returned as data, never
+    re-encrypted, and saving the row writes the same ciphertext back.
+    """
+
+
+class ConfigEncodingError(PluginSystemError, TypeError):
+    """A configuration value cannot be stored as JSON."""
+
+
+class PluginSelectionError(PluginSystemError):
+    """A type's custom ``get_plugin`` callable returned something unusable."""
+
+
+class PluginFailoverError(ExceptionGroup, PluginSystemError):
+    """Every candidate instance failed in :func:`~wagtail_plugin_system.call_with_failover`.
+
+    An :class:`ExceptionGroup` holding each instance's error, in the order the
+    instances were tried; ``except*`` can pick out the kinds it handles.
+    """

@@ -1,0 +1,34 @@
+"""Database models.
+
+* :mod:`.plugins`: :class:`PluginType` and :class:`PluginItem`, the registry as
+  synced by ``pluginsync``, and :class:`PluginInstance`, what editors configure;
+* :mod:`.site_settings`: the per-site choice of an instance for each type
+  (Settings > Plugins);
+* :mod:`.querysets`: the bulk-write signal the cache listens to.
+"""
+
+from .plugins import (
+    SELECTABLE_STATUSES,
+    PluginInstance,
+    PluginInstanceQuerySet,
+    PluginItem,
+    PluginStatus,
+    PluginType,
+    status_rank,
+)
+from .querysets import InvalidatingQuerySet, plugin_data_changed
+from .site_settings import PluginSiteChoice, PluginSiteSettings
+
+__all__ = [
+    "SELECTABLE_STATUSES",
+    "InvalidatingQuerySet",
+    "PluginInstance",
+    "PluginInstanceQuerySet",
+    "PluginItem",
+    "PluginSiteChoice",
+    "PluginSiteSettings",
+    "PluginStatus",
+    "PluginType",
+    "plugin_data_changed",
+    "status_rank",
+]

@@ -1,0 +1,347 @@
+"""The plugin models: the registry as synced, and the configured instances.
+
+* :class:`PluginType` and :class:`PluginItem` mirror the code registry; they
+  are written by ``pluginsync`` (see :mod:`.sync`) and matched by name. When
+  their code disappears they are kept and marked missing, never silently
+  deleted.
+* :class:`PluginInstance` is what editors create: an item plus its encrypted
+  configuration, a status and a priority.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Case, IntegerField, Value, When
+from django.utils.translation import gettext_lazy as _
+
+from ..core.contracts import BasePluginItem, BasePluginType
+from ..core.exceptions import ConfigDecryptionError, PluginUnavailableError, UnknownPluginError
+from ..core.registry import registry
+from ..fields import EncryptedJSONField
+from .querysets import InvalidatingQuerySet
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Expression
+
+__all__ = [
+    "SELECTABLE_STATUSES",
+    "PluginInstance",
+    "PluginInstanceQuerySet",
+    "PluginItem",
+    "PluginStatus",
+    "PluginType",
+    "status_rank",
+]
+
+
+class PluginStatus(models.TextChoices):
+    """Whether and how an instance takes part in selection."""
+
+    #: Selected first.
+    ACTIVE = "active", _("Active")
+    #: A stand-by: selected only when no active instance is available.
+    RESERVED = "reserved", _("Reserved")
+    #: Never selected.
+    DISABLED = "disabled", _("Disabled")
+
+
+# The spelling django-plugin-system uses (PluginStatus.Active), so code written for it works.
+for _member in PluginStatus:
+    setattr(PluginStatus, _member.name.capitalize(), _member)
+
+
+#: Statuses that take part in selection, in the order they are tried.
+SELECTABLE_STATUSES = (PluginStatus.ACTIVE, PluginStatus.RESERVED)
+
+
+def status_rank() -> Expression:
+    """An expression that sorts ACTIVE before RESERVED before DISABLED."""
+    return Case(
+        When(status=PluginStatus.ACTIVE, then=Value(0)),
+        When(status=PluginStatus.RESERVED, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
+class RegistryMirror(models.Model):
+    """Fields shared by the rows that mirror registered code."""
+
+    name = models.CharField(_("name"), max_length=100)
+    label = models.CharField(_("label"), max_length=255, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    is_missing = models.BooleanField(
+        _("code missing"),
+        default=False,
+        help_text=_("Its code was not registered at the last plugin sync."),
+    )
+    missing_since = models.DateTimeField(_("missing since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.label or self.name
+
+
+class PluginType(RegistryMirror):
+    """A plugin type as synced from the registry, identified by its name."""
+
+    objects = InvalidatingQuerySet["PluginType"].as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("plugin type")
+        verbose_name_plural = _("plugin types")
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="wagtail_plugin_system_type_name"),
+        ]
+
+    def get_type_class(self) -> type[BasePluginType] | None:
+        """The registered class of this type in this process, or ``None``."""
+        try:
+            return registry.get_type_entry(self.name).type_class
+        except UnknownPluginError:
+            return None
+
+    @property
+    def is_code_present(self) -> bool:
+        """Whether this process has the type's code registered."""
+        return self.get_type_class() is not None
+
+
+class PluginItem(RegistryMirror):
+    """A plugin item (an implementation) as synced from the registry."""
+
+    plugin_type = models.ForeignKey(
+        PluginType,
+        on_delete=models.PROTECT,
+        related_name="items",
+        verbose_name=_("plugin type"),
+    )
+    default_priority = models.IntegerField(_("default priority"), default=100)
+    is_configurable = models.BooleanField(_("configurable"), default=False)
+
+    objects = InvalidatingQuerySet["PluginItem"].as_manager()
+
+    class Meta:
+        ordering = ["plugin_type__name", "name"]
+        verbose_name = _("plugin implementation")
+        verbose_name_plural = _("plugin implementations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plugin_type", "name"], name="wagtail_plugin_system_item_name"
+            ),
+        ]
+
+    def get_item_class(self) -> type[BasePluginItem] | None:
+        """The registered class of this item in this process, or ``None``."""
+        return registry.get_item(self.plugin_type.name, self.name)
+
+    @property
+    def is_code_present(self) -> bool:
+        """Whether this process has the item's code registered."""
+        return self.get_item_class() is not None
+
+
+class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
+    """Queries over instances; selection order lives in :meth:`in_selection_order`."""
+
+    def of_type(self, plugin_type: type[BasePluginType] | str) -> PluginInstanceQuerySet:
+        """Instances of a type, given as its class, its name or a former name.
+
+        Rows still carrying a former name (before the next sync renames them)
+        are included; a name that is not registered matches that stored name.
+        """
+        return self.filter(item__plugin_type__name__in=registry.type_names(plugin_type))
+
+    def selectable(self) -> PluginInstanceQuerySet:
+        """Instances that may be selected: active or reserved, with their code synced."""
+        return self.filter(
+            status__in=SELECTABLE_STATUSES,
+            item__is_missing=False,
+            item__plugin_type__is_missing=False,
+        )
+
+    def in_selection_order(self) -> PluginInstanceQuerySet:
+        """Active before reserved (before disabled), then priority, then creation order."""
+        return self.select_related("item__plugin_type").order_by(
+            status_rank(), "priority", "created_at", "pk"
+        )
+
+
+class PluginInstanceManager(models.Manager["PluginInstance"]):
+    def get_queryset(self) -> PluginInstanceQuerySet:
+        return PluginInstanceQuerySet(self.model, using=self._db)
+
+    def of_type(self, plugin_type: type[BasePluginType] | str) -> PluginInstanceQuerySet:
+        return self.get_queryset().of_type(plugin_type)
+
+    def create_instance(
+        self,
+        item: type[BasePluginItem] | PluginItem,
+        *,
+        name: str,
+        config: Mapping[str, Any] | None = None,
+        validate: bool = True,
+        **fields: Any,
+    ) -> PluginInstance:
+        """Create a configured instance of an item from code.
+
+        ``item`` is a registered item class or its :class:`PluginItem` row
+        (run ``pluginsync`` first so the row exists). When ``validate`` is
+        true, ``config`` goes through the item's configuration form exactly as
+        an editor's input would, and a
+        :class:`~django.core.exceptions.ValidationError` names each invalid
+        field.
+        """
+        if isinstance(item, type):
+            item_class = item
+            try:
+                row = PluginItem.objects.using(self._db).get(
+                    plugin_type__name=item.plugin_type.name, name=item.name
+                )
+            except PluginItem.DoesNotExist:
+                raise PluginUnavailableError(
+                    f"Plugin item {item.plugin_type.name}/{item.name} has no database row yet. "
+                    f"Register it and run 'manage.py pluginsync' first."
+                ) from None
+        else:
+            row = item
+            found = row.get_item_class()
+            if found is None:
+                raise PluginUnavailableError(
+                    f"The code of plugin item {row.plugin_type.name}/{row.name} is not "
+                    f"registered in this process, so its configuration cannot be checked."
+                )
+            item_class = found
+        data = dict(config or {})
+        if validate and item_class.configuration is not None:
+            data = item_class.configuration.validate(data)
+        elif validate and data:
+            raise ValidationError(
+                _("%(item)s has no configuration, so it cannot store config values.")
+                % {"item": f"{item_class.plugin_type.name}/{item_class.name}"}
+            )
+        fields.setdefault("priority", row.default_priority)
+        instance: PluginInstance = self.create(item=row, name=name, config=data, **fields)
+        return instance
+
+
+class PluginInstance(models.Model):
+    """A configured instance of a plugin item: what application code gets to use."""
+
+    item = models.ForeignKey(
+        PluginItem,
+        on_delete=models.PROTECT,
+        related_name="instances",
+        verbose_name=_("implementation"),
+    )
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=PluginStatus.choices,
+        default=PluginStatus.ACTIVE,
+        db_index=True,
+        help_text=_(
+            "Active instances are used first, reserved ones only when no active one is "
+            "available; disabled ones never."
+        ),
+    )
+    priority = models.IntegerField(
+        _("priority"),
+        default=100,
+        help_text=_("Among instances of the same status, lower numbers are used first."),
+    )
+    config = EncryptedJSONField(_("configuration"), default=dict)
+    last_check_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
+    last_check_ok = models.BooleanField(_("last check passed"), null=True, blank=True)
+    last_check_message = models.CharField(_("last check result"), max_length=500, blank=True)
+    is_default = models.BooleanField(
+        _("created by plugin sync"),
+        default=False,
+        editable=False,
+        help_text=_("Created automatically for an implementation with nothing to configure."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = PluginInstanceManager()
+
+    class Meta:
+        ordering = ["item__plugin_type__name", "priority", "created_at", "pk"]
+        verbose_name = _("plugin instance")
+        verbose_name_plural = _("plugin instances")
+        indexes = [
+            models.Index(fields=["item", "status", "priority"], name="wps_instance_selection"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (for caches) with the configuration encrypted, never in plaintext."""
+        state: dict[str, Any] = super().__getstate__()
+        if "config" in state:
+            field = cast("models.Field[Any, Any]", self._meta.get_field("config"))
+            state["config"] = field.value_from_object(self)
+        return state
+
+    @property
+    def plugin_type(self) -> PluginType:
+        """The :class:`PluginType` row of this instance's item."""
+        return self.item.plugin_type
+
+    def get_item_class(self) -> type[BasePluginItem] | None:
+        """The registered item class of this instance, or ``None`` when its code is missing."""
+        return self.item.get_item_class()
+
+    @property
+    def is_disabled(self) -> bool:
+        """Whether the instance is disabled, so never selected."""
+        return self.status == PluginStatus.DISABLED
+
+    @property
+    def is_code_present(self) -> bool:
+        """Whether this process can load the instance's code."""
+        return self.get_item_class() is not None
+
+    @property
+    def has_readable_config(self) -> bool:
+        """Whether the stored configuration can be decrypted with the configured keys."""
+        try:
+            self.config  # noqa: B018 - decrypting is the test
+        except ConfigDecryptionError:
+            return False
+        return True
+
+    def load_instance(self) -> BasePluginItem:
+        """Return the item object, carrying this instance's configuration.
+
+        Raises :class:`~wagtail_plugin_system.core.exceptions.PluginUnavailableError`
+        when the item's code is not registered in this process, and its
+        subclass :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError`
+        when the configuration cannot be decrypted.
+        """
+        item_class = self.get_item_class()
+        if item_class is None:
+            raise PluginUnavailableError(
+                f"Plugin instance {self.pk} ({self.name!r}) uses implementation "
+                f"{self.item.plugin_type.name}/{self.item.name}, whose code is not registered in "
+                f"this process. Install and register it, or disable the instance."
+            )
+        config = self.config
+        if not isinstance(config, dict):
+            raise PluginUnavailableError(
+                f"Plugin instance {self.pk} ({self.name!r}) has a configuration that is not a "
+                f"dict. Open it in the admin and save its configuration again."
+            )
+        return item_class(config=config, plugin_instance=self)

@@ -1,0 +1,142 @@
+"""The database side of a sync: read a snapshot, then apply the planned actions.
+
+Only the ORM is used: one query per table to read, and ``bulk_create``,
+``bulk_update``, ``update()`` and ``delete()`` to write, so the number of
+queries does not grow with the number of plugins (beyond the batches a
+backend splits a bulk write into). The models' querysets announce every bulk
+write, which invalidates the selection cache in every process.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import BigIntegerField, Case, Count, F, Q, Value, When
+
+from ..models import PluginInstance, PluginItem, PluginType
+from .plan import InstanceCounts, Snapshot
+from .report import Action, Kind, SyncAction
+
+__all__ = ["apply_actions", "read_snapshot"]
+
+#: Fields the sync may change on existing rows, by model.
+_UPDATABLE: dict[type[PluginType] | type[PluginItem], list[str]] = {
+    PluginType: ["name", "label", "description", "is_missing", "missing_since", "updated_at"],
+    PluginItem: [
+        "name",
+        "label",
+        "description",
+        "default_priority",
+        "is_configurable",
+        "is_missing",
+        "missing_since",
+        "updated_at",
+    ],
+}
+
+
+def _untouched() -> Q:
+    """Default instances that no editor changed: sync created them and nothing saved them since."""
+    return Q(is_default=True, updated_at=F("created_at"))
+
+
+def read_snapshot(using: str, *, prune: bool) -> Snapshot:
+    """Read types, items and instance counts (three queries; a fourth with ``prune``)."""
+    types = {row.name: row for row in PluginType.objects.using(using).all()}
+    items: dict[int, dict[str, PluginItem]] = defaultdict(dict)
+    for row in PluginItem.objects.using(using).all():
+        items[row.plugin_type_id][row.name] = row
+    counts = {
+        row["item_id"]: InstanceCounts(row["total"], row["editor"])
+        for row in PluginInstance.objects.using(using)
+        .order_by()
+        .values("item_id")
+        .annotate(total=Count("pk"), editor=Count("pk", filter=~_untouched()))
+    }
+    defaults: dict[int, list[PluginInstance]] = defaultdict(list)
+    if prune:
+        for instance in (
+            PluginInstance.objects.using(using).filter(_untouched()).only("pk", "name", "item_id")
+        ):
+            defaults[instance.item_id].append(instance)
+    return Snapshot(types=types, items=dict(items), counts=counts, defaults=dict(defaults))
+
+
+def apply_actions(actions: Iterable[SyncAction], using: str, now: Any) -> None:
+    """Write what the actions say, table by table, parents before children."""
+    created: dict[Kind, list[Any]] = defaultdict(list)
+    changed: dict[type[PluginType] | type[PluginItem], dict[int, Any]] = defaultdict(dict)
+    merges: list[SyncAction] = []
+    deleted: dict[Kind, list[int]] = defaultdict(list)
+    for action in actions:
+        if action.action is Action.CREATE:
+            created[action.kind].append(action.row)
+        elif action.action is Action.MERGE:
+            merges.append(action)
+        elif action.action is Action.DELETE:
+            deleted[action.kind].append(action.row.pk)
+        elif action.changes:
+            for name, value in action.changes.items():
+                setattr(action.row, name, value)
+            changed[type(action.row)][action.row.pk] = action.row
+
+    if created[Kind.TYPE]:
+        _create(created[Kind.TYPE], using, ("name",))
+    if created[Kind.ITEM]:
+        _create(created[Kind.ITEM], using, ("plugin_type_id", "name"))
+    for model, rows in changed.items():
+        for row in rows.values():
+            row.updated_at = now
+        model._default_manager.using(using).bulk_update(list(rows.values()), _UPDATABLE[model])
+    if merges:
+        # One statement moves every former-name row's instances to its current row.
+        sources = [merge.source.pk for merge in merges]
+        PluginInstance.objects.using(using).filter(item_id__in=sources).update(
+            item_id=Case(
+                *(When(item_id=m.source.pk, then=Value(m.row.pk)) for m in merges),
+                output_field=BigIntegerField(),
+            )
+        )
+        PluginItem.objects.using(using).filter(pk__in=sources).delete()
+    if created[Kind.INSTANCE]:
+        # Each item that gets a default instance had none: its id identifies the new row.
+        defaults = _create(created[Kind.INSTANCE], using, ("item_id",))
+        # Mark them untouched: their last change is their creation (prune relies on it).
+        PluginInstance.objects.using(using).filter(pk__in=[row.pk for row in defaults]).update(
+            updated_at=F("created_at")
+        )
+        for row in defaults:
+            row.updated_at = row.created_at
+    if deleted[Kind.ITEM]:
+        PluginInstance.objects.using(using).filter(item_id__in=deleted[Kind.ITEM]).delete()
+        PluginItem.objects.using(using).filter(pk__in=deleted[Kind.ITEM]).delete()
+    if deleted[Kind.TYPE]:
+        PluginType.objects.using(using).filter(pk__in=deleted[Kind.TYPE]).delete()
+
+
+def _create(rows: list[Any], using: str, natural_key: tuple[str, ...]) -> list[Any]:
+    """``bulk_create`` the rows and make sure each has its primary key.
+
+    Where the database cannot return new keys (MySQL), they are read back in
+    one query by ``natural_key``, attribute names that identify a new row.
+    """
+    model = type(rows[0])
+    # A new item's type (a default instance's item) was created just before: bulk_create
+    # takes its key from the related object, which stays cached on the row.
+    created: list[Any] = model._default_manager.using(using).bulk_create(rows)
+    if all(row.pk is not None for row in created):
+        return created
+    first = natural_key[0]
+    keys = {
+        tuple(found[:-1]): found[-1]
+        for found in model._default_manager.using(using)
+        .filter(**{f"{first}__in": {getattr(row, first) for row in created}})
+        .values_list(*natural_key, "pk")
+    }
+    for row in created:
+        row.pk = keys[tuple(getattr(row, name) for name in natural_key)]
+        row._state.adding = False
+        row._state.db = using
+    return created

@@ -1,0 +1,81 @@
+"""The plugin instance chooser widget, apart from the chooser's views.
+
+Models (the per-site settings' panels) and blocks use the widget; the modal's
+views live in :mod:`wagtail_plugin_system.admin.chooser`. Like Wagtail's own
+``wagtail.snippets.widgets``, this module imports only Wagtail's widgets, so
+importing the models never loads the admin's views. It does not import the
+models either (the site settings' models import it): the widget looks the
+instance model up in the app registry when it is built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.apps import apps
+from django.db.models import Model
+from django.utils.translation import gettext as _
+from wagtail.snippets.widgets import AdminSnippetChooser
+
+from .core.ids import parse_id
+
+__all__ = [
+    "TYPE_ID_PARAMETER",
+    "TYPE_NAME_PARAMETER",
+    "PluginInstanceChooser",
+    "instance_display_title",
+]
+
+#: URL parameters that narrow the chooser modal to one plugin type.
+TYPE_NAME_PARAMETER = "plugin_type"
+TYPE_ID_PARAMETER = "plugin_type_id"
+
+
+def instance_display_title(instance: Any) -> str:
+    """How a chosen instance is shown in editors' forms, with a warning when it will not work."""
+    title = f"{instance} ({instance.item}, {instance.get_status_display().lower()})"
+    if instance.is_disabled:
+        return _("%(title)s: disabled, so it is not used on the site") % {"title": title}
+    if not instance.is_code_present:
+        return _("%(title)s: its implementation's code is missing, so it is not used") % {
+            "title": title
+        }
+    return title
+
+
+class PluginInstanceChooser(AdminSnippetChooser):
+    """The chooser widget, optionally narrowed to one plugin type.
+
+    ``plugin_type`` (a type name) narrows the modal to that type;
+    ``linked_fields`` (Wagtail's chooser option) can narrow it from another
+    field of the form, as the per-site settings do with ``plugin_type_id``.
+    """
+
+    def __init__(self, plugin_type: str | None = None, **kwargs: Any) -> None:
+        self.plugin_type = plugin_type
+        kwargs.setdefault("icon", "plug")
+        # Not ready yet while the site settings' models are being defined: look it up as is.
+        model = apps.get_model("wagtail_plugin_system", "PluginInstance", require_ready=False)
+        super().__init__(model, **kwargs)
+
+    def get_chooser_modal_url(self) -> str:
+        url: str = super().get_chooser_modal_url()
+        if self.plugin_type:
+            url += "?" + urlencode({TYPE_NAME_PARAMETER: self.plugin_type})
+        return url
+
+    def get_display_title(self, instance: Any) -> str:
+        return instance_display_title(instance)
+
+    def get_instance(self, value: Any) -> Model | None:
+        """An instance, or ``None`` for a missing or malformed id (never an error)."""
+        if value is None or isinstance(value, self.model):
+            return value
+        pk = parse_id(value)
+        if pk is None:
+            return None
+        instance: Model | None = (
+            self.model._default_manager.select_related("item__plugin_type").filter(pk=pk).first()
+        )
+        return instance

@@ -1,0 +1,91 @@
+"""Tests for wagtail_plugin_system.admin.chooser: the instance chooser modal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from wagtail.test.utils import WagtailTestUtils
+
+from tests.testapp.plugins import BankTransferGateway
+from wagtail_plugin_system.models import PluginInstance, PluginType
+from wagtail_plugin_system.widgets import PluginInstanceChooser
+
+pytestmark = pytest.mark.django_db
+
+
+def chooser_url(name: str, *args: Any) -> str:
+    viewset = PluginInstance.snippet_viewset.chooser_viewset  # type: ignore[attr-defined]
+    return reverse(viewset.get_url_name(name), args=args)
+
+
+@pytest.fixture
+def editor(client: Client, synced: Any) -> Client:
+    client.force_login(WagtailTestUtils.create_superuser("editor", password="pw"))  # type: ignore[arg-type]
+    PluginInstance.objects.create_instance(
+        BankTransferGateway, name="Wire backup", status="disabled", description="old bank"
+    )
+    return client
+
+
+def modal_html(response: Any) -> str:
+    assert response.status_code == 200
+    return str(json.loads(response.content)["html"])
+
+
+def titles(html: str) -> list[str]:
+    soup = WagtailTestUtils.get_soup(html)  # type: ignore[arg-type]
+    return [a.get_text(strip=True) for a in soup.select("[data-chooser-modal-choice]")]
+
+
+def test_modal_lists_only_the_requested_type_with_status(editor: Client) -> None:
+    everything = titles(modal_html(editor.get(chooser_url("choose"))))
+    assert {"Bank transfer", "Wire backup", "Echo"} <= set(everything)
+    html = modal_html(editor.get(chooser_url("choose"), {"plugin_type": "payment_gateway"}))
+    assert sorted(titles(html)) == ["Bank transfer", "Wire backup"]
+    assert "Disabled" in html
+    assert "Implementation" in html
+    sms = PluginType.objects.get(name="sms_sender")
+    html = modal_html(editor.get(chooser_url("choose"), {"plugin_type_id": sms.pk}))
+    assert titles(html) == ["Echo"]
+    html = modal_html(editor.get(chooser_url("choose"), {"plugin_type_id": "junk"}))
+    assert titles(html) == []
+
+
+def test_modal_search_keeps_the_type_filter(editor: Client) -> None:
+    response = editor.get(
+        chooser_url("choose_results"), {"plugin_type": "payment_gateway", "q": "old"}
+    )
+    assert response.status_code == 200
+    assert titles(response.content.decode()) == ["Wire backup"]
+    response = editor.get(chooser_url("choose_results"), {"plugin_type": "sms_sender", "q": "old"})
+    assert titles(response.content.decode()) == []
+
+
+def test_chosen_title_warns_about_unusable_instances(editor: Client) -> None:
+    wire = PluginInstance.objects.get(name="Wire backup")
+    data = json.loads(editor.get(chooser_url("chosen", wire.pk)).content)
+    assert "disabled, so it is not used on the site" in data["result"]["string"]
+    assert editor.get(chooser_url("chosen", 999999)).status_code == 404
+
+
+def test_there_is_no_create_tab() -> None:
+    from django.urls import NoReverseMatch
+
+    with pytest.raises(NoReverseMatch):
+        chooser_url("create")
+
+
+def test_widget_narrows_the_modal_url(synced: Any) -> None:
+    assert (
+        PluginInstanceChooser(plugin_type="sms_sender")
+        .get_chooser_modal_url()
+        .endswith("?plugin_type=sms_sender")
+    )
+    assert "?" not in PluginInstanceChooser().get_chooser_modal_url()
+    widget = PluginInstanceChooser()
+    assert widget.get_instance("not-a-number") is None
+    assert widget.get_instance(999999) is None
