@@ -44,7 +44,17 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # django-plugin-system, to write its tables for the pluginimport tests. Its app has no
+    # post-migrate sync (its signals module is never imported); it requires SALT_KEY.
+    "django_plugin_system",
 ]
+
+# The pluginimport test of a project that has removed django-plugin-system from its apps.
+if os.environ.get("WPS_WITHOUT_SEED_APP") == "1":
+    INSTALLED_APPS.remove("django_plugin_system")
+
+# django-plugin-system's key derivation salt (tests only).
+SALT_KEY = "tests-only-salt"
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -99,8 +109,16 @@ else:
         }
     }
 
-# A shared (file-based) cache when a test runs several processes against one database.
-if os.environ.get("WPS_TEST_CACHE_DIR"):
+# A shared cache when a test runs several processes against one database: Redis, or
+# Django's file-based cache.
+if os.environ.get("WPS_TEST_REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["WPS_TEST_REDIS_URL"],
+        }
+    }
+elif os.environ.get("WPS_TEST_CACHE_DIR"):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -134,3 +152,8 @@ LOGGING = {
     "handlers": {"null": {"class": "logging.NullHandler"}},
     "root": {"handlers": ["null"], "level": "WARNING"},
 }
+
+# Servers started by the tests (gunicorn) print request errors for the test to show.
+if os.environ.get("WPS_TEST_SERVER_ERRORS"):
+    LOGGING["handlers"]["stderr"] = {"class": "logging.StreamHandler"}  # type: ignore[index]
+    LOGGING["loggers"] = {"django.request": {"handlers": ["stderr"], "level": "ERROR"}}
