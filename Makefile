@@ -4,10 +4,16 @@
 # $(PYTHON) and installs the package with its "dev" extra the first time, and again
 # whenever pyproject.toml changes.
 #
-#   make test             the whole suite on SQLite, then on a throwaway PostgreSQL
-#   make test-sqlite      ... on SQLite only
-#   make test-postgresql  ... on PostgreSQL only (started by tests/postgres.py)
-#   make test-wagtail-lines  ... with the other supported Wagtail lines (nox sessions)
+#   make test             the whole test matrix (below), each run in turn
+#   make test-sqlite      Python of the machine, Django 5.2, Wagtail 8.0, on SQLite
+#   make test-postgresql  ... on PostgreSQL (started by tests/postgres.py)
+#   make test-wagtail-lines  Django 5.2 with the other supported Wagtail line, 7.4 (nox),
+#                         on SQLite and PostgreSQL
+#   make test-py313-sqlite      Python 3.13, Django 6.1, Wagtail 8.0, on SQLite, with the
+#                         wheel installed into a new project (inside the Debian 13 root)
+#   make test-py313-postgresql  ... on PostgreSQL
+#   make test-py313-wagtail74   Python 3.13, Django 6.0, Wagtail 7.4, on SQLite
+#   make py313-root       build the Debian 13 root with Python 3.13 (tests/debian_root.sh)
 #   make lint             ruff check, ruff format --check, mypy, the import contracts,
 #                         the message catalogs
 #   make messages         regenerate the message catalogs from the source and compile them
@@ -21,9 +27,15 @@
 #
 # The message catalogs need GNU gettext (Debian: apt-get install gettext).
 #
-# The PostgreSQL run needs the PostgreSQL server programs (Debian: apt-get install
-# postgresql). Without them it is skipped with a message, except when CI=true, where
-# it fails. Set WPS_EXTERNAL_POSTGRES=1 and the PG* variables to use a running server.
+# The PostgreSQL runs need the PostgreSQL server programs (Debian: apt-get install
+# postgresql). Without them they are skipped with a message, except when CI=true, where
+# they fail. Set WPS_EXTERNAL_POSTGRES=1 and the PG* variables to use a running server.
+#
+# Django 6 needs Python 3.12 or newer. The Python 3.13 runs happen in a Debian 13 root
+# that `make py313-root` builds under $(PY313_ROOT) with debootstrap (as root; Debian:
+# apt-get install debootstrap) and later runs reuse; its PostgreSQL server runs on this
+# machine, reached over 127.0.0.1. Where the root cannot be built or entered, these runs
+# are skipped with a message, except when CI=true, where they fail.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -40,6 +52,27 @@ PYTEST := $(BIN)/python -m pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
 # main virtualenv has the newest line.
 OTHER_WAGTAIL_LINES ?= 7.4
 
+# The Debian 13 root with Python 3.13, and nox inside it (its virtualenvs stay in the root).
+PY313_ROOT ?= .cache/debian13-root
+export WPS_DEBIAN_ROOT := $(abspath $(PY313_ROOT))
+IN_ROOT := tests/debian_root.sh run -- nox --no-color --envdir /opt/nox
+NEWEST_CELL := tests-django6.1-wagtail8.0
+WAGTAIL74_CELL := tests-django6.0-wagtail7.4
+# The browser tests run in the main run only (the root has no Chromium).
+RUN_ONCE := not packaging and not browser
+
+# Shell code that starts each Python 3.13 run: when the root cannot be had, the run is
+# skipped (exit 0), or fails under CI=true; otherwise the root is built or found current.
+PY313_GUARD = if ! why="$$(tests/debian_root.sh available)"; then \
+		if [ "$$CI" = "true" ]; then \
+			echo "==> $$why"; echo "==> The Python 3.13 runs are required when CI=true."; exit 1; \
+		fi; \
+		echo "==> Skipping '$@': $$why"; \
+		echo "    Run it as root with debootstrap installed (Debian: apt-get install debootstrap): make $@"; \
+		exit 0; \
+	fi; \
+	tests/debian_root.sh build || exit 1;
+
 DEMO_ADDRESS ?= 127.0.0.1:8000
 # The sandbox needs the package and its dependencies only, not the development tools.
 DEMO_VENV ?= .venv-demo
@@ -49,7 +82,8 @@ DEMO_STAMP := $(DEMO_VENV)/.wps-demo-installed
 .DEFAULT_GOAL := test
 # Test runs share the terminal; keep them one after the other even under -j.
 .NOTPARALLEL:
-.PHONY: venv demo test test-sqlite test-postgresql test-wagtail-lines lint format messages bench docs dist clean
+.PHONY: venv demo test test-sqlite test-postgresql test-wagtail-lines lint format messages bench docs \
+	dist clean py313-root test-py313-sqlite test-py313-postgresql test-py313-wagtail74
 
 venv: $(STAMP)
 
@@ -59,12 +93,18 @@ $(STAMP): pyproject.toml
 	"$(BIN)/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch "$(STAMP)"
 
+TEST_RUNS := test-sqlite test-postgresql test-wagtail-lines \
+	test-py313-sqlite test-py313-postgresql test-py313-wagtail74
+
 # Every run goes ahead even when an earlier one failed; the target fails at the end.
 test: venv
-	@failed=""; \
-	for run in test-sqlite test-postgresql test-wagtail-lines; do \
+	@failed=""; times=""; \
+	for run in $(TEST_RUNS); do \
+		start=$$(date +%s); \
 		$(MAKE) --no-print-directory $$run || failed="$$failed $$run"; \
+		times="$$times $$run=$$(( $$(date +%s) - start ))s"; \
 	done; \
+	echo "==> Durations:$$times"; \
 	if [ -n "$$failed" ]; then echo "==> Failed:$$failed"; exit 1; fi; \
 	echo "==> All test runs passed."
 
@@ -94,9 +134,45 @@ test-postgresql: venv
 
 test-wagtail-lines: venv
 	@for line in $(OTHER_WAGTAIL_LINES); do \
-		echo "==> Test suite with Wagtail $$line (SQLite, then PostgreSQL)"; \
-		"$(BIN)/nox" --no-color -s "tests(wagtail='$$line')" || exit 1; \
+		session="tests-django5.2-wagtail$$line"; \
+		echo "==> Test suite with Django 5.2 and Wagtail $$line on SQLite"; \
+		"$(BIN)/nox" --no-color -s "$$session" || exit 1; \
+		if "$(BIN)/python" tests/postgres.py available; then \
+			echo "==> Test suite with Django 5.2 and Wagtail $$line on PostgreSQL"; \
+			"$(BIN)/python" tests/postgres.py run -- "$(BIN)/nox" --no-color -s "$$session" || exit 1; \
+		elif [ "$$CI" = "true" ]; then \
+			echo "==> PostgreSQL is required when CI=true, and it cannot be started (see above)."; \
+			exit 1; \
+		else \
+			echo "==> Skipping the test suite with Wagtail $$line on PostgreSQL: the server cannot be started here (see above)."; \
+		fi; \
 	done
+
+py313-root:
+	tests/debian_root.sh build
+
+test-py313-sqlite:
+	@$(PY313_GUARD) \
+	echo "==> Test suite with Python 3.13, Django 6.1 and Wagtail 8.0 on SQLite (with the wheel tests)"; \
+	$(IN_ROOT) -s $(NEWEST_CELL) -- -m "not browser" $(PYTEST_ARGS)
+
+test-py313-postgresql: venv
+	@$(PY313_GUARD) \
+	if "$(BIN)/python" tests/postgres.py available; then \
+		echo "==> Test suite with Python 3.13, Django 6.1 and Wagtail 8.0 on PostgreSQL"; \
+		"$(BIN)/python" tests/postgres.py run -- \
+			$(IN_ROOT) -s $(NEWEST_CELL) -- -m "$(RUN_ONCE)" $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+		echo "==> PostgreSQL is required when CI=true, and it cannot be started (see above)."; \
+		exit 1; \
+	else \
+		echo "==> Skipping the Python 3.13 test suite on PostgreSQL: the server cannot be started here (see above)."; \
+	fi
+
+test-py313-wagtail74:
+	@$(PY313_GUARD) \
+	echo "==> Test suite with Python 3.13, Django 6.0 and Wagtail 7.4 on SQLite"; \
+	$(IN_ROOT) -s $(WAGTAIL74_CELL) -- -m "$(RUN_ONCE)" $(PYTEST_ARGS)
 
 # All checks run; the target fails at the end if any of them failed. The catalogs
 # fail when one lacks a string of the source, has a fuzzy entry or a stale .mo file.
@@ -144,5 +220,6 @@ demo: $(DEMO_STAMP)
 
 clean:
 	rm -rf build dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov test-results .nox
-	find . \( -path ./.git -o -path "./$(VENV)" -o -path "./$(DEMO_VENV)" \) -prune \
+	@echo "(kept: $(VENV), $(DEMO_VENV), and the Debian root in $(PY313_ROOT); delete them by hand to rebuild)"
+	find . \( -path ./.git -o -path "./$(VENV)" -o -path "./$(DEMO_VENV)" -o -path "./.cache" \) -prune \
 		-o \( -name "*.egg-info" -o -name __pycache__ \) -prune -exec rm -rf {} +

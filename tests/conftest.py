@@ -1,6 +1,7 @@
 """Shared fixtures for the test suite, and what the run reports about its environment.
 
-* The header names the database and the browser the run uses.
+* The header names the Python, Django and Wagtail versions, the database and the
+  browser the run uses.
 * Tests marked ``postgresql`` need PostgreSQL: on another database they are
   deselected (the PostgreSQL run of ``make test`` runs them).
 * Tests marked ``browser`` need Chromium and Playwright, and tests marked
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import sqlite3
 import subprocess
@@ -75,9 +77,19 @@ def chromium() -> tuple[str | None, str]:
     return path, f"chromium {number}"
 
 
+def stack_description() -> str:
+    import django
+    import wagtail
+
+    return (
+        f"Python {platform.python_version()}, Django {django.__version__}, "
+        f"Wagtail {wagtail.__version__}"
+    )
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     _, browser = chromium()
-    return f"databases: {database_description()}; browser: {browser}"
+    return f"stack: {stack_description()}; databases: {database_description()}; browser: {browser}"
 
 
 @pytest.hookimpl(trylast=True)  # after -m has deselected what the run does not want
