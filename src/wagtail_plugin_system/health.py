@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from .audit import CHECK_LOG_ACTION
 from .core.exceptions import PluginUnavailableError
-from .core.redact import redact
+from .core.redact import describe_exception
 
 if TYPE_CHECKING:
     from .models import PluginInstance
@@ -63,6 +64,7 @@ def run_health_check(instance: PluginInstance, *, user: Any = None) -> HealthRes
     return result
 
 
+@sensitive_variables()
 def _outcome(instance: PluginInstance) -> tuple[bool, str]:
     try:
         item = instance.load_instance()
@@ -71,7 +73,8 @@ def _outcome(instance: PluginInstance) -> tuple[bool, str]:
     try:
         outcome = item.check()
     except Exception as exc:
-        return False, f"{type(exc).__name__}: {redact(str(exc), item.config)}"
+        # Even an error whose str() raises gives a message, never a server error.
+        return False, describe_exception(exc, item.config)
     if outcome is False:
         return False, _("The check reported a failure.")
     if not item.has_health_check():

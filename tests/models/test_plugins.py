@@ -55,7 +55,7 @@ def test_load_instance_with_non_dict_config(make_instance: Any) -> None:
     instance = make_instance(BankTransferGateway)
     instance.config = ["not", "a", "dict"]
     instance.save()
-    with pytest.raises(PluginUnavailableError, match="not a dict"):
+    with pytest.raises(PluginUnavailableError, match="not an object"):
         PluginInstance.objects.get(pk=instance.pk).load_instance()
 
 
