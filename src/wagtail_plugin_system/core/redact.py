@@ -83,8 +83,14 @@ def redact(text: str, config: Mapping[str, Any]) -> str:
     and in their ``repr()``-escaped, JSON-escaped, URL-encoded and
     HTML-escaped forms. Longer values are replaced first.
     """
-    for needle in _needles(config):
-        text = text.replace(needle, REDACTED)
+    needles = _needles(config)
+    changed = True
+    while changed:  # a replacement can join two halves into a value: go on until none is left
+        changed = False
+        for needle in needles:
+            if needle in text:
+                text = text.replace(needle, REDACTED)
+                changed = True
     return text
 
 
