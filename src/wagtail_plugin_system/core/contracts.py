@@ -264,14 +264,14 @@ class PluginConfig(dict[str, Any]):
 
         return copy.deepcopy(dict(self), memo)
 
-    def __reduce__(self) -> NoReturn:
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
         raise TypeError(
             "A plugin's configuration is not pickled: it may hold secrets in clear. Pickle the "
             "plugin item instead (it pickles its instance, whose configuration stays "
             "encrypted), or pickle dict(config) if you mean to store the values in clear."
         )
 
-    __reduce_ex__ = __reduce__  # type: ignore[assignment]
+    __reduce__ = __reduce_ex__  # type: ignore[assignment]
 
 
 class PluginConfiguration:
