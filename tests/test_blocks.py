@@ -12,6 +12,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from wagtail.models import Page, ReferenceIndex, Site
 from wagtail.test.utils import WagtailTestUtils
 
@@ -318,7 +321,12 @@ def test_a_plugin_whose_rendering_fails_is_left_out_of_the_page(
         TemplatelessWidget, name="Templateless", config=BANNER, priority=2
     )
     page = make_page(
-        [("widget", crashing), ("widget", templateless), ("widget_or_default", None), ("text", "ok")]
+        [
+            ("widget", crashing),
+            ("widget", templateless),
+            ("widget_or_default", None),
+            ("text", "ok"),
+        ]
     )
     with caplog.at_level(logging.ERROR, logger="wagtail_plugin_system"):
         html = render(page, client)  # {% plugin "widget" %} selects the crashing one too
@@ -343,7 +351,8 @@ def test_in_a_preview_editors_see_a_notice_instead(broken_widgets: PluginRegistr
     request.is_preview = True  # type: ignore[attr-defined]
     block = PluginInstanceChooserBlock(plugin_type="widget")
     html = str(block.render(crashing, context={"request": request}))
-    assert "wps-plugin-error" in html and "could not be rendered" in html
+    assert "wps-plugin-error" in html
+    assert "could not be rendered" in html
     tag = Template('{% load plugin_tags %}{% plugin "widget" %}').render(
         Context({"request": request})
     )
@@ -364,10 +373,6 @@ def test_block_templates_never_print_a_secret(widgets: PluginRegistry) -> None:
     assert BANNER["token"] not in html
     assert "Join our list" in html
 
-
-from hypothesis import HealthCheck, given  # noqa: E402
-from hypothesis import settings as hypothesis_settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 BLOCK_VALUES = st.one_of(
     st.none(),

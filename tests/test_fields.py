@@ -16,6 +16,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import BankTransferGateway, StripeGateway
@@ -242,7 +245,8 @@ def test_text_that_is_not_json_raises_a_clear_error_and_is_kept(make_instance: A
         row.config  # noqa: B018
     assert "is not JSON text" in str(info.value)
     assert "abc123" not in str(info.value)
-    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
     row.name = "renamed"
     row.save()
     assert raw_config(instance.pk) == token
@@ -320,14 +324,13 @@ def test_stored_json_copies_and_pickles_as_a_plain_dict(make_instance: Any) -> N
     instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
     row = PluginInstance.objects.get(pk=instance.pk)
     for copied in (copy.copy(row.config), copy.deepcopy(row.config), dict(row.config)):
-        assert type(copied) is dict and copied == STRIPE_CONFIG
+        assert type(copied) is dict
+        assert copied == STRIPE_CONFIG
     assert type(pickle.loads(pickle.dumps(row.config))) is dict
 
 
 # -- properties ---------------------------------------------------------------------------
 
-from hypothesis import given, settings as hypothesis_settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 JSON_VALUES = st.recursive(
     st.none()
@@ -335,8 +338,9 @@ JSON_VALUES = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
-    lambda children: st.lists(children, max_size=6)
-    | st.dictionaries(st.text(max_size=10), children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=10), children, max_size=6)
+    ),
     max_leaves=40,
 )
 

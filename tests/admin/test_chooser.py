@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from wagtail.test.utils import WagtailTestUtils
 
 from tests.testapp.plugins import BankTransferGateway
@@ -138,11 +141,6 @@ def test_a_malformed_type_narrows_the_modal_to_nothing(
     assert results.status_code == 200
     assert titles(results.content.decode()) == []
     assert titles(modal_html(editor.get(chooser_url("choose")))) != []  # the modal lists some
-
-
-from hypothesis import HealthCheck, given  # noqa: E402
-from hypothesis import settings as hypothesis_settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @hypothesis_settings(

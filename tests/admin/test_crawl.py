@@ -11,6 +11,7 @@ shows, as a superuser and as a user who may only view plugins.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import deque
@@ -156,18 +157,22 @@ def marked_site(plugin_registry: PluginRegistry, synced: Any, default_site: Site
     page.save_revision().publish()
     setting = PluginSiteSettings.for_site(default_site)
     PluginSiteChoice.objects.create(
-        setting=setting, plugin_type=PluginType.objects.get(name="payment_gateway"), instance=gateway
+        setting=setting,
+        plugin_type=PluginType.objects.get(name="payment_gateway"),
+        instance=gateway,
     )
-    return {"page": page, "site": default_site, "instances": [gateway, exploding, not_json, a_list, widget, crashing]}
+    return {
+        "page": page,
+        "site": default_site,
+        "instances": [gateway, exploding, not_json, a_list, widget, crashing],
+    }
 
 
 def _links(text: str, base: str) -> list[str]:
     """Every same-site URL in a page (href, src of forms, data-*-url attributes, JSON)."""
     if text.lstrip().startswith("{"):
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             text = " ".join(str(value) for value in json.loads(text).values())
-        except (ValueError, AttributeError):
-            pass
     found = re.findall(r'(?<![\w-])(?:href|action|src|data-[\w-]*url)="([^"#]+)', text)
     urls = []
     for raw in found:
@@ -205,7 +210,9 @@ class Crawler:
             self.seen.add(url)
             path = urlsplit(url).path
             self.per_path[path] = self.per_path.get(path, 0) + 1
-            response = self.client.get(url, HTTP_X_REQUESTED_WITH="XMLHttpRequest" if "/choose/" in url else "")
+            response = self.client.get(
+                url, HTTP_X_REQUESTED_WITH="XMLHttpRequest" if "/choose/" in url else ""
+            )
             raw = (
                 b"".join(response.streaming_content)  # type: ignore[attr-defined]
                 if response.streaming
@@ -238,7 +245,10 @@ def _seeds(site: dict[str, Any]) -> list[str]:
         reverse("wagtail_plugin_system_instances:list"),
         reverse("wagtail_plugin_system_types:index"),
         reverse("wagtail_plugin_system_items:index"),
-        reverse("wagtailsettings:edit", args=("wagtail_plugin_system", "pluginsitesettings", site["site"].pk)),
+        reverse(
+            "wagtailsettings:edit",
+            args=("wagtail_plugin_system", "pluginsitesettings", site["site"].pk),
+        ),
         reverse("wagtailadmin_pages:edit", args=(page.pk,)),
         reverse("wagtailadmin_pages:history", args=(page.pk,)),
         reverse(f"{chooser}:choose"),

@@ -5,17 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django import forms
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from wagtail.models import ModelLogEntry
 from wagtail.test.utils import WagtailTestUtils
+from wagtail.test.utils.form_data import querydict_from_html
 
 from tests.testapp.factories import STRIPE_CONFIG
-from tests.testapp.plugins import BankTransferGateway, FlakyGateway, StripeGateway
+from tests.testapp.plugins import (
+    BankTransferGateway,
+    FlakyGateway,
+    PaymentGatewayType,
+    StripeGateway,
+)
+from wagtail_plugin_system import BasePluginItem, PluginConfiguration
 from wagtail_plugin_system.admin.forms import config_field_name
 from wagtail_plugin_system.core.registry import PluginRegistry
+from wagtail_plugin_system.fields import Ciphertext, encrypt_text
 from wagtail_plugin_system.models import PluginInstance, PluginItem
 from wagtail_plugin_system.sync import sync_plugins
 
@@ -301,13 +310,6 @@ def test_registry_views(
 
 # -- fault isolation (issue 12) -------------------------------------------------------------
 
-from django import forms  # noqa: E402
-from django.test import override_settings  # noqa: E402
-from wagtail.test.utils.form_data import querydict_from_html  # noqa: E402
-
-from tests.testapp.plugins import PaymentGatewayType  # noqa: E402
-from wagtail_plugin_system import BasePluginItem, PluginConfiguration  # noqa: E402
-from wagtail_plugin_system.fields import Ciphertext, encrypt_text  # noqa: E402
 
 #: A secret an editor types in (defined here, far from any line an error report quotes).
 TYPED_SECRET = "whsec_TYPED_NEW_1234"
@@ -350,7 +352,8 @@ def test_a_configuration_that_is_not_a_json_object_can_be_entered_again(
     assert response.status_code == 200
     html = response.content.decode()
     assert "is not a JSON object" in html
-    assert SECRET not in html and "90417733" not in html
+    assert SECRET not in html
+    assert "90417733" not in html
     data = querydict_from_html(html, form_id="w-editor-form")
     assert data["config-publishable_key"] == ""  # offered empty, to be filled in again
 
@@ -515,7 +518,9 @@ def _error_report(client: Client, path: str, data: Any) -> str:
 HUGE = str(2**64)
 
 
-@pytest.mark.parametrize("view", ["edit", "delete", "history", "history_results", "usage", "inspect", "check"])
+@pytest.mark.parametrize(
+    "view", ["edit", "delete", "history", "history_results", "usage", "inspect", "check"]
+)
 @pytest.mark.parametrize("bad_id", [HUGE, str(2**63), "0"])
 def test_hostile_ids_in_instance_urls_are_not_found(editor: Client, view: str, bad_id: str) -> None:
     editor.raise_request_exception = True
@@ -533,7 +538,13 @@ def test_hostile_ids_in_registry_and_create_urls_are_not_found(editor: Client, b
 
 @pytest.mark.parametrize(
     "query",
-    [f"?item={HUGE}", f"?item__plugin_type={HUGE}", "?item__plugin_type=%00", "?item=%C2%B2", "?status=%00"],
+    [
+        f"?item={HUGE}",
+        f"?item__plugin_type={HUGE}",
+        "?item__plugin_type=%00",
+        "?item=%C2%B2",
+        "?status=%00",
+    ],
 )
 def test_hostile_listing_filters_are_not_a_server_error(editor: Client, query: str) -> None:
     editor.raise_request_exception = True

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wagtail_plugin_system.core.ids import MAX_ID, parse_id, parse_ids
 
@@ -61,16 +63,14 @@ def test_parse_ids_takes_one_value_or_many() -> None:
 
 # -- properties ---------------------------------------------------------------------------
 
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 
 @given(st.text())
 def test_any_text_is_an_id_in_range_or_nothing(text: str) -> None:
     parsed = parse_id(text)
     if parsed is not None:
         assert 1 <= parsed <= MAX_ID
-        assert text.strip().isascii() and int(text.strip()) == parsed
+        assert text.strip().isascii()
+        assert int(text.strip()) == parsed
 
 
 @given(st.integers())

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import pickle
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.template import Context, Template
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import BankTransferGateway, PaymentGatewayType, StripeGateway
-from wagtail_plugin_system import BasePluginItem
-from wagtail_plugin_system.core.exceptions import PluginUnavailableError
+from wagtail_plugin_system import BasePluginItem, PluginConfig
+from wagtail_plugin_system.core.exceptions import ConfigFormatError, PluginUnavailableError
 from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginStatus, PluginType
 
@@ -119,15 +124,6 @@ def test_queryset_helpers(make_instance: Any) -> None:
 
 # -- faults and secrets (issue 12) ------------------------------------------------------------
 
-import pickle  # noqa: E402
-
-from django.template import Context, Template  # noqa: E402
-from hypothesis import HealthCheck, given  # noqa: E402
-from hypothesis import settings as hypothesis_settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from wagtail_plugin_system import PluginConfig  # noqa: E402
-from wagtail_plugin_system.core.exceptions import ConfigFormatError  # noqa: E402
 
 SECRET = STRIPE_CONFIG["secret_key"]
 WEBHOOK = STRIPE_CONFIG["webhook_secret"]
@@ -138,12 +134,14 @@ def test_a_loaded_item_pickles_without_its_configuration_in_clear(make_instance:
     item = PluginInstance.objects.get(pk=instance.pk).load_instance()
     assert item.config["secret_key"] == SECRET
     data = pickle.dumps(item)
-    assert SECRET.encode() not in data and WEBHOOK.encode() not in data
+    assert SECRET.encode() not in data
+    assert WEBHOOK.encode() not in data
     assert b"secret_key" not in data
     restored = pickle.loads(data)
     assert isinstance(restored, StripeGateway)
     assert restored.config == STRIPE_CONFIG
-    assert restored.plugin_instance is not None and restored.plugin_instance.pk == instance.pk
+    assert restored.plugin_instance is not None
+    assert restored.plugin_instance.pk == instance.pk
 
 
 def test_a_configuration_and_an_item_made_from_one_refuse_to_be_pickled() -> None:
@@ -163,10 +161,13 @@ def test_templates_never_print_a_secret_of_a_loaded_item(make_instance: Any) -> 
         "{{ plugin.plugin_item.config.secret_key }}|{{ instance.config }}|"
         "{% for key, value in plugin.config.items %}{{ value }};{% endfor %}"
     ).render(Context({"plugin": item, "instance": item.plugin_instance}))
-    assert SECRET not in rendered and WEBHOOK not in rendered
+    assert SECRET not in rendered
+    assert WEBHOOK not in rendered
     assert "pk_test_123" in rendered
     assert item.config["secret_key"] == SECRET  # code reads it as before
-    assert item.config() == {k: v for k, v in STRIPE_CONFIG.items() if k not in {"secret_key", "webhook_secret"}}
+    assert item.config() == {
+        k: v for k, v in STRIPE_CONFIG.items() if k not in {"secret_key", "webhook_secret"}
+    }
 
 
 def test_a_row_whose_code_is_missing_shows_templates_no_configuration(
@@ -184,8 +185,9 @@ JSON_VALUES = st.recursive(
     | st.integers(min_value=-(2**63), max_value=2**63)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
     max_leaves=25,
 )
 

@@ -9,6 +9,9 @@ from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from wagtail.models import Page, Site
 from wagtail.test.utils import WagtailTestUtils
 from wagtail.test.utils.form_data import inline_formset, nested_form_data
@@ -286,19 +289,22 @@ def test_a_row_saved_meanwhile_by_another_editor_is_a_form_error(
     # Changing the saved row itself (the form the page shows after a reload) works.
     choice = PluginSiteChoice.objects.get()
     data = nested_form_data(
-        {"choices": inline_formset([{"id": choice.pk, "plugin_type": payment.pk, "instance": backup.pk}], initial=1)}
+        {
+            "choices": inline_formset(
+                [{"id": choice.pk, "plugin_type": payment.pk, "instance": backup.pk}], initial=1
+            )
+        }
     )
     response = editor.post(settings_url(second), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert [choice.instance for choice in PluginSiteChoice.objects.all()] == [backup]
 
 
-from hypothesis import HealthCheck, given  # noqa: E402
-from hypothesis import settings as hypothesis_settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 ROW_VALUES = st.one_of(
-    st.just("TYPE"), st.just("INSTANCE"), st.just("OTHER"), st.text(max_size=8),
+    st.just("TYPE"),
+    st.just("INSTANCE"),
+    st.just("OTHER"),
+    st.text(max_size=8),
     st.integers(min_value=-5, max_value=2**70).map(str),
 )
 

@@ -230,7 +230,11 @@ class PluginConfig(dict[str, Any]):
     __slots__ = ("_secret_fields",)
 
     def __init__(
-        self, value: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), /, *, secret: Iterable[str] = ()
+        self,
+        value: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
+        /,
+        *,
+        secret: Iterable[str] = (),
     ) -> None:
         super().__init__(value)
         self._secret_fields = frozenset(secret)

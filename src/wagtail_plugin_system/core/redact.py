@@ -168,10 +168,9 @@ def safe_exception(exc: Exception, config: Mapping[str, Any]) -> Exception:
     message = redact(_text_of(exc), config)
     trace = format_exception(exc, config)
     safe: Exception | None = None
-    for cls in (type(exc), None):
+    for attempt in range(2):
         try:
-            if cls is None:
-                cls = _safe_class(type(exc))
+            cls = type(exc) if attempt == 0 else _safe_class(type(exc))
             made = BaseException.__new__(cls)
             made.args = (message,)
             if isinstance(made, Exception) and str(made) == message:

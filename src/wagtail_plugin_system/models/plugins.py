@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.views.decorators.debug import sensitive_variables
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from ..core.contracts import BasePluginItem, BasePluginType
 from ..core.exceptions import (
