@@ -63,14 +63,22 @@ test: venv
 	if [ -n "$$failed" ]; then echo "==> Failed:$$failed"; exit 1; fi; \
 	echo "==> All test runs passed."
 
+# The sync, selection and block tests again with the package's default settings, as a
+# project has them (tests/settings_defaults.py: the sync after migrate on).
+DEFAULTS_SUBSET := --ds=tests.settings_defaults tests/sync tests/test_selection.py tests/test_blocks.py
+
 test-sqlite: venv
 	@echo "==> Test suite on SQLite"
 	$(PYTEST)
+	@echo "==> Sync, selection and block tests on SQLite with the default settings"
+	$(PYTEST) $(DEFAULTS_SUBSET)
 
 test-postgresql: venv
 	@if "$(BIN)/python" tests/postgres.py available; then \
 		echo "==> Test suite on PostgreSQL (the wheel-install and browser tests ran in the SQLite run)"; \
-		"$(BIN)/python" tests/postgres.py run -- $(PYTEST) -m "not packaging and not browser"; \
+		"$(BIN)/python" tests/postgres.py run -- $(PYTEST) -m "not packaging and not browser" \
+		&& echo "==> Sync, selection and block tests on PostgreSQL with the default settings" \
+		&& "$(BIN)/python" tests/postgres.py run -- $(PYTEST) $(DEFAULTS_SUBSET); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "==> PostgreSQL is required when CI=true, and it cannot be started (see above)."; \
 		exit 1; \

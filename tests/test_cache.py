@@ -52,6 +52,29 @@ def gateways(synced: Any) -> tuple[PluginInstance, PluginInstance]:
     return first, second
 
 
+def _store(name: str) -> Any:
+    """Settings with ``VERSION_STORE`` set to ``name`` (the tests' cache is local memory)."""
+    from django.conf import settings
+
+    return override_settings(
+        WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "VERSION_STORE": name}
+    )
+
+
+@pytest.fixture
+def cache_store() -> Iterator[None]:
+    """The token in Django's cache: warm resolutions cost no query, even outside scopes."""
+    with _store("cache"):
+        yield
+
+
+@pytest.fixture(params=["cache", "database"])
+def any_store(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each version store in turn: what must hold with both."""
+    with _store(request.param):
+        yield request.param
+
+
 def selected() -> str | None:
     item = get_plugin_instance(PaymentGatewayType)
     return item.plugin_instance.name if item is not None and item.plugin_instance else None
@@ -69,6 +92,7 @@ def queries_of(func: Callable[[], Any]) -> tuple[int, Any]:
 
 @pytest.mark.django_db(transaction=True)
 def test_warm_resolution_is_query_free_and_reuses_the_loaded_item(
+    cache_store: None,
     gateways: tuple[PluginInstance, PluginInstance],
 ) -> None:
     cold_queries, cold = queries_of(lambda: get_plugin_instance(PaymentGatewayType))
@@ -81,7 +105,7 @@ def test_warm_resolution_is_query_free_and_reuses_the_loaded_item(
 
 @pytest.mark.django_db(transaction=True)
 def test_warm_site_and_request_variants_are_query_free(
-    gateways: tuple[PluginInstance, PluginInstance], default_site: Site
+    cache_store: None, gateways: tuple[PluginInstance, PluginInstance], default_site: Site
 ) -> None:
     root = default_site.root_page.get_parent()
     home = root.add_child(instance=Page(title="Other", slug="other"))
@@ -107,7 +131,9 @@ def test_warm_site_and_request_variants_are_query_free(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_by_id_and_failover_are_memoised(gateways: tuple[PluginInstance, PluginInstance]) -> None:
+def test_by_id_and_failover_are_memoised(
+    cache_store: None, gateways: tuple[PluginInstance, PluginInstance]
+) -> None:
     first, _ = gateways
     get_plugin_instance_by_id(PaymentGatewayType, first.pk)
     assert queries_of(lambda: get_plugin_instance_by_id(PaymentGatewayType, first.pk))[0] == 0
@@ -161,7 +187,9 @@ def _change_paths(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_orm_path_invalidates(gateways: tuple[PluginInstance, PluginInstance]) -> None:
+def test_every_orm_path_invalidates(
+    any_store: str, gateways: tuple[PluginInstance, PluginInstance]
+) -> None:
     first, second = gateways
     assert selected() == "Bank transfer"
     for what, change, expected in _change_paths(first, second):
@@ -199,7 +227,10 @@ def test_version_is_read_once_per_request_scope(
 
 
 @pytest.mark.django_db
-def test_dummy_cache_disables_memoising(gateways: tuple[PluginInstance, PluginInstance]) -> None:
+def test_dummy_cache_disables_memoising(
+    cache_store: None, gateways: tuple[PluginInstance, PluginInstance]
+) -> None:
+    """With the token asked to live in a cache that forgets everything, nothing is memoised."""
     with override_settings(
         CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     ):
@@ -210,6 +241,7 @@ def test_dummy_cache_disables_memoising(gateways: tuple[PluginInstance, PluginIn
 
 @pytest.mark.django_db
 def test_the_shared_cache_holds_no_plaintext(
+    cache_store: None,
     gateways: tuple[PluginInstance, PluginInstance],
 ) -> None:
     from django.core.cache import cache
@@ -250,13 +282,16 @@ def _file_cache(cache_dir: Path) -> dict[str, Any]:
     }
 
 
-def _change_in_another_process(cache_dir: Path) -> None:
-    """Disable "Bank transfer" from a new Python process sharing the database and cache."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "WPS_TEST_CACHE_DIR": str(cache_dir),
-    }
+def _change_in_another_process(cache_dir: Path | None) -> None:
+    """Disable "Bank transfer" from a new Python process sharing the database.
+
+    With ``cache_dir`` it shares a file cache too; without, it has its own
+    local-memory cache, as every process of a project that leaves ``CACHES`` unset.
+    """
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env.pop("WPS_TEST_CACHE_DIR", None)
+    if cache_dir is not None:
+        env["WPS_TEST_CACHE_DIR"] = str(cache_dir)
     database = connection.settings_dict["NAME"]
     if connection.vendor == "sqlite":
         env["WPS_SQLITE_NAME"] = database
@@ -305,6 +340,27 @@ def test_a_change_in_another_process_reaches_this_one(
 
         _change_in_another_process(cache_dir)
         assert selected() == "Backup"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_shared_cache_another_process_change_is_seen_at_the_next_scope(
+    gateways: tuple[PluginInstance, PluginInstance],
+) -> None:
+    """CACHES unset: each process has its own local-memory cache; the version is in the database."""
+    from django.conf import settings
+
+    assert settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
+    assert plugin_cache.version_store.store() == "database"
+    with plugin_cache.version_scope():
+        assert selected() == "Bank transfer"
+    with plugin_cache.version_scope():
+        # Warm: one small query for the version, then nothing, however many resolutions.
+        assert queries_of(selected) == (1, "Bank transfer")
+        assert queries_of(selected) == (0, "Bank transfer")
+
+    _change_in_another_process(None)  # disables "Bank transfer"
+    with plugin_cache.version_scope():
+        assert selected() == "Second bank"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -402,6 +458,7 @@ def test_resolution_is_thread_safe_while_data_changes(synced: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_change_leaves_nothing_stale(
+    cache_store: None,
     gateways: tuple[PluginInstance, PluginInstance],
 ) -> None:
     from django.db import transaction

@@ -91,3 +91,56 @@ def test_a_check_interval_in_seconds_passes(value: float) -> None:
         WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "VERSION_CHECK_INTERVAL": value}
     ):
         assert "wagtail_plugin_system.E004" not in run_checks()
+
+
+# -- the version store --------------------------------------------------------------------
+
+
+def _plugin_settings(**values: object) -> Any:
+    from django.conf import settings
+
+    return override_settings(WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, **values})
+
+
+def deploy_messages() -> dict[str, checks.CheckMessage]:
+    return {
+        message.id: message
+        for message in checks.run_checks(include_deployment_checks=True)
+        if message.id
+    }
+
+
+def test_deploy_check_names_the_database_store_and_its_cost() -> None:
+    message = deploy_messages()["wagtail_plugin_system.I001"]
+    assert message.level == checks.INFO
+    assert "through the database" in message.msg
+    assert "LocMemCache" in message.msg
+    assert "one small query" in message.msg
+    assert "wagtail_plugin_system.I001" not in run_checks()  # only with --deploy
+
+
+def test_deploy_check_names_the_cache_store_with_a_shared_cache(tmp_path: Any) -> None:
+    file_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
+    with override_settings(CACHES=file_cache):
+        message = deploy_messages()["wagtail_plugin_system.I001"]
+    assert "through the cache 'default' (FileBasedCache" in message.msg
+    assert "runs no query" in message.msg
+
+
+def test_the_cache_store_with_a_per_process_cache_is_a_warning() -> None:
+    with _plugin_settings(VERSION_STORE="cache"):
+        message = run_checks()["wagtail_plugin_system.W004"]
+    assert message.level == checks.WARNING
+    assert "never seen by the others" in message.msg
+
+
+def test_an_unknown_version_store_is_an_error() -> None:
+    with _plugin_settings(VERSION_STORE="redis"):
+        message = run_checks()["wagtail_plugin_system.E005"]
+    assert message.level == checks.ERROR
+    assert "'auto', 'cache', 'database'" in message.msg

@@ -64,6 +64,8 @@ def sync_after_migrate(
     """Run a create-only sync after ``migrate`` (``SYNC_AFTER_MIGRATE`` turns it off)."""
     if not get_setting("SYNC_AFTER_MIGRATE"):
         return
+    from django.contrib.contenttypes.models import ContentType
+
     from .models import PluginInstance
     from .sync import sync_plugins
 
@@ -72,6 +74,12 @@ def sync_after_migrate(
             return
     except DatabaseError:
         return
+    # The database was just migrated or flushed (flush, and so every transactional test,
+    # emits post_migrate too): content types may have new ids. Django's own post_migrate
+    # handler forgets the cached ones, but it runs after this one when this app comes
+    # first in INSTALLED_APPS, and the sync's history entries would point at rows that
+    # are gone.
+    ContentType.objects.clear_cache()
     report = sync_plugins(mode="create", using=using)
     if verbosity >= 1 and report.changed:
         summary = ", ".join(f"{count} {key}" for key, count in report.counts().items())

@@ -1,10 +1,11 @@
-"""Caching: a query-free hot path that every process sees invalidated.
+"""Caching: a hot path without queries that every process sees invalidated.
 
 Resolved plugins are kept in an **in-process memo**, tagged with a **version
-token**. The token lives in Django's cache (``WAGTAIL_PLUGIN_SYSTEM["CACHE_ALIAS"]``,
-shared between processes in production: Redis, Memcached, the database cache)
-and is replaced whenever plugin data changes through the ORM: ``save()``,
-``delete()``, queryset ``update()``/``delete()``/``bulk_create()``/
+token**. The token lives where every process can read it (see
+:mod:`wagtail_plugin_system.version_store`: a shared cache such as Redis or
+Memcached, or, when the configured cache is private to each process, a row in
+the database) and is replaced whenever plugin data changes through the ORM:
+``save()``, ``delete()``, queryset ``update()``/``delete()``/``bulk_create()``/
 ``bulk_update()``, bulk actions, ``pluginsync``, site settings, ``Site`` rows.
 A memo entry is used only while its token is current, so the next resolution
 in any process sees the change.
@@ -13,16 +14,15 @@ Where the token is read:
 
 * inside a :func:`version_scope` (which
   :class:`~wagtail_plugin_system.middleware.PluginCacheMiddleware` opens for
-  each request), once per scope: resolutions in it cost no cache access;
-* elsewhere, on every resolution (one cache read), or at most once every
+  each request), once per scope: one cache access or one small query for the
+  first resolution, nothing for the others;
+* elsewhere, on every resolution, or at most once every
   ``WAGTAIL_PLUGIN_SYSTEM["VERSION_CHECK_INTERVAL"]`` seconds when that is
   set; then changes made by other processes can take that long to be seen
   outside a scope. Changes made by this process are seen at once either way.
 
-Only the token goes into Django's cache. Loaded plugins, and so decrypted
-configuration, stay in the memory of the process that loaded them. With
-Django's local-memory or dummy cache, tokens are not shared: use a shared
-cache when several processes serve the site. Changes made outside the ORM
+Only the token is shared. Loaded plugins, and so decrypted configuration, stay
+in the memory of the process that loaded them. Changes made outside the ORM
 (raw SQL, another application writing the tables) are not seen until
 :func:`bump_version` is called.
 """
@@ -32,14 +32,13 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.cache import caches
-from django.db import transaction
+from django.db import connections, transaction
 
+from . import version_store
 from .core.registry import registry
 from .core.settings import get_setting, version_check_interval
 
@@ -53,8 +52,8 @@ __all__ = [
     "version_scope",
 ]
 
-#: The key of the version token in Django's cache.
-VERSION_KEY = "wagtail_plugin_system:version"
+#: The key of the version token in Django's cache (with the cache store).
+VERSION_KEY = version_store.VERSION_KEY
 
 #: Returned by :func:`memo_get` when there is no current entry.
 MISS: Any = object()
@@ -70,17 +69,8 @@ _local_generation = 0
 _ambient: tuple[str | None, tuple[int, int], float] | None = None
 
 
-def _cache() -> Any:
-    return caches[get_setting("CACHE_ALIAS")]
-
-
 def _read_shared_token() -> str | None:
-    cache = _cache()
-    token = cache.get(VERSION_KEY)
-    if token is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        token = cache.get(VERSION_KEY)
-    return token if isinstance(token, str) else None
+    return version_store.read()
 
 
 def _compose(token: str | None, marker: tuple[int, int]) -> str | None:
@@ -90,8 +80,8 @@ def _compose(token: str | None, marker: tuple[int, int]) -> str | None:
 def current_version() -> str | None:
     """The version that memo entries must carry to be used, or ``None`` (no caching).
 
-    ``None`` means the configured cache cannot hold the token (the dummy
-    cache), so nothing is memoised.
+    ``None`` means the cache store cannot hold the token (the dummy cache with
+    ``VERSION_STORE = "cache"``), so nothing is memoised.
     """
     global _ambient
     if _pending.aliases:
@@ -144,6 +134,8 @@ class _Pending(threading.local):
 
     def __init__(self) -> None:
         self.aliases: set[str] = set()
+        #: (alias, savepoint ids) where the token was written in the open transaction.
+        self.bumped: set[tuple[str, tuple[str, ...]]] = set()
 
 
 _pending = _Pending()
@@ -152,39 +144,49 @@ _pending = _Pending()
 def bump_version(using: str | None = None) -> None:
     """Invalidate every process's memo: now, and again when the transaction ends.
 
-    The immediate bump makes this process see its own change at once. Until
-    the transaction ends, this thread memoises nothing (it would be
-    uncommitted data); when it commits, the version is bumped again, so no
-    process keeps what it read before the commit; when it is rolled back, the
-    next resolution notices and bumps too.
+    The token is replaced at once (in the database store, inside the caller's
+    transaction, so it is committed or rolled back with the change) and this
+    process sees its own change at once. Until the transaction ends, this
+    thread memoises nothing (it would be uncommitted data); when it commits,
+    the cache store's token is replaced again, so no process keeps what it read
+    before the commit; when it is rolled back, the next resolution notices.
     """
-    _bump_now()
     connection = transaction.get_connection(using)
-    if connection.in_atomic_block:
-        alias = connection.alias
+    if not connection.in_atomic_block:
+        version_store.bump(using)
+        _bump_local()
+        return
+    alias = connection.alias
+    # One write of the token per transaction (and savepoint) is enough: it is committed or
+    # rolled back with everything the transaction wrote.
+    level = (alias, tuple(connection.savepoint_ids))
+    if level not in _pending.bumped:
+        version_store.bump(using)
+        _pending.bumped.add(level)
+    _bump_local()
+    if alias not in _pending.aliases:
         _pending.aliases.add(alias)
-        transaction.on_commit(lambda: _after_commit(alias), using=alias)
+        transaction.on_commit(lambda: _transaction_ended(alias), using=alias)
 
 
-def _bump_now() -> None:
+def _bump_local() -> None:
     global _local_generation
     _local_generation += 1
-    _cache().set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
 
 
-def _after_commit(alias: str) -> None:
+def _transaction_ended(alias: str) -> None:
     _pending.aliases.discard(alias)
-    _bump_now()
+    _pending.bumped = {level for level in _pending.bumped if level[0] != alias}
+    _bump_local()
+    version_store.bump_after_commit()
 
 
 def _settle_pending() -> None:
     """Forget transactions that ended; one that ended without committing was rolled back."""
-    from django.db import connections
-
     for alias in list(_pending.aliases):
         if not connections[alias].in_atomic_block:
-            _pending.aliases.discard(alias)
-            _bump_now()  # its after-commit bump never ran: it was rolled back
+            # Its after-commit bump never ran: it was rolled back.
+            _transaction_ended(alias)
 
 
 def writes_pending() -> bool:

@@ -6,6 +6,11 @@
 * ``wagtail_plugin_system.W003``: ``WAGTAIL_PLUGIN_SYSTEM`` has an unknown key.
 * ``wagtail_plugin_system.E003``: ``wagtail.contrib.settings`` is not installed.
 * ``wagtail_plugin_system.E004``: ``VERSION_CHECK_INTERVAL`` is not a number of seconds.
+* ``wagtail_plugin_system.E005``: ``VERSION_STORE`` is not ``auto``, ``cache`` or ``database``.
+* ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
+  process, so other processes never see changes.
+* ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
+  what it costs per request.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from .core.settings import SETTING_NAME, get_setting, unknown_settings, version_
 from .fields import get_crypter
 from .models import PluginInstance, PluginItem, PluginType
 from .sync import sync_plugins
+from .version_store import PER_PROCESS_BACKENDS, cache_backend, store
 
 ID = "wagtail_plugin_system"
 
@@ -129,3 +135,56 @@ def check_database_in_sync(
             id=f"{ID}.W002",
         )
     ]
+
+
+@checks.register(checks.Tags.caches)
+def check_version_store(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    try:
+        chosen = store()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), hint="Leave it unset for 'auto'.", id=f"{ID}.E005")]
+    alias = get_setting("CACHE_ALIAS")
+    if chosen == "cache" and isinstance(cache_backend(), PER_PROCESS_BACKENDS):
+        return [
+            checks.Warning(
+                f"{SETTING_NAME}['VERSION_STORE'] is 'cache', but the cache {alias!r} "
+                f"({type(cache_backend()).__name__}) is private to each process: a plugin "
+                f"change made in one process is never seen by the others.",
+                hint="Configure a shared cache (Redis, Memcached, database) for CACHE_ALIAS, "
+                "or set VERSION_STORE to 'auto' or 'database'.",
+                id=f"{ID}.W004",
+            )
+        ]
+    return []
+
+
+@checks.register(checks.Tags.caches, deploy=True)
+def check_version_store_for_deployment(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    try:
+        chosen = store()
+    except ImproperlyConfigured:
+        return []  # E005 says why
+    alias = get_setting("CACHE_ALIAS")
+    backend = type(cache_backend()).__name__
+    if chosen == "database":
+        message = (
+            f"Plugin changes reach every process through the database (version store "
+            f"'database', because the cache {alias!r} is {backend}): each request that "
+            f"resolves a plugin runs one small query to read the version."
+        )
+        hint = (
+            "Correct with any number of processes. To save that query, point CACHE_ALIAS "
+            "at a cache all processes share (Redis, Memcached)."
+        )
+    else:
+        message = (
+            f"Plugin changes reach every process through the cache {alias!r} ({backend}, "
+            f"version store 'cache'): each request that resolves a plugin reads one key "
+            f"from it, and runs no query."
+        )
+        hint = "Make sure every process and server uses this same cache."
+    return [checks.Info(message, hint=hint, id=f"{ID}.I001")]

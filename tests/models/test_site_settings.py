@@ -18,6 +18,7 @@ from wagtail.test.utils.form_data import inline_formset, nested_form_data
 
 from tests.testapp.plugins import BankTransferGateway, EchoSender, PaymentGatewayType
 from wagtail_plugin_system import get_plugin_instance
+from wagtail_plugin_system.cache import version_scope
 from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import (
     PluginInstance,
@@ -119,10 +120,13 @@ def test_choices_are_read_once_per_request(
     sender = PluginInstance.objects.get(item__name="echo")
     choose(second, sender)
     request = request_for(second)
-    assert name_of(get_plugin_instance(PaymentGatewayType, request=request)) == "Backup bank"
-    with CaptureQueriesContext(connection) as queries:
+    with version_scope():  # as the middleware opens for each request
         assert name_of(get_plugin_instance(PaymentGatewayType, request=request)) == "Backup bank"
-        assert name_of(get_plugin_instance("sms_sender", request=request)) == sender.name
+        with CaptureQueriesContext(connection) as queries:
+            assert (
+                name_of(get_plugin_instance(PaymentGatewayType, request=request)) == "Backup bank"
+            )
+            assert name_of(get_plugin_instance("sms_sender", request=request)) == sender.name
     assert len(queries) == 0
 
 

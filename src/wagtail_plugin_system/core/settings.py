@@ -35,9 +35,14 @@ DEFAULTS: dict[str, Any] = {
     # Write a history entry for each row ``pluginsync`` creates, renames, updates, revives,
     # marks missing or deletes.
     "SYNC_HISTORY": True,
-    # The Django cache that holds the version token of resolved plugins. Use a cache
-    # shared by all processes (Redis, Memcached, database) in production.
+    # The Django cache that holds the version token of resolved plugins (with the "cache"
+    # version store): one shared by all processes (Redis, Memcached, database, file).
     "CACHE_ALIAS": "default",
+    # Where the version token lives: "cache" (CACHE_ALIAS; no query per request),
+    # "database" (a row written with each change; one small query per request), or
+    # "auto": "database" when CACHE_ALIAS is private to each process (local memory,
+    # dummy), else "cache".
+    "VERSION_STORE": "auto",
     # The most entries the in-process memo of resolved plugins holds before it starts over.
     "MEMO_SIZE": 10000,
     # Outside a version scope (a request with the middleware, or version_scope()), reuse

@@ -4,7 +4,8 @@
   synced by ``pluginsync``, and :class:`PluginInstance`, what editors configure;
 * :mod:`.site_settings`: the per-site choice of an instance for each type
   (Settings > Plugins);
-* :mod:`.querysets`: the bulk-write signal the cache listens to.
+* :mod:`.querysets`: the bulk-write signal the cache listens to;
+* :mod:`.version`: the version token of plugin data, for sites without a shared cache.
 """
 
 from .plugins import (
@@ -18,10 +19,12 @@ from .plugins import (
 )
 from .querysets import InvalidatingQuerySet, plugin_data_changed
 from .site_settings import PluginSiteChoice, PluginSiteSettings
+from .version import PluginDataVersion
 
 __all__ = [
     "SELECTABLE_STATUSES",
     "InvalidatingQuerySet",
+    "PluginDataVersion",
     "PluginInstance",
     "PluginInstanceQuerySet",
     "PluginItem",

@@ -83,7 +83,9 @@ def sync_plugins(
     with transaction.atomic(using=using):
         _lock(using)
         now = _plan(report, source, using)
-        apply_actions(report.actions, using, now)
+        kept = apply_actions(report.actions, using, now)
+        if kept:
+            report.actions = [_kept_if(action, kept) for action in report.actions]
         if report.changed:
             plugins_synced.send(sender=sync_plugins, report=report, using=using)
     return report
@@ -96,6 +98,19 @@ def _plan(report: SyncReport, source: PluginRegistry, using: str) -> datetime:
         source.get_type_entries(), snapshot, mode=report.mode, prune=report.prune, now=now
     )
     return now
+
+
+def _kept_if(action: SyncAction, kept: dict[Kind, set[int]]) -> SyncAction:
+    """A planned deletion that the sync found no longer qualifying, reported as kept."""
+    if action.action is not Action.DELETE or action.row.pk not in kept.get(action.kind, ()):
+        return action
+    return SyncAction(
+        Action.KEEP_MISSING,
+        action.kind,
+        action.name,
+        "changed, tested or chosen by someone while the sync ran; kept",
+        action.row,
+    )
 
 
 def _lock(using: str) -> None:

@@ -15,8 +15,11 @@ The rules, in the order they are planned:
 * rows marked missing whose code is back are revived;
 * ``update`` mode refreshes labels, descriptions and default priorities;
 * rows whose code is gone are marked missing; their instances stay;
-* ``prune`` deletes missing items whose instances are all untouched defaults
-  (with those instances), and missing types with no item left.
+* ``prune`` deletes missing items whose instances are all untouched default
+  instances that nothing uses (never tested, edited or chosen, referenced by no
+  row or content, with no history but the sync's), with those instances, and
+  missing types with no item left. Everything else stays, marked missing, and
+  the report says why.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ class Snapshot:
     counts: dict[int, InstanceCounts]
     #: With prune: the untouched default instances by item pk.
     defaults: dict[int, list[PluginInstance]] = field(default_factory=dict)
+    #: With prune: why some of those must be kept (by instance pk): what uses them.
+    in_use: dict[int, str] = field(default_factory=dict)
 
 
 def plan_sync(
@@ -242,6 +247,27 @@ class _Planner:
 
     # -- rows whose code is gone ----------------------------------------------------
 
+    def _keep_reason(self, item_row: PluginItem) -> str:
+        """Why prune must keep a missing item (an empty string when nothing needs it)."""
+        counts = self.snapshot.counts.get(item_row.pk, InstanceCounts())
+        if counts.editor:
+            return (
+                f"{counts.editor} editor-made instance(s) depend on it; delete or move them to "
+                f"prune it"
+            )
+        candidates = self.snapshot.defaults.get(item_row.pk, [])
+        used = [
+            f"instance {instance.pk} ({self.snapshot.in_use[instance.pk]})"
+            for instance in candidates
+            if instance.pk in self.snapshot.in_use
+        ]
+        if used:
+            return (
+                f"its default instance is in use: {'; '.join(used)}; delete the instance to "
+                f"prune the implementation"
+            )
+        return ""
+
     def _missing_items(self) -> Iterator[tuple[PluginItem, str]]:
         type_names = {row.pk: row.name for row in self.snapshot.types.values()}
         for type_pk, rows in self.snapshot.items.items():
@@ -258,20 +284,14 @@ class _Planner:
         kept_types: set[int] = set()
         instances: list[SyncAction] = []
         for row, name in missing_items:
-            counts = self.snapshot.counts.get(row.pk, InstanceCounts())
-            if counts.editor:
+            reason = self._keep_reason(row)
+            if reason:
                 kept_types.add(row.plugin_type_id)
-                yield SyncAction(
-                    Action.KEEP_MISSING,
-                    Kind.ITEM,
-                    name,
-                    f"{counts.editor} editor-made instance(s) depend on it; delete or move them "
-                    f"to prune it",
-                    row,
-                )
+                yield SyncAction(Action.KEEP_MISSING, Kind.ITEM, name, reason, row)
                 continue
             deleted.add(row.pk)
-            detail = f"with {counts.total} untouched default instance(s)" if counts.total else ""
+            total = self.snapshot.counts.get(row.pk, InstanceCounts()).total
+            detail = f"with {total} untouched default instance(s)" if total else ""
             yield SyncAction(Action.DELETE, Kind.ITEM, name, detail, row)
             instances += [
                 SyncAction(
