@@ -549,3 +549,20 @@ def test_hostile_ids_in_registry_and_create_urls_are_not_found(editor: Client, b
 def test_hostile_listing_filters_are_not_a_server_error(editor: Client, query: str) -> None:
     editor.raise_request_exception = True
     assert editor.get(url("list") + query).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "wagtail_plugin_system_instances:list",
+        "wagtail_plugin_system_instances:list_results",
+        "wagtail_plugin_system_types:index",
+        "wagtail_plugin_system_items:index",
+        "wagtailsnippetchoosers_wagtail_plugin_system_plugininstance:choose_results",
+    ],
+)
+def test_a_nul_byte_in_a_search_is_not_a_server_error(editor: Client, path: str) -> None:
+    # PostgreSQL refuses NUL bytes in text: the search must never send one.
+    editor.raise_request_exception = True
+    for query in ({"q": "\x00"}, {"q": "stripe\x00"}, {"plugin_type": "\x00", "q": "a"}):
+        assert editor.get(reverse(path), query).status_code == 200
