@@ -208,7 +208,9 @@ class PluginInstanceForm(WagtailAdminModelForm):
             # A bug in the implementation's form: an error message, never a server error.
             stored = self.stored_config
             logger.error(
-                "The configuration form of %s raised while checking an editor's values: %s\n%s",
+                "The configuration form of %s raised while checking an editor's values, so "
+                "nothing was saved (the editor was shown an error): %s. Fix the form's "
+                "__init__() or clean().\n%s",
                 self.plugin_item or configuration.__qualname__,
                 describe_exception(exc, stored),
                 format_exception(exc, stored),

@@ -629,7 +629,8 @@ def render_item(
     except Exception as exc:
         config = item.config
         _logger.error(
-            "Plugin %r could not be rendered, so nothing was shown: %s\n%s",
+            "Plugin %r could not be rendered, so nothing was shown in its place: %s. Fix the "
+            "item's render() or its template_name (the template must exist).\n%s",
             item,
             describe_exception(exc, config),
             format_exception(exc, config),
