@@ -3,9 +3,11 @@
 * The header names the database and the browser the run uses.
 * Tests marked ``postgresql`` need PostgreSQL: on another database they are
   deselected (the PostgreSQL run of ``make test`` runs them).
-* Tests marked ``browser`` need Chromium and Playwright. Without them they
-  are deselected with the reason printed at the end, except in strict mode
-  (``CI=true`` or ``WPS_STRICT_TESTS=1``), where that is an error.
+* Tests marked ``browser`` need Chromium and Playwright, and tests marked
+  ``redis`` need Debian's ``redis-server`` (the ``redis_url`` fixture starts a
+  throwaway one). Without them they are deselected with the reason printed at
+  the end, except in strict mode (``CI=true`` or ``WPS_STRICT_TESTS=1``), where
+  that is an error.
 """
 
 from __future__ import annotations
@@ -100,6 +102,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
         deselected += browser_tests
         reasons.append(f"{len(browser_tests)} browser test(s) did not run: {why}")
+    redis_tests = [item for item in items if item.get_closest_marker("redis")]
+    if redis_tests:
+        from tests.redis_server import RedisUnavailable, find_redis_server
+
+        try:
+            find_redis_server()
+        except RedisUnavailable as exc:
+            if STRICT:
+                raise pytest.UsageError(
+                    f"Strict mode: {len(redis_tests)} Redis test(s) cannot run because {exc}."
+                ) from None
+            deselected += redis_tests
+            reasons.append(f"{len(redis_tests)} Redis test(s) did not run: {exc}")
     if deselected:
         ids = {id(item) for item in deselected}
         items[:] = [item for item in items if id(item) not in ids]
@@ -161,6 +176,15 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         RESULTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(RESULTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The URL of a throwaway Redis server, started once for the run."""
+    from tests.redis_server import throwaway_redis
+
+    with throwaway_redis() as url:
+        yield url
 
 
 @pytest.fixture

@@ -99,8 +99,16 @@ else:
         }
     }
 
-# A shared (file-based) cache when a test runs several processes against one database.
-if os.environ.get("WPS_TEST_CACHE_DIR"):
+# A shared cache when a test runs several processes against one database: Redis, or
+# Django's file-based cache.
+if os.environ.get("WPS_TEST_REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["WPS_TEST_REDIS_URL"],
+        }
+    }
+elif os.environ.get("WPS_TEST_CACHE_DIR"):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -134,3 +142,8 @@ LOGGING = {
     "handlers": {"null": {"class": "logging.NullHandler"}},
     "root": {"handlers": ["null"], "level": "WARNING"},
 }
+
+# Servers started by the tests (gunicorn) print request errors for the test to show.
+if os.environ.get("WPS_TEST_SERVER_ERRORS"):
+    LOGGING["handlers"]["stderr"] = {"class": "logging.StreamHandler"}  # type: ignore[index]
+    LOGGING["loggers"] = {"django.request": {"handlers": ["stderr"], "level": "ERROR"}}

@@ -282,16 +282,20 @@ def _file_cache(cache_dir: Path) -> dict[str, Any]:
     }
 
 
-def _change_in_another_process(cache_dir: Path | None) -> None:
+def _change_in_another_process(cache_dir: Path | None, redis_url: str | None = None) -> None:
     """Disable "Bank transfer" from a new Python process sharing the database.
 
-    With ``cache_dir`` it shares a file cache too; without, it has its own
-    local-memory cache, as every process of a project that leaves ``CACHES`` unset.
+    With ``cache_dir`` it shares a file cache too, with ``redis_url`` a Redis cache;
+    without either, it has its own local-memory cache, as every process of a project
+    that leaves ``CACHES`` unset.
     """
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     env.pop("WPS_TEST_CACHE_DIR", None)
+    env.pop("WPS_TEST_REDIS_URL", None)
     if cache_dir is not None:
         env["WPS_TEST_CACHE_DIR"] = str(cache_dir)
+    if redis_url is not None:
+        env["WPS_TEST_REDIS_URL"] = redis_url
     database = connection.settings_dict["NAME"]
     if connection.vendor == "sqlite":
         env["WPS_SQLITE_NAME"] = database
@@ -361,6 +365,32 @@ def test_without_a_shared_cache_another_process_change_is_seen_at_the_next_scope
     _change_in_another_process(None)  # disables "Bank transfer"
     with plugin_cache.version_scope():
         assert selected() == "Second bank"
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_another_process_change_is_seen_at_the_next_scope(
+    gateways: tuple[PluginInstance, PluginInstance], redis_url: str
+) -> None:
+    """A shared cache (Django's RedisCache on a real server): the token is there, no query."""
+    redis_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+        }
+    }
+    with override_settings(CACHES=redis_cache):
+        from django.core.cache import cache
+
+        cache.clear()
+        assert plugin_cache.version_store.store() == "cache"
+        with plugin_cache.version_scope():
+            assert selected() == "Bank transfer"
+        with plugin_cache.version_scope():
+            assert queries_of(selected) == (0, "Bank transfer")  # a warm request: no query
+        _change_in_another_process(None, redis_url=redis_url)  # disables "Bank transfer"
+        with plugin_cache.version_scope():
+            assert selected() == "Second bank"
 
 
 @pytest.mark.django_db(transaction=True)

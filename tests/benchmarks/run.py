@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -389,6 +389,79 @@ def dps_sync(dps: Any, total: int, types: int, first: bool, rounds: int) -> Timi
         return measure(dps.sync, number=1, rounds=rounds, warmup=False)
 
 
+@contextmanager
+def version_store(name: str, caches: dict[str, Any]) -> Iterator[None]:
+    """Run with ``VERSION_STORE`` and ``CACHES`` set; the memo starts empty."""
+    from wagtail_plugin_system import cache as plugin_cache
+
+    plugin_settings = {**settings.WAGTAIL_PLUGIN_SYSTEM, "VERSION_STORE": name}
+    with override_settings(CACHES=caches, WAGTAIL_PLUGIN_SYSTEM=plugin_settings):
+        plugin_cache.clear()
+        yield
+    plugin_cache.clear()
+
+
+def per_request_rows(our_error: str | None) -> list[Row]:
+    """A request through PluginCacheMiddleware that resolves 1 or 10 times, per version store.
+
+    The version token is read once per request: from a database row with Django's
+    default (per-process) cache, from the cache with a shared one (Redis, started
+    here). Only ours: the other columns have no such setting.
+    """
+    from django.http import HttpRequest, HttpResponse
+    from django.test import RequestFactory
+
+    from tests.redis_server import RedisUnavailable, throwaway_redis
+    from wagtail_plugin_system.middleware import PluginCacheMiddleware
+
+    stripe = ours.named("Stripe")
+
+    def request_of(resolutions: int) -> Callable[[], object]:
+        def view(request: HttpRequest) -> HttpResponse:
+            for _ in range(resolutions):
+                item = get_plugin_instance(PaymentGatewayType)
+            assert stripe(item)
+            return HttpResponse()
+
+        middleware = PluginCacheMiddleware(view)
+        request = RequestFactory().get("/")
+        return lambda: middleware(request)
+
+    locmem = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    stores: list[tuple[str, str, Any]] = [
+        ("database (default local-memory cache)", "database", lambda: nullcontext(locmem))
+    ]
+
+    @contextmanager
+    def redis_caches() -> Iterator[dict[str, Any]]:
+        with throwaway_redis() as url:
+            backend = "django.core.cache.backends.redis.RedisCache"
+            yield {"default": {"BACKEND": backend, "LOCATION": url}}
+
+    stores.append(("cache (Redis on loopback)", "cache", redis_caches))
+    rows = []
+    for label, store, make_caches in stores:
+        try:
+            with make_caches() as caches, version_store(store, caches):
+                for resolutions in (1, 10):
+                    rows.append(
+                        row(
+                            f"a request with {resolutions} resolution(s), version store {label}",
+                            ours_=or_error(
+                                our_error,
+                                partial(measure, request_of(resolutions), number=500),
+                            ),
+                            dps_=None,
+                            baseline=None,
+                        )
+                    )
+        except RedisUnavailable as exc:
+            rows.append(
+                row(f"requests, version store {label}", ours_=str(exc), dps_=None, baseline=None)
+            )
+    return rows
+
+
 def sync_rows(dps: Any, dps_error: str | None) -> list[Row]:
     """Last: the first-sync scenarios empty each system's tables before every run."""
     rows = []
@@ -610,6 +683,7 @@ def main(argv: list[str] | None = None) -> None:
     rows += failover_rows(our, dps_fixtures, dps, dps_error)
     rows += page_rows(our_error)
     rows += admin_rows(our_error, dps, dps_error)
+    rows += per_request_rows(our_error)
     rows += sync_rows(dps, dps_error)
 
     titles = {
