@@ -44,7 +44,17 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # django-plugin-system, to write its tables for the pluginimport tests. Its app has no
+    # post-migrate sync (its signals module is never imported); it requires SALT_KEY.
+    "django_plugin_system",
 ]
+
+# The pluginimport test of a project that has removed django-plugin-system from its apps.
+if os.environ.get("WPS_WITHOUT_SEED_APP") == "1":
+    INSTALLED_APPS.remove("django_plugin_system")
+
+# django-plugin-system's key derivation salt (tests only).
+SALT_KEY = "tests-only-salt"
 
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

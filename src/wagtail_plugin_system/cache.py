@@ -159,14 +159,15 @@ def bump_version(using: str | None = None) -> None:
     alias = connection.alias
     # One write of the token per transaction (and savepoint) is enough: it is committed or
     # rolled back with everything the transaction wrote.
+    # (A callback registered in a savepoint that is rolled back is dropped, so each level
+    # registers its own.)
     level = (alias, tuple(connection.savepoint_ids))
     if level not in _pending.bumped:
         version_store.bump(using)
         _pending.bumped.add(level)
-    _bump_local()
-    if alias not in _pending.aliases:
         _pending.aliases.add(alias)
         transaction.on_commit(lambda: _transaction_ended(alias), using=alias)
+    _bump_local()
 
 
 def _bump_local() -> None:

@@ -107,7 +107,10 @@ def raw_config(pk: int) -> str:
 
 def grant(user: Any, *codenames: str) -> Any:
     for codename in codenames:
-        user.user_permissions.add(Permission.objects.get(codename=codename))
+        # django-plugin-system (installed for the pluginimport tests) has models of the same
+        # names, hence permissions with the same codenames: grant ours.
+        permissions = Permission.objects.exclude(content_type__app_label="django_plugin_system")
+        user.user_permissions.add(permissions.get(codename=codename))
     return user
 
 

@@ -24,7 +24,10 @@ DPS_INSTALLED = find_spec("django_plugin_system") is not None
 
 INSTALLED_APPS = list(TEST_APPS)
 if DPS_INSTALLED:
-    INSTALLED_APPS += ["django_plugin_system", "django.contrib.admin"]
+    # The test settings may list it already (for the import tests).
+    INSTALLED_APPS += [
+        app for app in ("django_plugin_system", "django.contrib.admin") if app not in TEST_APPS
+    ]
 
 # SQLite in memory, unless run through ``tests/postgres.py run -- ...`` (which sets
 # WPS_TEST_DATABASE=postgresql): then the test settings' PostgreSQL database is used.

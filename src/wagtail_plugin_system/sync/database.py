@@ -20,6 +20,7 @@ from django.utils.text import capfirst
 from wagtail.models import ModelLogEntry, ReferenceIndex
 
 from ..audit import SYNC_LOG_ACTION
+from ..fields import Ciphertext
 from ..models import PluginInstance, PluginItem, PluginType
 from .plan import InstanceCounts, Snapshot
 from .report import Action, Kind, SyncAction
@@ -169,6 +170,11 @@ def apply_actions(actions: Iterable[SyncAction], using: str, now: Any) -> dict[K
         )
         PluginItem.objects.using(using).filter(pk__in=sources).delete()
     if created[Kind.INSTANCE]:
+        # Every default instance stores the same empty configuration: encrypt it once.
+        empty = _encrypted({})
+        for row in created[Kind.INSTANCE]:
+            if row.__dict__.get("config") == {}:
+                row.config = empty
         # Each item that gets a default instance had none: its id identifies the new row.
         defaults = _create(created[Kind.INSTANCE], using, ("item_id",))
         # Mark them untouched: their last change is their creation (prune relies on it).
@@ -211,6 +217,13 @@ def _prune(planned: dict[Kind, list[int]], using: str) -> dict[Kind, set[int]]:
         Kind.ITEM: set(planned[Kind.ITEM]) - gone,
         Kind.TYPE: set(planned[Kind.TYPE]) - empty,
     }
+
+
+def _encrypted(value: Any) -> Ciphertext:
+    """``value`` as the configuration field stores it: one token, to share between rows."""
+    token = PluginInstance._meta.get_field("config").get_prep_value(value)
+    assert isinstance(token, str)
+    return Ciphertext(token)
 
 
 def _create(rows: list[Any], using: str, natural_key: tuple[str, ...]) -> list[Any]:

@@ -1,0 +1,570 @@
+"""Import django-plugin-system's data: its types, items and configured instances.
+
+:func:`import_seed_data` is what ``manage.py pluginimport`` runs. It reads
+django-plugin-system's three tables in the same database (through unmanaged
+models of its own, so django-plugin-system need not be installed any more),
+and in one transaction creates our types, items and instances:
+
+* configurations are decrypted the way django-plugin-system stored them
+  (django-fernet-encrypted-fields, keys derived from ``SECRET_KEY`` and
+  ``SALT_KEY``; install the ``import`` extra) and stored encrypted with ours;
+* statuses are mapped, names, descriptions and priorities kept; instances are
+  created in django-plugin-system's selection order (priority, then id), so
+  ties are broken the same way after the move;
+* a configuration that does not decrypt, or does not validate against the
+  registered item's form, is imported with its instance **disabled** and
+  listed as a problem, never dropped;
+* an item (or type) whose code is not registered is imported marked missing,
+  as ``pluginsync`` does;
+* every django-plugin-system UUID is mapped to our integer id.
+
+Running it again creates nothing new: rows are matched by name (type, item
+within its type, instance within its item).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps.registry import Apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wagtail_plugin_system import (
+    BasePluginType,
+    PluginSystemError,
+    UnknownPluginError,
+    registry,
+)
+from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginStatus, PluginType
+
+__all__ = ["ImportAction", "ImportReport", "SeedImportError", "import_seed_data"]
+
+#: django-plugin-system's tables.
+TYPE_TABLE = "django_plugin_system_plugintype"
+ITEM_TABLE = "django_plugin_system_pluginitem"
+INSTANCE_TABLE = "django_plugin_system_plugininstance"
+
+#: django-plugin-system's stored statuses, and ours.
+STATUSES = {
+    "active": PluginStatus.ACTIVE,
+    "reserve": PluginStatus.RESERVED,
+    "disable": PluginStatus.DISABLED,
+}
+
+
+class SeedImportError(PluginSystemError):
+    """The import cannot run; nothing was changed. The message says what to fix."""
+
+
+# -- django-plugin-system's tables, read through models of our own -----------------------
+
+_SEED_APPS = Apps()
+
+
+class SeedType(models.Model):
+    """django-plugin-system's type rows (read only)."""
+
+    objects: models.Manager[SeedType]
+
+    id = models.UUIDField(primary_key=True)
+    name = models.CharField(max_length=100)
+    manager = models.CharField(max_length=100)
+    description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
+
+    class Meta:
+        apps = _SEED_APPS
+        app_label = "wps_seed_import"
+        managed = False
+        db_table = TYPE_TABLE
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk})"
+
+
+class SeedItem(models.Model):
+    """django-plugin-system's item rows (read only)."""
+
+    objects: models.Manager[SeedItem]
+
+    id = models.UUIDField(primary_key=True)
+    plugin_type_id = models.UUIDField()
+    module = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+    configurable = models.BooleanField()
+    priority = models.IntegerField()
+    description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
+
+    class Meta:
+        apps = _SEED_APPS
+        app_label = "wps_seed_import"
+        managed = False
+        db_table = ITEM_TABLE
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk})"
+
+
+class SeedInstance(models.Model):
+    """django-plugin-system's instance rows (read only)."""
+
+    objects: models.Manager[SeedInstance]
+
+    id = models.UUIDField(primary_key=True)
+    item_id = models.UUIDField()
+    name = models.CharField(max_length=100)
+    # Read as text and parsed per row, so that one damaged value cannot stop the import.
+    config = models.TextField(null=True)  # noqa: DJ001 - NULL is a stored value there
+    status = models.CharField(max_length=10)
+    priority = models.IntegerField()
+    description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
+
+    class Meta:
+        apps = _SEED_APPS
+        app_label = "wps_seed_import"
+        managed = False
+        db_table = INSTANCE_TABLE
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk})"
+
+
+# -- the report ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportAction:
+    """What happened to one row of django-plugin-system."""
+
+    #: ``create``, ``exists`` (imported before, or made by pluginsync) or ``update``.
+    action: str
+    #: ``type``, ``item`` or ``instance``.
+    kind: str
+    #: ``type``, ``type/item`` or ``type/item/instance``.
+    name: str
+    #: django-plugin-system's id (a UUID).
+    seed_id: str
+    #: Our id; ``None`` for a row a dry run would create.
+    id: int | None
+    detail: str = ""
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, in a dry run, would do)."""
+
+    dry_run: bool
+    actions: list[ImportAction] = field(default_factory=list)
+    #: Instances imported disabled, each with ``name``, ``seed_id``, ``id`` and ``reason``.
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(action.action != "exists" for action in self.actions)
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows by ``"<action> <kind>"``."""
+        counts: dict[str, int] = {}
+        for action in self.actions:
+            key = f"{action.action} {action.kind}"
+            counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def id_map(self) -> dict[str, dict[str, int | None]]:
+        """django-plugin-system ids (UUID strings) to ours, by kind."""
+        mapping: dict[str, dict[str, int | None]] = {"types": {}, "items": {}, "instances": {}}
+        for action in self.actions:
+            mapping[f"{action.kind}s"][action.seed_id] = action.id
+        return mapping
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "changed": self.changed,
+            "counts": self.counts(),
+            "actions": [
+                {
+                    "action": a.action,
+                    "kind": a.kind,
+                    "name": a.name,
+                    "seed_id": a.seed_id,
+                    "id": a.id,
+                    "detail": a.detail,
+                }
+                for a in self.actions
+            ],
+            "problems": list(self.problems),
+            "id_map": self.id_map(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2, ensure_ascii=False)
+
+
+# -- decryption ---------------------------------------------------------------------------
+
+
+class _Undecryptable(Exception):
+    """A stored configuration that the configured keys do not decrypt (no details kept)."""
+
+
+class _Decrypter:
+    """django-plugin-system's scheme: each leaf of the JSON document is a Fernet token."""
+
+    def __init__(self) -> None:
+        try:
+            from cryptography.fernet import InvalidToken
+            from encrypted_fields.fields import EncryptedJSONField
+        except ImportError:
+            raise SeedImportError(
+                _(
+                    "Decrypting django-plugin-system's configurations needs "
+                    "django-fernet-encrypted-fields. Install it with: pip install "
+                    "'wagtail-plugin-system[import]'"
+                )
+            ) from None
+        missing = [name for name in ("SECRET_KEY", "SALT_KEY") if not getattr(settings, name, "")]
+        if missing:
+            raise SeedImportError(
+                _(
+                    "%(names)s is not set. django-plugin-system derived its encryption keys "
+                    "from SECRET_KEY and SALT_KEY (and SECRET_KEY_FALLBACKS): set them to the "
+                    "values the project used with django-plugin-system while you import."
+                )
+                % {"names": " and ".join(missing)}
+            )
+        self.invalid_token = InvalidToken
+        self.fernet = EncryptedJSONField().f
+
+    def decrypt(self, stored: str | None) -> Any:
+        if stored is None:
+            return None
+        try:
+            document = json.loads(stored)
+        except ValueError:
+            raise _Undecryptable from None
+        value = self._leaves(document)
+        # A configuration saved empty is stored as the encrypted text "None".
+        return None if value == "None" else value
+
+    def _leaves(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: self._leaves(data) for key, data in value.items()}
+        if isinstance(value, list):
+            return [self._leaves(data) for data in value]
+        if not isinstance(value, str):
+            raise _Undecryptable
+        try:
+            return self.fernet.decrypt(value.encode("utf-8")).decode("utf-8")
+        except (self.invalid_token, UnicodeError, ValueError, TypeError):
+            raise _Undecryptable from None
+
+
+# -- the import ---------------------------------------------------------------------------
+
+
+def missing_tables(using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """django-plugin-system's tables that the database lacks."""
+    present = set(connections[using].introspection.table_names())
+    return [name for name in (TYPE_TABLE, ITEM_TABLE, INSTANCE_TABLE) if name not in present]
+
+
+def import_seed_data(
+    *,
+    dry_run: bool = False,
+    keep_undecryptable: bool = False,
+    using: str = DEFAULT_DB_ALIAS,
+) -> ImportReport:
+    """Import django-plugin-system's rows into ours and return the report.
+
+    Raises :class:`SeedImportError`, changing nothing, when the tables are
+    absent, the keys are not set, no stored configuration decrypts (the keys
+    are wrong; ``keep_undecryptable`` imports them disabled anyway) or two
+    instances would get the same name.
+    """
+    absent = missing_tables(using)
+    if absent:
+        raise SeedImportError(
+            _(
+                "django-plugin-system's tables %(tables)s are not in database %(database)s. "
+                "pluginimport reads them in the database it imports into: run it with "
+                "--database set to the database that holds them, before dropping them or "
+                "migrating django_plugin_system to zero."
+            )
+            % {"tables": ", ".join(absent), "database": repr(using)}
+        )
+    report = ImportReport(dry_run=dry_run)
+    # One transaction, reads included, so that the rows imported are one consistent state.
+    with transaction.atomic(using=using):
+        types = list(SeedType.objects.using(using).order_by("name", "id"))
+        items = list(SeedItem.objects.using(using).order_by("name", "id"))
+        instances = list(SeedInstance.objects.using(using).order_by("priority", "id"))
+        configs, undecryptable = _decrypt_all(instances)
+        stored = sum(1 for instance in instances if instance.config is not None)
+        if undecryptable and len(undecryptable) == stored and not keep_undecryptable:
+            raise SeedImportError(
+                _(
+                    "None of the %(count)d stored configurations decrypts with the configured "
+                    "SECRET_KEY and SALT_KEY: they are not the keys django-plugin-system used. "
+                    "Set SECRET_KEY, SALT_KEY (and SECRET_KEY_FALLBACKS) to the old project's "
+                    "values and run pluginimport again, or pass --keep-undecryptable to import "
+                    "these instances disabled, without their configuration."
+                )
+                % {"count": len(undecryptable)}
+            )
+        _Import(report, using, configs, undecryptable).run(types, items, instances)
+        if dry_run:
+            transaction.set_rollback(True, using=using)
+    if dry_run:
+        report.actions = [
+            a if a.action != "create" else ImportAction(**{**a.__dict__, "id": None})
+            for a in report.actions
+        ]
+        for problem in report.problems:
+            if problem["id"] is not None and any(
+                a.kind == "instance" and a.seed_id == problem["seed_id"] and a.id is None
+                for a in report.actions
+            ):
+                problem["id"] = None
+    return report
+
+
+def _decrypt_all(instances: Iterable[SeedInstance]) -> tuple[dict[str, Any], set[str]]:
+    configs: dict[str, Any] = {}
+    undecryptable: set[str] = set()
+    decrypter: _Decrypter | None = None
+    for instance in instances:
+        key = str(instance.pk)
+        if instance.config is None:
+            configs[key] = None
+            continue
+        if decrypter is None:
+            decrypter = _Decrypter()
+        try:
+            configs[key] = decrypter.decrypt(instance.config)
+        except _Undecryptable:
+            undecryptable.add(key)
+    return configs, undecryptable
+
+
+class _Import:
+    def __init__(
+        self, report: ImportReport, using: str, configs: dict[str, Any], undecryptable: set[str]
+    ) -> None:
+        self.report = report
+        self.using = using
+        self.configs = configs
+        self.undecryptable = undecryptable
+        self.now = timezone.now()
+        self.type_rows: dict[str, PluginType] = {}
+        self.item_rows: dict[str, PluginItem] = {}
+        self.type_names: dict[str, str] = {}
+
+    def run(
+        self, types: list[SeedType], items: list[SeedItem], instances: list[SeedInstance]
+    ) -> None:
+        for seed_type in types:
+            self.import_type(seed_type)
+        for seed_item in items:
+            self.import_item(seed_item)
+        self.check_instance_names(instances)
+        claimed_defaults: set[int] = set()
+        for seed_instance in instances:
+            self.import_instance(seed_instance, claimed_defaults)
+
+    # -- types and items ----------------------------------------------------------------
+
+    def import_type(self, seed: SeedType) -> None:
+        try:
+            type_class: type[BasePluginType] | None = registry.get_type_entry(seed.name).type_class
+        except UnknownPluginError:
+            type_class = None
+        name = type_class.name if type_class is not None else seed.name
+        row = PluginType.objects.using(self.using).filter(name=name).first()
+        if row is not None:
+            action, detail = "exists", ""
+        else:
+            missing = type_class is None
+            row = PluginType(
+                name=name,
+                description=seed.description or "",
+                is_missing=missing,
+                missing_since=self.now if missing else None,
+            )
+            row.save(using=self.using)
+            action = "create"
+            detail = _("code not registered: marked missing") if missing else ""
+        self.type_rows[str(seed.pk)] = row
+        self.report.actions.append(ImportAction(action, "type", name, str(seed.pk), row.pk, detail))
+
+    def import_item(self, seed: SeedItem) -> None:
+        type_row = self.type_rows.get(str(seed.plugin_type_id))
+        if type_row is None:  # a dangling row: django-plugin-system cascades deletes
+            return
+        item_class = registry.get_item(type_row.name, seed.name)
+        name = item_class.name if item_class is not None else seed.name
+        full_name = f"{type_row.name}/{name}"
+        row = PluginItem.objects.using(self.using).filter(plugin_type=type_row, name=name).first()
+        if row is not None:
+            if row.default_priority != seed.priority:
+                row.default_priority = seed.priority
+                row.save(using=self.using, update_fields=["default_priority", "updated_at"])
+                action = "update"
+                detail = _("default priority set to django-plugin-system's %(priority)d") % {
+                    "priority": seed.priority
+                }
+            else:
+                action, detail = "exists", ""
+        else:
+            missing = item_class is None
+            configurable = (
+                item_class.configuration is not None
+                if item_class is not None
+                else seed.configurable
+            )
+            row = PluginItem(
+                plugin_type=type_row,
+                name=name,
+                description=seed.description or "",
+                default_priority=seed.priority,
+                is_configurable=configurable,
+                is_missing=missing,
+                missing_since=self.now if missing else None,
+            )
+            row.save(using=self.using)
+            action = "create"
+            detail = _("code not registered: marked missing") if missing else ""
+        self.item_rows[str(seed.pk)] = row
+        self.report.actions.append(
+            ImportAction(action, "item", full_name, str(seed.pk), row.pk, detail)
+        )
+
+    # -- instances ----------------------------------------------------------------------
+
+    def check_instance_names(self, instances: list[SeedInstance]) -> None:
+        seen: dict[tuple[int, str], SeedInstance] = {}
+        clashes: list[str] = []
+        for seed in instances:
+            item_row = self.item_rows.get(str(seed.item_id))
+            if item_row is None:
+                continue
+            key = (item_row.pk, seed.name)
+            if key in seen:
+                clashes.append(f"{seed.name!r} ({seen[key].pk}, {seed.pk})")
+            else:
+                seen[key] = seed
+        if clashes:
+            raise SeedImportError(
+                _(
+                    "Several django-plugin-system instances would become one, because their "
+                    "types or items have the same name under different module paths: "
+                    "%(clashes)s. Rename one of each pair in django-plugin-system's admin and "
+                    "run pluginimport again."
+                )
+                % {"clashes": "; ".join(clashes)}
+            )
+
+    def import_instance(self, seed: SeedInstance, claimed_defaults: set[int]) -> None:
+        item_row = self.item_rows.get(str(seed.item_id))
+        if item_row is None:
+            return
+        full_name = f"{item_row.plugin_type.name}/{item_row.name}/{seed.name}"
+        seed_id = str(seed.pk)
+        existing = (
+            PluginInstance.objects.using(self.using).filter(item=item_row, name=seed.name).first()
+        )
+        if existing is not None:
+            self.report.actions.append(
+                ImportAction("exists", "instance", full_name, seed_id, existing.pk)
+            )
+            return
+        status = STATUSES.get(seed.status)
+        config, problem = self.configuration(seed, item_row)
+        if status is None:
+            problem = problem or _(
+                "unknown status %(status)r: imported disabled; choose its status in the admin"
+            ) % {"status": seed.status}
+        if problem is not None:
+            status = PluginStatus.DISABLED
+        values = {
+            "name": seed.name,
+            "description": seed.description or "",
+            "status": status,
+            "priority": seed.priority,
+            "config": config,
+        }
+        row: PluginInstance | None = None
+        if not item_row.is_configurable:
+            row = (
+                PluginInstance.objects.using(self.using)
+                .filter(item=item_row, is_default=True)
+                .exclude(pk__in=claimed_defaults)
+                .first()
+            )
+        if row is not None:
+            claimed_defaults.add(row.pk)
+            for attribute, value in values.items():
+                setattr(row, attribute, value)
+            row.save(using=self.using)
+            action = "update"
+            detail = _("the default instance pluginsync had created")
+        else:
+            row = PluginInstance(item=item_row, **values)
+            row.save(using=self.using)
+            action, detail = "create", ""
+        if item_row.is_missing:
+            detail = ", ".join(
+                filter(None, [detail, _("code not registered: values kept as stored text")])
+            )
+        self.report.actions.append(
+            ImportAction(action, "instance", full_name, seed_id, row.pk, detail)
+        )
+        if problem is not None:
+            self.report.problems.append(
+                {"name": full_name, "seed_id": seed_id, "id": row.pk, "reason": problem}
+            )
+
+    def configuration(
+        self, seed: SeedInstance, item_row: PluginItem
+    ) -> tuple[dict[str, Any], str | None]:
+        """The configuration to store, and why the instance must be disabled (or ``None``)."""
+        seed_id = str(seed.pk)
+        if seed_id in self.undecryptable:
+            return {}, _(
+                "its configuration does not decrypt with SECRET_KEY and SALT_KEY: imported "
+                "disabled without it; enter it again in the admin"
+            )
+        data = self.configs.get(seed_id)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            return {}, _(
+                "its configuration is not a mapping of names to values: imported disabled "
+                "without it; enter it again in the admin"
+            )
+        item_class = item_row.get_item_class()
+        if item_class is None or item_class.configuration is None:
+            return data, None
+        configuration = item_class.configuration
+        try:
+            validated = configuration.validate(data)
+        except ValidationError as exc:
+            fields = sorted(getattr(exc, "error_dict", {}) or {"__all__": None})
+            return data, _(
+                "its configuration does not validate against the form of %(item)s (fields: "
+                "%(fields)s): imported disabled with the values as stored; correct them in "
+                "the admin"
+            ) % {
+                "item": f"{item_row.plugin_type.name}/{item_row.name}",
+                "fields": ", ".join(fields),
+            }
+        # Values the form does not have are kept as stored, never dropped.
+        form_fields = configuration.form_class.base_fields
+        kept = {key: value for key, value in data.items() if key not in form_fields}
+        return {**kept, **validated}, None
