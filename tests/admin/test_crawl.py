@@ -306,8 +306,13 @@ def test_view_only_crawl_finds_no_secret_and_no_server_error(
     client: Client, marked_site: dict[str, Any]
 ) -> None:
     user = WagtailTestUtils.create_user("viewer", password="pw")  # type: ignore[call-arg]
-    for codename in ("access_admin", "view_plugininstance", "view_plugintype", "view_pluginitem"):
-        user.user_permissions.add(Permission.objects.get(codename=codename))
+    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    for codename in ("view_plugininstance", "view_plugintype", "view_pluginitem"):
+        user.user_permissions.add(
+            Permission.objects.get(
+                codename=codename, content_type__app_label="wagtail_plugin_system"
+            )
+        )
     client.force_login(user)
     crawler = _crawl_as(client, marked_site)
     ok = [url for url, status in crawler.fetched if status == 200]
