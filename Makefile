@@ -15,7 +15,8 @@
 #   make bench            the benchmarks (tests/benchmarks/run.py): a table of timings
 #   make docs             build the documentation (mkdocs build --strict)
 #   make dist             build the sdist and the wheel into dist/
-#   make demo             run the sandbox site on http://$(DEMO_ADDRESS)/
+#   make demo             run the sandbox site on http://$(DEMO_ADDRESS)/ (set DEMO_ADDRESS to
+#                         change it), from its own virtualenv $(DEMO_VENV) with only the package
 #   make clean            delete build output and caches (keeps $(VENV))
 #
 # The message catalogs need GNU gettext (Debian: apt-get install gettext).
@@ -40,6 +41,10 @@ PYTEST := $(BIN)/python -m pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
 OTHER_WAGTAIL_LINES ?= 7.4
 
 DEMO_ADDRESS ?= 127.0.0.1:8000
+# The sandbox needs the package and its dependencies only, not the development tools.
+DEMO_VENV ?= .venv-demo
+DEMO_BIN := $(abspath $(DEMO_VENV))/bin
+DEMO_STAMP := $(DEMO_VENV)/.wps-demo-installed
 
 .DEFAULT_GOAL := test
 # Test runs share the terminal; keep them one after the other even under -j.
@@ -121,17 +126,23 @@ dist: venv
 	rm -rf dist
 	"$(BIN)/python" -m build --outdir dist .
 
-demo: venv
-	cd sandbox && "$(BIN)/python" manage.py migrate --noinput
-	cd sandbox && "$(BIN)/python" manage.py pluginsync
-	cd sandbox && "$(BIN)/python" manage.py load_demo_data --base-url "http://$(DEMO_ADDRESS)"
+$(DEMO_STAMP): pyproject.toml
+	@test -x "$(DEMO_BIN)/python" || { echo "==> Creating the virtualenv $(DEMO_VENV)"; $(PYTHON) -m venv "$(DEMO_VENV)"; }
+	@echo "==> Installing wagtail-plugin-system (no extras) into $(DEMO_VENV)"
+	"$(DEMO_BIN)/python" -m pip install --quiet --disable-pip-version-check -e .
+	@touch "$(DEMO_STAMP)"
+
+demo: $(DEMO_STAMP)
+	cd sandbox && "$(DEMO_BIN)/python" manage.py migrate --noinput
+	cd sandbox && "$(DEMO_BIN)/python" manage.py pluginsync
+	cd sandbox && "$(DEMO_BIN)/python" manage.py load_demo_data --base-url "http://$(DEMO_ADDRESS)"
 	@echo
 	@echo "==> Sandbox: http://$(DEMO_ADDRESS)/"
 	@echo "    Admin:   http://$(DEMO_ADDRESS)/admin/  (user: admin, password: admin)"
 	@echo
-	cd sandbox && "$(BIN)/python" manage.py runserver "$(DEMO_ADDRESS)"
+	cd sandbox && "$(DEMO_BIN)/python" manage.py runserver "$(DEMO_ADDRESS)"
 
 clean:
 	rm -rf build dist site .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov test-results .nox
-	find . \( -path ./.git -o -path "./$(VENV)" \) -prune \
+	find . \( -path ./.git -o -path "./$(VENV)" -o -path "./$(DEMO_VENV)" \) -prune \
 		-o \( -name "*.egg-info" -o -name __pycache__ \) -prune -exec rm -rf {} +

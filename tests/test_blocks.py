@@ -101,6 +101,18 @@ def test_only_instances_of_the_block_type_are_accepted(widgets: PluginRegistry) 
             block.clean(bad)
 
 
+def test_an_instance_of_another_type_is_refused_with_its_type(widgets: PluginRegistry) -> None:
+    block = PluginInstanceChooserBlock(plugin_type="widget")
+    other = PluginInstance.objects.of_type("payment_gateway").first()
+    assert other is not None
+    with pytest.raises(ValidationError) as raised:
+        block.clean(other.pk)
+    assert raised.value.messages == [
+        f"“{other.name}” is an instance of Payment gateway ({other.item}); this block takes "
+        f"instances of Widget."
+    ]
+
+
 def test_required_block(widgets: PluginRegistry) -> None:
     with pytest.raises(ValidationError):
         PluginInstanceChooserBlock(plugin_type="widget").clean(None)
@@ -127,7 +139,8 @@ def test_tampered_value_in_the_page_editor_is_refused(widgets: PluginRegistry) -
         )
         response = client.post(edit_url, data)
         assert response.status_code == 200, bad  # re-rendered with errors, not saved
-        assert "Select a valid choice" in response.content.decode(), bad
+        expected = "this block takes instances of Widget" if bad == gateway.pk else "Select a valid"
+        assert expected in response.content.decode(), bad
     page.refresh_from_db()
     assert list(page.body) == []
 

@@ -144,3 +144,26 @@ def test_an_unknown_version_store_is_an_error() -> None:
         message = run_checks()["wagtail_plugin_system.E005"]
     assert message.level == checks.ERROR
     assert "'auto', 'cache', 'database'" in message.msg
+
+
+def test_a_type_without_label_is_asked_for_one(
+    synced: Any, plugin_registry: PluginRegistry
+) -> None:
+    from abc import abstractmethod
+
+    from wagtail_plugin_system import BasePluginType
+
+    class OtpSenderType(BasePluginType):
+        name = "otp_sender"
+
+        @abstractmethod
+        def send_code(self, phone: str, code: str) -> str: ...
+
+    plugin_registry.register_type(OtpSenderType)
+    message = run_checks()["wagtail_plugin_system.I002"]
+    assert message.level == checks.INFO
+    assert "'Otp sender'" in message.msg
+    assert "Set label on OtpSenderType" in str(message.hint)
+    OtpSenderType.label = "OTP sender"
+    OtpSenderType._label_from_name = False  # type: ignore[attr-defined]
+    assert "wagtail_plugin_system.I002" not in ids()

@@ -30,7 +30,10 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}")
 
 
 def msgids(language: str) -> list[tuple[str, str | None]]:
-    """(msgid, msgid_plural) of every entry of a .po file, read with msgfmt's rules."""
+    """(msgid, msgid_plural) of every entry of a .po file, read with msgfmt's rules.
+
+    An entry with a context has the key gettext gives it: the context, EOT, the msgid.
+    """
     text = (LOCALE / language / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8")
     entries = []
     for block in re.split(r"\n\s*\n", text):
@@ -43,7 +46,11 @@ def msgids(language: str) -> list[tuple[str, str | None]]:
                 keyword, _space, line = line.partition(" ")
             strings[keyword] = strings.get(keyword, "") + line.strip()[1:-1]
         if strings.get("msgid"):
-            entries.append((unescape(strings["msgid"]), unescape(strings.get("msgid_plural"))))
+            msgid = unescape(strings["msgid"])
+            if "msgctxt" in strings:
+                # How gettext keys an entry with a context (pgettext).
+                msgid = f"{unescape(strings['msgctxt'])}\x04{msgid}"
+            entries.append((msgid, unescape(strings.get("msgid_plural"))))
     return entries
 
 

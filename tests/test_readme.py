@@ -16,6 +16,12 @@ the way the test does what Django and the reader would do between blocks:
 
 A block preceded, on the line just before its fence, by
 ``<!-- not-executed: reason -->`` is skipped (settings snippets and the like).
+
+The walk-throughs (README and quick start) run as a reader runs them, with no
+shared namespace to hide a missing import: a block whose first line names a file
+(``# otp/plugins.py``) becomes that module (``otp.plugins``, in a package
+``otp``), and every other block runs in one ``manage.py shell`` session of its
+own, which sees only what it imports.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ COMMANDS = {"pluginsync", "pluginrotatekeys"}
 FENCE_OPEN = re.compile(r"^```([\w+-]*)\s*$")
 FENCE_CLOSE = "```"
 MARKER = re.compile(r"^<!--\s*not-executed:\s*(?P<reason>\S.*?)\s*-->$")
+FILE_HEADER = re.compile(r"^# (?P<path>[\w/]+)\.py\n")
 RELATIVE_IMPORT = re.compile(r"^\s*from\s+\.(?P<module>\w*)\s+import\s+(?P<names>[\w, ]+)", re.M)
 
 
@@ -128,6 +135,48 @@ class _DocumentRun:
         self.started_configs: set[type[AppConfig]] = set()
         self.executed_python = 0
         self.commands: list[str] = []
+        self.tmp_path = tmp_path
+        #: Walk-throughs: files are modules, other blocks share a shell session only.
+        self.as_written = document in WALK_THROUGHS
+        self.shell = types.ModuleType(f"{self.module_name}_shell")
+        self.file_modules: dict[str, types.ModuleType] = {}
+
+    def file_module(self, path: str) -> types.ModuleType:
+        """The module a ``# pkg/mod.py`` block defines, with its packages."""
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            name = ".".join(parts[:depth])
+            if name in self.file_modules:
+                continue
+            module = types.ModuleType(name)
+            directory = self.tmp_path.joinpath(*parts[:depth])
+            if depth < len(parts):
+                module.__path__ = [str(directory)]
+                module.__file__ = str(directory / "__init__.py")
+                module.__package__ = name
+            else:
+                module.__file__ = f"{directory}.py"
+                module.__package__ = ".".join(parts[: depth - 1])
+            self.file_modules[name] = module
+            self.monkeypatch.setitem(sys.modules, name, module)
+        return self.file_modules[".".join(parts)]
+
+    def run_as_written(self, block: Block) -> None:
+        header = FILE_HEADER.match(block.code)
+        namespace = self.file_module(header.group("path")) if header else self.shell
+        code = compile(block.code, f"{self.document}, block at line {block.line}", "exec")
+        exec(code, namespace.__dict__)
+        self.executed_python += 1
+        for value in list(vars(namespace).values()):
+            if (
+                isinstance(value, type)
+                and issubclass(value, AppConfig)
+                and value.__module__ == namespace.__name__
+                and value not in self.started_configs
+            ):
+                self.started_configs.add(value)
+                app_module = self.file_modules[value.name]
+                value(value.name, app_module).ready()
 
     def alias_relative_imports(self, code: str) -> None:
         """Make ``from .x import y`` in the document resolve to its own namespace."""
@@ -170,7 +219,9 @@ class _DocumentRun:
         for block in blocks:
             if block.skip_reason is not None:
                 continue
-            if block.language == "python":
+            if block.language == "python" and self.as_written:
+                self.run_as_written(block)
+            elif block.language == "python":
                 self.run_python(block)
             elif block.language in SHELL_LANGUAGES:
                 self.run_shell(block)

@@ -490,3 +490,59 @@ def test_a_check_error_whose_str_raises_is_reported(
     result = run_health_check(instance)
     assert not result.ok
     assert result.message.startswith("UnprintableError")
+
+
+# -- cold paths do not grow with the number of instances ----------------------------------
+
+
+def _many_bank_transfers(count: int) -> None:
+    """``count`` more active bank-transfer instances, behind the synced default one."""
+    item = PluginInstance.objects.get(item__name="bank_transfer", is_default=True).item
+    PluginInstance.objects.bulk_create(
+        PluginInstance(item=item, name=f"Bank {n}", priority=1000 + n, config={})
+        for n in range(count)
+    )
+
+
+def _cold(func: Any) -> tuple[int, int, Any]:
+    """(queries, instance rows built, result) of ``func`` with nothing memoised."""
+    from django.db import connection
+    from django.db.models.signals import post_init
+    from django.test.utils import CaptureQueriesContext
+
+    from wagtail_plugin_system import cache
+
+    cache.clear()
+    built = 0
+
+    def count(sender: Any, **kwargs: Any) -> None:
+        nonlocal built
+        built += 1
+
+    post_init.connect(count, sender=PluginInstance)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            result = func()
+    finally:
+        post_init.disconnect(count, sender=PluginInstance)
+    return len(queries), built, result
+
+
+@pytest.mark.parametrize("extra", [10, 1000])
+def test_a_cold_resolution_reads_one_small_batch(synced: Any, extra: int) -> None:
+    _many_bank_transfers(extra)
+    queries, built, item = _cold(lambda: get_plugin_instance(PaymentGatewayType))
+    assert item.plugin_instance.name == "Bank transfer"
+    assert built <= 8
+    assert queries <= 3  # (the version,) the first batch of candidates
+
+
+@pytest.mark.parametrize("extra", [10, 1000])
+def test_a_cold_failover_loads_only_what_it_tries(synced: Any, extra: int) -> None:
+    _many_bank_transfers(extra)
+    queries, built, result = _cold(
+        lambda: call_with_failover(PaymentGatewayType, "create_payment", 5)
+    )
+    assert result == "bank:5"
+    assert built <= 8
+    assert queries <= 3

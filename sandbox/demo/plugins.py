@@ -90,6 +90,12 @@ class StripeGateway(BasePluginItem):
     def is_test_mode(self) -> bool:
         return str(self.config.get("api_key", "")).startswith("sk_test_")
 
+    def check(self) -> bool:
+        """A simulated account lookup, as Test runs it: a revoked key is refused."""
+        if "revoked" in str(self.config.get("api_key", "")):
+            raise PermissionError("The provider refused the API key: it has been revoked.")
+        return True
+
     def create_payment(self, amount: int) -> str:
         reference = f"pi_demo_{uuid.uuid4().hex[:16]}"
         logger.info(

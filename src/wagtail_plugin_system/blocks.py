@@ -32,12 +32,13 @@ from typing import Any
 from django import forms
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from wagtail.blocks import ChooserBlock
 
 from .core.contracts import BasePluginItem, BasePluginType, render_item
 from .core.exceptions import PluginUnavailableError, UnknownPluginError
 from .core.ids import parse_id
-from .models import PluginInstance, PluginStatus
+from .models import PluginInstance, PluginStatus, PluginType
 from .selection import get_plugin_instance
 from .widgets import PluginInstanceChooser
 
@@ -46,6 +47,51 @@ __all__ = ["PluginInstanceChooserBlock"]
 logger = logging.getLogger(__name__)
 
 FALLBACKS = (None, "default")
+
+
+class InstanceOfTypeField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """Says which type a refused instance is of, instead of "Select a valid choice"."""
+
+    def __init__(self, *args: Any, plugin_type_name: str | None = None, **kwargs: Any) -> None:
+        self.plugin_type_name = plugin_type_name
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            other = self._instance_of_another_type(value)
+            if other is None:
+                raise
+            raise forms.ValidationError(
+                _(
+                    "“%(name)s” is an instance of %(type)s (%(implementation)s); this block "
+                    "takes instances of %(expected)s."
+                )
+                % {
+                    "name": other,
+                    "type": other.item.plugin_type,
+                    "implementation": other.item,
+                    "expected": self._expected_label(),
+                },
+                code="invalid_choice",
+            ) from None
+
+    def _instance_of_another_type(self, value: Any) -> PluginInstance | None:
+        if not self.plugin_type_name:
+            return None
+        pk = value.pk if isinstance(value, PluginInstance) else parse_id(value)
+        if pk is None:
+            return None
+        instance: PluginInstance | None = (
+            PluginInstance.objects.select_related("item__plugin_type").filter(pk=pk).first()
+        )
+        return instance
+
+    def _expected_label(self) -> str:
+        assert self.plugin_type_name is not None
+        row = PluginType.objects.filter(name=self.plugin_type_name).first()
+        return str(row) if row is not None else self.plugin_type_name
 
 
 class PluginInstanceChooserBlock(ChooserBlock):
@@ -101,7 +147,8 @@ class PluginInstanceChooserBlock(ChooserBlock):
 
     @cached_property
     def field(self) -> forms.ModelChoiceField:  # type: ignore[type-arg]
-        return forms.ModelChoiceField(
+        return InstanceOfTypeField(
+            plugin_type_name=self.plugin_type_name,
             queryset=self.get_queryset(),
             widget=self.widget,
             required=self._required,

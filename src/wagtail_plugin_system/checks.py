@@ -11,6 +11,8 @@
   process, so other processes never see changes.
 * ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
   what it costs per request.
+* ``wagtail_plugin_system.I002``: a registered plugin type has no ``label``; editors see one
+  made from its name ("Otp sender" for ``otp_sender``).
 """
 
 from __future__ import annotations
@@ -188,3 +190,22 @@ def check_version_store_for_deployment(
         )
         hint = "Make sure every process and server uses this same cache."
     return [checks.Info(message, hint=hint, id=f"{ID}.I001")]
+
+
+@checks.register()
+def check_type_labels(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Types are what editors read first in the admin: ask for a label made for them."""
+    return [
+        checks.Info(
+            f"Plugin type {type_class.__name__} ({type_class.name!r}) has no label, so "
+            f"editors see {type_class.label!r}, made from its name.",
+            hint=f"Set label on {type_class.__name__} to the name editors should see, with "
+            f"the capitals it needs.",
+            obj=type_class,
+            id=f"{ID}.I002",
+        )
+        for type_class in registry.get_types()
+        if getattr(type_class, "_label_from_name", False)
+    ]

@@ -1,8 +1,10 @@
 """Health checks: run an instance's :meth:`~wagtail_plugin_system.BasePluginItem.check`.
 
 The result (passed or failed, a message, the time) is stored on the instance
-and written to its history. Messages never contain configuration values:
-anything the provider's error repeats from the configuration is blanked out.
+and written to its history. The message is stored in English and shown in the
+editor's language through :func:`check_message_display`. Messages never contain
+configuration values: anything the provider's error repeats from the
+configuration is blanked out.
 """
 
 from __future__ import annotations
@@ -14,16 +16,23 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.debug import sensitive_variables
 
 from .audit import CHECK_LOG_ACTION
-from .core.exceptions import PluginUnavailableError
+from .core.exceptions import ConfigDecryptionError, ConfigFormatError, PluginUnavailableError
 from .core.redact import describe_exception
+from .fields import key_setting_problem
 
 if TYPE_CHECKING:
     from .models import PluginInstance
 
-__all__ = ["HealthResult", "run_health_check"]
+__all__ = [
+    "HealthResult",
+    "check_message_display",
+    "run_health_check",
+    "unavailable_message",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -64,19 +73,59 @@ def run_health_check(instance: PluginInstance, *, user: Any = None) -> HealthRes
     return result
 
 
+def check_message_display(message: str) -> str:
+    """A stored check message in the active language.
+
+    Messages are stored in English, as written by this module (our own sentences are
+    msgids, so they translate when shown); a provider's error text stays as it came.
+    """
+    return _(message) if message else message
+
+
+def unavailable_message(instance: PluginInstance, exc: PluginUnavailableError) -> str:
+    """What editors read when ``instance`` cannot be loaded (``exc``, in English, is logged)."""
+    if isinstance(exc, ConfigDecryptionError):
+        if key_setting_problem() is not None:
+            return gettext_noop(
+                "The FIELD_ENCRYPTION_KEY setting is missing or malformed, so its configuration "
+                "cannot be read. Fix the setting ('manage.py check' says what is wrong)."
+            )
+        return gettext_noop(
+            "Its configuration cannot be decrypted with the configured keys "
+            "(FIELD_ENCRYPTION_KEY). Enter the configuration again, or restore the key."
+        )
+    if instance.get_item_class() is None:
+        return gettext_noop(
+            "The code of its implementation is not installed or not registered. Install and "
+            "register it, or disable the instance."
+        )
+    if isinstance(exc, ConfigFormatError):
+        return gettext_noop(
+            "Its stored configuration is damaged. Open it and save its configuration again."
+        )
+    return gettext_noop(
+        "Its implementation failed to load with this configuration (the error, without "
+        "configuration values, is in the server log). Fix the implementation, or disable the "
+        "instance."
+    )
+
+
 @sensitive_variables()
 def _outcome(instance: PluginInstance) -> tuple[bool, str]:
     try:
         item = instance.load_instance()
     except PluginUnavailableError as exc:
-        return False, str(exc)
+        logger.info("Plugin instance %s cannot be loaded for its check: %s", instance.pk, exc)
+        return False, unavailable_message(instance, exc)
     try:
         outcome = item.check()
     except Exception as exc:
         # Even an error whose str() raises gives a message, never a server error.
         return False, describe_exception(exc, item.config)
     if outcome is False:
-        return False, _("The check reported a failure.")
+        return False, gettext_noop("The check reported a failure.")
     if not item.has_health_check():
-        return True, _("The instance loads; its implementation defines no further check.")
-    return True, _("The check passed.")
+        return True, gettext_noop(
+            "The instance loads; its implementation defines no further check."
+        )
+    return True, gettext_noop("The check passed.")

@@ -26,7 +26,8 @@ programming error, not a configuration one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
@@ -64,9 +65,28 @@ def _code_present(entry: RegisteredType, instance: PluginInstance) -> bool:
     return registry.get_item(entry.type_class, instance.item.name) is not None
 
 
+#: Rows a cold resolution reads at a time: selection stops at the first usable one.
+BATCH_SIZE = 8
+
+
 def _selectable(entry: RegisteredType, statuses: Iterable[str]) -> list[PluginInstance]:
+    return list(_iter_selectable(entry, statuses))
+
+
+def _iter_selectable(entry: RegisteredType, statuses: Iterable[str]) -> Iterator[PluginInstance]:
+    """Selectable instances in selection order, read :data:`BATCH_SIZE` rows at a time.
+
+    A resolution that stops at the first usable instance reads one small batch,
+    however many instances the type has.
+    """
     rows = _instances(entry).filter(status__in=list(statuses)).selectable().in_selection_order()
-    return [row for row in rows if _code_present(entry, row)]
+    start = 0
+    while True:
+        batch = list(rows[start : start + BATCH_SIZE])
+        yield from (row for row in batch if _code_present(entry, row))
+        if len(batch) < BATCH_SIZE:
+            return
+        start += BATCH_SIZE
 
 
 def get_candidates(plugin_type: TypeRef) -> list[PluginInstance]:
@@ -128,7 +148,7 @@ def get_plugin_instance(
     if site_key is not None:
         found = _site_choice(entry, site=site, request=request)
     if found is None:
-        for instance in _selectable(entry, SELECTABLE_STATUSES):
+        for instance in _iter_selectable(entry, SELECTABLE_STATUSES):
             found = _load(instance)
             if found is not None:
                 break
@@ -239,19 +259,52 @@ def get_plugin_instance_by_id(
 Candidate = tuple[PluginInstance, BasePluginItem | None, PluginUnavailableError | None]
 
 
-def _failover_candidates(entry: RegisteredType) -> list[Candidate]:
-    """Active then reserved instances, each loaded (or with its load error); memoised."""
+class _Candidates:
+    """A type's failover candidates, read and loaded one at a time, as failover reaches them.
+
+    Rows are read in small batches and each is loaded (its configuration
+    decrypted) only when the candidates before it failed; what was loaded is
+    kept, so the memoised object serves later calls without loading again.
+    Safe to share between threads.
+    """
+
+    def __init__(self, entry: RegisteredType) -> None:
+        self._rows = _iter_selectable(entry, SELECTABLE_STATUSES)
+        self._loaded: list[Candidate] = []
+        self._exhausted = False
+        self._lock = threading.Lock()
+
+    def _get(self, index: int) -> Candidate | None:
+        with self._lock:
+            while len(self._loaded) <= index and not self._exhausted:
+                instance = next(self._rows, None)
+                if instance is None:
+                    self._exhausted = True
+                    break
+                try:
+                    self._loaded.append((instance, instance.load_instance(), None))
+                except PluginUnavailableError as exc:
+                    self._loaded.append((instance, None, exc))
+            return self._loaded[index] if index < len(self._loaded) else None
+
+    def __iter__(self) -> Iterator[Candidate]:
+        index = 0
+        while (candidate := self._get(index)) is not None:
+            yield candidate
+            index += 1
+
+    def __bool__(self) -> bool:
+        return self._get(0) is not None
+
+
+def _failover_candidates(entry: RegisteredType) -> _Candidates:
+    """Active then reserved instances, each loaded when reached (or with its load error)."""
     version = cache.current_version()
     key = ("candidates", entry.name)
     found = cache.memo_get(key, version)
     if found is not cache.MISS:
         return found  # type: ignore[no-any-return]
-    candidates: list[Candidate] = []
-    for instance in _selectable(entry, SELECTABLE_STATUSES):
-        try:
-            candidates.append((instance, instance.load_instance(), None))
-        except PluginUnavailableError as exc:
-            candidates.append((instance, None, exc))
+    candidates = _Candidates(entry)
     cache.memo_set(key, version, candidates)
     return candidates
 
@@ -313,6 +366,6 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                 describe_exception(exc, item.config),
             )
     raise PluginFailoverError(
-        f"All {len(candidates)} instances of plugin type {entry.name!r} failed in {method}()",
+        f"All {len(errors)} instances of plugin type {entry.name!r} failed in {method}()",
         errors,
     )

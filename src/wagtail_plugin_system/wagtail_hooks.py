@@ -6,7 +6,7 @@ from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
 from . import audit
-from .admin import bulk_actions
+from .admin import bulk_actions, homepage
 from .admin.permissions import instance_permission_policy
 from .admin.viewsets import PluginsViewSetGroup
 from .models import PluginInstance
@@ -38,3 +38,6 @@ hooks.register("register_log_actions", audit.register_log_actions)
 @hooks.register("register_icons")
 def register_icons(icons: list[str]) -> list[str]:
     return [*icons, "wagtail_plugin_system/icons/plug.svg"]
+
+
+hooks.register("construct_homepage_panels", homepage.construct_homepage_panels)

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.apps import apps
 from django.db.models import Model
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from wagtail.snippets.widgets import AdminSnippetChooser
 
@@ -34,14 +35,29 @@ TYPE_ID_PARAMETER = "plugin_type_id"
 
 def instance_display_title(instance: Any) -> str:
     """How a chosen instance is shown in editors' forms, with a warning when it will not work."""
-    title = f"{instance} ({instance.item}, {instance.get_status_display().lower()})"
+    values = {"name": instance, "implementation": instance.item}
     if instance.is_disabled:
-        return _("%(title)s: disabled, so it is not used on the site") % {"title": title}
+        return _("%(name)s (%(implementation)s): disabled, so it is not used on the site") % values
     if not instance.is_code_present:
-        return _("%(title)s: its implementation's code is missing, so it is not used") % {
-            "title": title
-        }
-    return title
+        return (
+            _(
+                "%(name)s (%(implementation)s): its implementation's code is missing, so it is not "
+                "used"
+            )
+            % values
+        )
+    return _("%(name)s (%(implementation)s, %(status)s)") % {
+        **values,
+        "status": instance.get_status_display().lower(),
+    }
+
+
+def _format_model_text(msgid: str, model: Any) -> str:
+    # Wagtail's own msgids: translated by Wagtail's catalog.
+    return _(msgid) % {"object": model._meta.verbose_name}
+
+
+_lazy_model_text = lazy(_format_model_text, str)
 
 
 class PluginInstanceChooser(AdminSnippetChooser):
@@ -58,6 +74,16 @@ class PluginInstanceChooser(AdminSnippetChooser):
         # Not ready yet while the site settings' models are being defined: look it up as is.
         model = apps.get_model("wagtail_plugin_system", "PluginInstance", require_ready=False)
         super().__init__(model, **kwargs)
+        # Wagtail formats these once, in the language active when the widget is built: for a
+        # widget built at import time (the site settings' panels), always English. Formatted
+        # when rendered instead, in the editor's language.
+        for attribute, msgid in (
+            ("choose_one_text", "Choose %(object)s"),
+            ("choose_another_text", "Choose another %(object)s"),
+            ("link_to_chosen_text", "Edit this %(object)s"),
+        ):
+            if attribute not in kwargs:
+                setattr(self, attribute, _lazy_model_text(msgid, model))
 
     def get_chooser_modal_url(self) -> str:
         url: str = super().get_chooser_modal_url()

@@ -147,6 +147,21 @@ def test_disable_changes_status_logs_once_and_updates_selection(
     assert selected_pk() == spare.pk
 
 
+@pytest.mark.parametrize("action", ["disable", "set_priority"])
+def test_every_instance_history_shows_the_bulk_change(
+    admin_client: Client, gateways: tuple[PluginInstance, ...], action: str
+) -> None:
+    """Wagtail's history shows one entry per log uuid and action: one uuid per entry."""
+    data = {"priority": "7"} if action == "set_priority" else {}
+    admin_client.post(bulk_url(action, *gateways), data)
+    expected = "Plugin instance disabled" if action == "disable" else "priority changed"
+    for instance in gateways:
+        history = admin_client.get(instance_url("history", instance.pk))
+        assert history.status_code == 200
+        text = UTILS.get_soup(history.content).get_text(" ", strip=True)
+        assert expected in text, instance.name
+
+
 def test_activate_and_reserve(
     admin_client: Client, admin_user: Any, gateways: tuple[PluginInstance, ...]
 ) -> None:

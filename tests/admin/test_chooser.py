@@ -71,7 +71,9 @@ def test_modal_search_keeps_the_type_filter(editor: Client) -> None:
 def test_chosen_title_warns_about_unusable_instances(editor: Client) -> None:
     wire = PluginInstance.objects.get(name="Wire backup")
     data = json.loads(editor.get(chooser_url("chosen", wire.pk)).content)
-    assert "disabled, so it is not used on the site" in data["result"]["string"]
+    assert data["result"]["string"] == (
+        "Wire backup (Bank transfer): disabled, so it is not used on the site"
+    )
     assert editor.get(chooser_url("chosen", 999999)).status_code == 404
 
 
@@ -158,3 +160,26 @@ def test_any_id_text_in_chooser_urls_is_found_or_not_found(editor: Client, value
     assert response.status_code in (200, 404)
     response = editor.get(chooser_url("choose_results"), {"plugin_type_id": value})
     assert response.status_code == 200
+
+
+def test_the_type_travels_with_search_and_pages(editor: Client) -> None:
+    """The modal's search form carries the type; so do the links to other pages."""
+    bank = PluginInstance.objects.get(name="Wire backup").item
+    PluginInstance.objects.bulk_create(
+        [PluginInstance(item=bank, name=f"Wire {n:02d}", config={}) for n in range(30)]
+    )
+    html = modal_html(editor.get(chooser_url("choose"), {"plugin_type": "payment_gateway"}))
+    soup = WagtailTestUtils.get_soup(html)  # type: ignore[arg-type]
+    search = soup.select_one("form[data-chooser-modal-search]")
+    assert search is not None
+    hidden = {field["name"]: field.get("value") for field in search.select("input[type=hidden]")}
+    assert hidden["plugin_type"] == "payment_gateway"
+    results = editor.get(
+        chooser_url("choose_results"), {"plugin_type": "payment_gateway", "q": "wire"}
+    )
+    pages = [
+        link["href"]
+        for link in WagtailTestUtils.get_soup(results.content).select(".pagination a[href]")  # type: ignore[arg-type]
+    ]
+    assert pages
+    assert all("plugin_type=payment_gateway" in href for href in pages), pages

@@ -49,7 +49,8 @@ def test_fields_of_the_combined_form(synced: Any) -> None:
     fields = set(form_class.base_fields)
     assert {"name", "description", "status", "priority"} <= fields
     assert {config_field_name(n) for n in STRIPE_CONFIG} <= fields
-    assert clear_field_name("secret_key") in fields
+    # A required secret is replaced, never cleared.
+    assert clear_field_name("secret_key") not in fields
     assert clear_field_name("webhook_secret") in fields
     assert clear_field_name("publishable_key") not in fields
     assert "item" not in fields
@@ -173,16 +174,34 @@ def test_new_secret_replaces_and_clear_removes(make_instance: Any) -> None:
     assert instance.config["secret_key"] == "sk_new_value"
     assert instance.config["webhook_secret"] == ""
 
-    # Clearing a required secret is refused, and the page still shows no value.
+    # A required secret cannot be cleared: no checkbox, a forged one changes nothing.
     form = form_class(
         instance=instance,
         data=post_data(
             **{config_field_name("secret_key"): "", clear_field_name("secret_key"): "on"}
         ),
     )
-    assert not form.is_valid()
-    assert config_field_name("secret_key") in form.errors
+    assert clear_field_name("secret_key") not in form.fields
+    assert form.is_valid(), form.errors
+    form.save()
+    instance.refresh_from_db()
+    assert instance.config["secret_key"] == "sk_new_value"
     assert "sk_new_value" not in str(form)
+
+
+def test_a_required_secret_is_replaced_not_cleared(make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG)
+    form = instance_form_class(stripe_row())(instance=instance)
+    assert clear_field_name("secret_key") not in form.fields
+    assert clear_field_name("webhook_secret") in form.fields
+    assert form.fields[config_field_name("secret_key")].help_text == (
+        "This value is required, so it cannot be cleared. To replace it, type the new value."
+    )
+
+
+def test_nothing_to_clear_on_create(synced: Any) -> None:
+    form = instance_form_class(stripe_row())()
+    assert not [name for name in form.fields if name.endswith("-clear")]
 
 
 def test_rerendered_invalid_form_does_not_echo_secrets(make_instance: Any) -> None:

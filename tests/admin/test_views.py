@@ -25,7 +25,7 @@ from wagtail_plugin_system import BasePluginItem, PluginConfiguration
 from wagtail_plugin_system.admin.forms import config_field_name
 from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.fields import Ciphertext, encrypt_text
-from wagtail_plugin_system.models import PluginInstance, PluginItem
+from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginType
 from wagtail_plugin_system.sync import sync_plugins
 
 pytestmark = pytest.mark.django_db
@@ -203,6 +203,17 @@ def test_listing_columns_filters_search_and_ordering(editor: Client, make_instan
     assert names(editor.get(url("list"), {"item": stripe.pk})) == ["Stripe live"]
     ordered = names(editor.get(url("list"), {"ordering": "-priority"}))
     assert ordered.index("Bank transfer") < ordered.index("Stripe live")
+
+
+def test_usage_count_links_to_the_usage_view(editor: Client, make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG)
+    soup = WagtailTestUtils.get_soup(editor.get(url("list")).content)  # type: ignore[arg-type]
+    links = [(a.get_text(" ", strip=True), a["href"]) for a in soup.select("tbody td a")]
+    usage = [href for text, href in links if text.startswith("Used")]
+    assert usage
+    assert "" not in usage
+    assert url("usage", instance.pk) in usage
+    assert editor.get(url("usage", instance.pk)).status_code == 200
 
 
 def _listing_queries(editor: Client) -> int:
@@ -566,3 +577,60 @@ def test_a_nul_byte_in_a_search_is_not_a_server_error(editor: Client, path: str)
     editor.raise_request_exception = True
     for query in ({"q": "\x00"}, {"q": "stripe\x00"}, {"plugin_type": "\x00", "q": "a"}):
         assert editor.get(reverse(path), query).status_code == 200
+
+
+def test_listing_filters_speak_the_editors_words(editor: Client) -> None:
+    soup = WagtailTestUtils.get_soup(editor.get(url("list")).content)  # type: ignore[arg-type]
+    text = soup.get_text(" ", strip=True)
+    assert "Implementation plugin type" not in text
+    assert "---------" not in text
+    labels = {label.get_text(" ", strip=True) for label in soup.select("label")}
+    assert {"Status", "Type", "Implementation"} <= labels
+    select = soup.select_one('select[name="item__plugin_type"]')
+    assert select is not None
+    assert select.select("option")[0].get_text(strip=True) == "All"
+
+
+def test_registry_pages_show_values_in_words(editor: Client) -> None:
+    payment = PluginType.objects.get(name="payment_gateway")
+    bank = PluginItem.objects.get(name="bank_transfer")
+    for address in (
+        reverse("wagtail_plugin_system_types:inspect", args=(payment.pk,)),
+        reverse("wagtail_plugin_system_items:inspect", args=(bank.pk,)),
+    ):
+        soup = WagtailTestUtils.get_soup(editor.get(address).content)  # type: ignore[arg-type]
+        values = [dd.get_text(" ", strip=True) for dd in soup.select("dd")]
+        labels = [dt.get_text(" ", strip=True) for dt in soup.select("dt")]
+        assert "Code present in this process" in labels
+        assert "Is code present" not in labels
+        assert not {"True", "False", "None"} & set(values), values
+    soup = WagtailTestUtils.get_soup(  # type: ignore[arg-type]
+        editor.get(reverse("wagtail_plugin_system_items:index")).content
+    )
+    row = next(tr for tr in soup.select("tbody tr") if "Bank transfer" in tr.get_text())
+    # Nothing to configure is not a fault: "No" in words, not a red cross.
+    assert "No" in [td.get_text(strip=True) for td in row.select("td")]
+
+
+def test_inspect_shows_check_results_in_words(editor: Client, make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG)
+    soup = WagtailTestUtils.get_soup(editor.get(url("inspect", instance.pk)).content)  # type: ignore[arg-type]
+    values = [dd.get_text(" ", strip=True) for dd in soup.select("dd")]
+    assert "Not tested" in values
+    assert not {"True", "False", "None"} & set(values), values
+
+
+def test_test_page_returns_where_the_editor_came_from(editor: Client, make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG)
+    inspect = url("inspect", instance.pk)
+    page = editor.get(url("check", instance.pk), HTTP_REFERER=f"http://testserver{inspect}")
+    soup = WagtailTestUtils.get_soup(page.content)  # type: ignore[arg-type]
+    form = soup.select_one("main form")
+    assert form is not None
+    response = editor.post(form["action"])
+    assert response.status_code == 302
+    assert response["Location"] == f"http://testserver{inspect}"
+    # Another site's page is no place to return to: the instance's edit page is.
+    editor.get(url("check", instance.pk), HTTP_REFERER="https://elsewhere.example/")
+    response = editor.post(url("check", instance.pk), HTTP_REFERER="https://elsewhere.example/")
+    assert response["Location"] == url("edit", instance.pk)

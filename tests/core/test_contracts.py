@@ -209,6 +209,44 @@ def test_item_with_incompatible_signature() -> None:
                 return ""
 
 
+def test_item_that_renames_a_parameter_is_refused() -> None:
+    """Callers may pass arguments by name: send_code(phone=..., code=...) must bind."""
+
+    class OtpType(BasePluginType):
+        name = "otp_rename_test"
+
+        @abstractmethod
+        def send_code(self, phone: str, code: str) -> str: ...
+
+    with pytest.raises(
+        PluginItemDefinitionError,
+        match=r"send_code\(self, phone, otp\) does not accept the arguments of .*"
+        r"send_code\(self, phone, code\)",
+    ):
+
+        class RenamingSender(BasePluginItem):
+            name = "renaming"
+            plugin_type = OtpType
+
+            def send_code(self, phone: str, otp: str) -> str:  # type: ignore[override]
+                return otp
+
+    class PositionalOnlyType(BasePluginType):
+        name = "otp_positional_test"
+
+        @abstractmethod
+        def send_code(self, phone: str, code: str, /) -> str: ...
+
+    class AnyNames(BasePluginItem):
+        name = "any_names"
+        plugin_type = PositionalOnlyType
+
+        def send_code(self, number: str, otp: str, /) -> str:
+            return otp
+
+    assert AnyNames().send_code("1", "2") == "2"
+
+
 def test_item_signature_with_extra_optional_parameter_is_fine() -> None:
     class ExtraGateway(BasePluginItem):
         name = "extra"

@@ -135,7 +135,14 @@ def test_editor_creates_edits_and_disables_an_instance(
     doc_screenshot(page, "choose-implementation.png", height=880)
     page.get_by_role("link", name="Stripe", exact=True).click()
 
-    # Step 2: one form, the instance's fields and the configuration.
+    # Step 2: one form, the instance's fields and the configuration; nothing to clear yet,
+    # and every input is inside a panel.
+    expect(page.locator('input[name$="-clear"]')).to_have_count(0)
+    stray = page.locator("form[data-edit-form] input:not([type=hidden])").evaluate_all(
+        "inputs => inputs.filter(i => !i.closest('section, [data-panel], .w-panel'))"
+        ".map(i => i.name)"
+    )
+    assert stray == []
     page.locator('[name="name"]').fill("Stripe - main account")
     page.locator('[name="priority"]').fill("10")
     page.locator('[name="config-publishable_key"]').fill(PUBLISHABLE_KEY)
@@ -178,6 +185,9 @@ def test_editor_creates_edits_and_disables_an_instance(
     # Disable it with the bulk action.
     row.locator("input[data-bulk-action-checkbox]").check()
     footer = page.locator("[data-bulk-action-footer]")
+    expect(footer.locator("[data-bulk-action-num-objects]")).to_have_text(
+        "1 plugin instance selected"
+    )
     footer.locator("[data-bulk-action-button]").filter(
         has_text=re.compile(r"^\s*Disable\s*$")
     ).click()
@@ -276,3 +286,104 @@ def test_editor_switches_the_sites_payment_gateway(
     assert chosen is not None
     assert chosen.plugin_instance is not None
     assert chosen.plugin_instance.pk == backup.pk
+
+
+# -- the chooser keeps the block's type while searching -----------------------------------
+
+
+def test_chooser_search_keeps_the_blocks_plugin_type(
+    admin: Page, live_server: LiveServer, site: Site
+) -> None:
+    page = admin
+    PluginInstance.objects.create_instance(
+        BannerWidget, name="Spring banner", config={"headline": "Sale", "token": BANNER_TOKEN}
+    )
+    PluginInstance.objects.create_instance(SilentWidget, name="Spring quiet widget")
+    PluginInstance.objects.create_instance(
+        BankTransferGateway, name="Spring bank transfer", status="disabled"
+    )
+    wagtail_page = PluginPage(title="Offers", slug="offers")
+    site.root_page.add_child(instance=wagtail_page)
+
+    page.goto(f"{live_server.url}{reverse('wagtailadmin_pages:edit', args=(wagtail_page.pk,))}")
+    page.get_by_role("button", name="Insert a block").click()
+    page.get_by_role("option", name="Widget", exact=True).click()
+    page.get_by_role("button", name="Choose plugin instance").click()
+    modal = page.locator(".modal-dialog")
+    expect(modal.get_by_role("link", name="Spring banner", exact=True)).to_be_visible()
+    with page.expect_response(lambda response: "q=spring" in response.url) as search:
+        modal.get_by_role("textbox").first.fill("spring")
+    # The search's results: only widgets, though a (disabled) gateway matches too.
+    assert "plugin_type=widget" in search.value.url
+    expect(modal.get_by_role("link", name="Spring quiet widget", exact=True)).to_be_visible()
+    expect(modal.get_by_role("link", name="Spring banner", exact=True)).to_be_visible()
+    expect(modal.get_by_role("link", name="Spring bank transfer", exact=True)).to_have_count(0)
+
+
+# -- testing an instance, and back to the listing -----------------------------------------
+
+
+def test_editor_tests_an_instance_from_the_listing(admin: Page, live_server: LiveServer) -> None:
+    page = admin
+    instance = PluginInstance.objects.create_instance(
+        BankTransferGateway, name="Bank transfer - backup", status="reserved", priority=60
+    )
+    listing = f"{live_server.url}{instance_url('list')}?status=reserved"
+    page.goto(listing)
+    row = listing_row(page, instance.name)
+    row.get_by_role("button", name="More options").click()
+    row.get_by_role("link", name="Test").click()
+
+    # The instance's header, as on its edit page: "Test" after breadcrumbs that lead to the
+    # listing and to the instance.
+    breadcrumbs = page.locator("[data-controller='w-breadcrumbs']")
+    expect(breadcrumbs.locator("li:not([hidden])").last).to_have_text(re.compile(r"^\s*Test"))
+    page.get_by_role("button", name="Toggle breadcrumbs").click()
+    expect(breadcrumbs.get_by_role("link", name="Plugin instances")).to_be_visible()
+    expect(breadcrumbs.get_by_role("link", name=instance.name)).to_have_attribute(
+        "href", instance_url("edit", instance.pk)
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Test plugin instance: {instance.name}"
+    )
+    doc_screenshot(page, "test-instance.png", height=480)
+    page.get_by_role("button", name="Run the check").click()
+
+    # Back where the editor came from: the filtered listing, with the result.
+    expect(page).to_have_url(listing)
+    expect(page.get_by_text("passed its check")).to_be_visible()
+    expect(listing_row(page, instance.name)).to_contain_text("Passed")
+
+
+# -- the dashboard: what needs attention ----------------------------------------------------
+
+
+def test_dashboard_shows_what_needs_attention(
+    admin: Page, live_server: LiveServer, plugin_registry: PluginRegistry
+) -> None:
+    page = admin
+    plugin_registry.register_item(FlakyGateway)
+    sync_plugins()
+    flaky = PluginInstance.objects.create_instance(
+        FlakyGateway,
+        name="Flaky gateway",
+        config={"api_key": "flaky-key-123", "fail_with": "provider"},
+        status="reserved",
+    )
+    page.goto(f"{live_server.url}/admin/")
+    expect(page.locator("#plugin-problems-section")).to_have_count(0)
+
+    # Tested from its row: it fails, and the listing says why.
+    page.goto(f"{live_server.url}{instance_url('check', flaky.pk)}")
+    page.get_by_role("button", name="Run the check").click()
+    expect(page.get_by_text("failed its check")).to_be_visible()
+
+    page.goto(f"{live_server.url}/admin/")
+    panel = page.locator("#plugin-problems-section")
+    expect(panel).to_contain_text("Plugins that need attention")
+    row = panel.locator("tbody tr").filter(has_text="Flaky gateway")
+    expect(row).to_contain_text("Its last check failed: ProviderError: authentication failed")
+    assert "flaky-key-123" not in page.content()
+    doc_screenshot(page, "dashboard.png", height=640)
+    row.get_by_role("link", name="Test again").click()
+    expect(page.get_by_role("button", name="Run the check")).to_be_visible()

@@ -215,13 +215,16 @@ def test_settings_screen_refuses_tampered_rows(
                 {"plugin_type": payment.pk, "instance": main.pk},
                 {"plugin_type": payment.pk, "instance": backup.pk},
             ],
-            "duplicate",
+            "Each plugin type can have only one row.",
         ),
     ]:
         response = post_settings(editor, second, rows)
         assert response.status_code == 200, rows
         assert message in response.content.decode(), rows
     assert not PluginSiteChoice.objects.exists()
+    html = post_settings(editor, second, rows).content.decode()
+    assert "This plugin type already has a row above." in html
+    assert "Please correct the duplicate data" not in html
 
 
 def test_settings_need_their_permission(

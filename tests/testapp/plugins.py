@@ -20,6 +20,7 @@ class ProviderError(Exception):
 
 class PaymentGatewayType(BasePluginType):
     name = "payment_gateway"
+    label = "Payment gateway"
     description = "Takes payments."
     failover_exceptions = (ProviderError,)
 
@@ -96,6 +97,7 @@ class FlakyGateway(BasePluginItem):
 
 class SmsSenderType(BasePluginType):
     name = "sms_sender"
+    label = "Sms sender"  # as made from the name: the admin tests read it
 
     @required_plugin_item_method
     def send(self, number: str, text: str) -> str:
@@ -114,6 +116,7 @@ class WidgetType(BasePluginType):
     """A content-driven type: items render themselves into pages."""
 
     name = "widget"
+    label = "Widget"
 
     @abstractmethod
     def headline(self) -> str: ...

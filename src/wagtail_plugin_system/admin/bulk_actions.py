@@ -1,11 +1,14 @@
 """Bulk actions on plugin instances: activate, reserve, disable, set priority, delete.
 
 Each one saves instance by instance (so every signal and cache invalidation
-runs) and writes one audit-log entry per changed instance.
+runs) and writes one audit-log entry per changed instance, each with a uuid of
+its own: Wagtail's history of an object shows one entry per uuid and action, so
+entries sharing the request's uuid would hide each other.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from django import forms
@@ -88,7 +91,7 @@ class InstanceBulkAction(InstanceBulkPermissionMixin, SnippetBulkAction):
             setattr(instance, field, value)
             instance.save(update_fields=[field, "updated_at"])
             data = {"previous": previous, field: value} if log_value else {"previous": previous}
-            log(instance, log_action, user=user, data=data)
+            log(instance, log_action, user=user, data=data, uuid=uuid.uuid4())
             changed += 1
         return changed
 

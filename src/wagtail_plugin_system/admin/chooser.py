@@ -20,9 +20,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 from wagtail.admin.forms.choosers import BaseFilterForm
-from wagtail.admin.ui.tables import Column, StatusTagColumn
+from wagtail.admin.ui.tables import Column
 from wagtail.snippets.views.chooser import (
     ChooseResultsView,
     ChooseView,
@@ -33,19 +33,28 @@ from wagtail.snippets.views.chooser import (
 
 from ..core.ids import parse_id, parse_ids
 from ..core.registry import registry
-from ..models import PluginInstance, PluginStatus
+from ..models import PluginInstance
 from ..widgets import TYPE_ID_PARAMETER, TYPE_NAME_PARAMETER, instance_display_title
+from .columns import PluginStatusColumn
 from .permissions import user_can_see_instances
 
 __all__ = ["PluginInstanceChooserViewSet"]
 
 
 class InstanceFilterForm(BaseFilterForm):
-    """Search by name, description, implementation or type (database search)."""
+    """Search by name, description, implementation or type (database search).
+
+    The type the modal is narrowed to travels as hidden fields, so that a
+    search, a filter or another page of results keeps it (the modal's script
+    submits the form's fields, not the parameters of the URL that opened it).
+    """
+
+    plugin_type = forms.CharField(required=False, widget=forms.HiddenInput)
+    plugin_type_id = forms.CharField(required=False, widget=forms.HiddenInput)
 
     q = forms.CharField(
-        label=gettext_lazy("Search term"),
-        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Search")}),
+        label=pgettext_lazy("plugins admin", "Search term"),
+        widget=forms.TextInput(attrs={"placeholder": pgettext_lazy("plugins admin", "Search")}),
         required=False,
     )
 
@@ -90,13 +99,8 @@ class InstanceChooseViewMixin:
         columns: list[Any] = super().columns  # type: ignore[misc]
         return [
             *columns,
-            Column("item", label=gettext_lazy("Implementation"), accessor="item"),
-            StatusTagColumn(
-                "status",
-                label=gettext_lazy("Status"),
-                accessor="get_status_display",
-                primary=lambda instance: instance.status == PluginStatus.ACTIVE,
-            ),
+            Column("item", label=pgettext_lazy("plugins admin", "Implementation"), accessor="item"),
+            PluginStatusColumn(label=pgettext_lazy("plugins admin", "Status")),
         ]
 
 

@@ -9,7 +9,9 @@ runs), and its errors are shown on the copies.
 
 Secret fields (``PluginConfiguration.secret_fields`` and password inputs) are
 write-only: their widgets never render a value, a placeholder says when one
-is stored, leaving them blank keeps it, and a "clear" checkbox removes it.
+is stored, leaving them blank keeps it, and a "clear" checkbox removes it
+(offered only on an instance that has a value stored in an optional field: a
+required secret can be replaced, not cleared).
 """
 
 from __future__ import annotations
@@ -135,10 +137,18 @@ class PluginInstanceForm(WagtailAdminModelForm):
             if name in self.secret_fields:
                 if self.has_stored_secret(name):
                     field = self.fields[key]
+                    if field.required:
+                        field.help_text = _(
+                            "This value is required, so it cannot be cleared. To replace it, "
+                            "type the new value."
+                        )
                     field.required = False
                     field.widget.attrs["placeholder"] = str(
                         _("A value is stored. Leave blank to keep it.")
                     )
+                else:
+                    # Nothing stored (always so on create): nothing to clear.
+                    self.fields.pop(clear_field_name(name), None)
                 continue
             value = self.stored_config.get(name, initial.get(name))
             if value is not None:
@@ -354,6 +364,8 @@ def instance_form_class(item: PluginItem | None) -> type[PluginInstanceForm]:
             copied.label = field.label if field.label is not None else pretty_name(name)
             if name in secret:
                 attrs[config_field_name(name)] = _write_only(copied)
+                if field.required:
+                    continue  # replaced, never cleared
                 attrs[clear_field_name(name)] = forms.BooleanField(
                     # Built per request, so this is in the editor's language.
                     label=_("Clear the stored value of “%(label)s”") % {"label": copied.label},

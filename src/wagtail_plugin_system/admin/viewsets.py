@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters  # type: ignore[import-untyped]
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_permission_codename
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.urls import path, register_converter, reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from ..core.ids import parse_id
-from ..models import PluginInstance, PluginItem, PluginType
+from ..models import PluginInstance, PluginItem, PluginStatus, PluginType
 from .chooser import PluginInstanceChooserViewSet
 from .permissions import INSTANCES_NAMESPACE
 from .views import (
@@ -83,12 +85,38 @@ class InspectURLFinder:
         return reverse(self.inspect_url_name, args=(quote(instance.pk),))
 
 
+class InstanceFilterSet(WagtailFilterSet):
+    """The listing's filters, with the editor's words for them ("All", not "---------")."""
+
+    status = django_filters.ChoiceFilter(
+        label=pgettext_lazy("plugins admin", "Status"),
+        choices=PluginStatus.choices,
+        empty_label=pgettext_lazy("plugins admin filter", "All"),
+    )
+    item__plugin_type = django_filters.ModelChoiceFilter(
+        label=pgettext_lazy("plugins admin", "Type"),
+        queryset=PluginType.objects.order_by("name"),
+        empty_label=pgettext_lazy("plugins admin filter", "All"),
+    )
+    item = django_filters.ModelChoiceFilter(
+        label=pgettext_lazy("plugins admin", "Implementation"),
+        queryset=PluginItem.objects.select_related("plugin_type").order_by(
+            "plugin_type__name", "name"
+        ),
+        empty_label=pgettext_lazy("plugins admin filter", "All"),
+    )
+
+    class Meta:
+        model = PluginInstance
+        fields = ["status", "item__plugin_type", "item"]
+
+
 class PluginInstanceViewSet(SnippetViewSet):
     """Plugin instances: listing, two-step create, edit, inspect, test, history, usage."""
 
     model = PluginInstance
     icon = "plug"
-    menu_label = _("Instances")
+    menu_label = pgettext_lazy("plugins admin", "Instances")
     menu_name = "plugin_instances"
     url_prefix = "plugins/instances"
     admin_url_namespace = INSTANCES_NAMESPACE
@@ -124,11 +152,9 @@ class PluginInstanceViewSet(SnippetViewSet):
         "item__plugin_type__name",
         "item__plugin_type__label",
     ]
-    list_filter = {
-        "status": ["exact"],
-        "item__plugin_type": ["exact"],
-        "item": ["exact"],
-    }
+    filterset_class = InstanceFilterSet
+    # "N plugin instances selected" in the bulk-action bar, not "N snippets selected".
+    index_template_name = "wagtail_plugin_system/instances/index.html"
     ordering = ["item__plugin_type__name", "priority", "name"]
     list_per_page = 50
 
@@ -200,7 +226,7 @@ class ReadOnlyRegistryViewSet(ModelViewSet):
 class PluginTypeViewSet(ReadOnlyRegistryViewSet):
     model = PluginType
     icon = "folder-open-1"
-    menu_label = _("Types")
+    menu_label = pgettext_lazy("plugins admin", "Types")
     menu_name = "plugin_types"
     url_prefix = "plugins/types"
     name = "wagtail_plugin_system_types"
@@ -222,7 +248,7 @@ class PluginTypeViewSet(ReadOnlyRegistryViewSet):
 class PluginItemViewSet(ReadOnlyRegistryViewSet):
     model = PluginItem
     icon = "code"
-    menu_label = _("Implementations")
+    menu_label = pgettext_lazy("plugins admin", "Implementations")
     menu_name = "plugin_items"
     url_prefix = "plugins/implementations"
     name = "wagtail_plugin_system_items"
@@ -248,7 +274,7 @@ class PluginsViewSetGroup(SnippetViewSetGroup):
     """The "Plugins" admin menu."""
 
     items = (PluginInstanceViewSet, PluginTypeViewSet, PluginItemViewSet)
-    menu_label = _("Plugins")
+    menu_label = pgettext_lazy("plugins admin", "Plugins")
     menu_icon = "plug"
     menu_name = "plugins"
     add_to_admin_menu = True

@@ -128,6 +128,8 @@ def _check_name(cls: type, error: type[PluginDefinitionError], kind: str) -> Non
         if alias == name:
             _fail(error, cls, f"alias {alias!r} is the same as the current name; remove it.")
     cls.aliases = aliases  # type: ignore[attr-defined]
+    # Remembered so a system check can ask for a label where the name reads badly.
+    cls._label_from_name = not cls.__dict__.get("label")  # type: ignore[attr-defined]
     if not cls.__dict__.get("label"):
         cls.label = name.replace("_", " ").replace("-", " ").strip().capitalize()  # type: ignore[attr-defined]
 
@@ -689,21 +691,36 @@ def _signature(func: Callable[..., Any]) -> str:
 def _accepts_same_arguments(
     declared: Callable[..., Any], implementation: Callable[..., Any]
 ) -> bool:
-    """Whether every call the declared signature allows also binds to the implementation."""
+    """Whether every call the declared signature allows also binds to the implementation.
+
+    Two calls are tried: every argument by position, and every argument that may be
+    passed by name by its name (``send_code(phone=..., code=...)``), so a renamed
+    parameter is caught too.
+    """
     try:
         expected = inspect.signature(declared)
         actual = inspect.signature(implementation)
     except (TypeError, ValueError):
         return True
-    args: list[object] = []
+    positional: list[object] = []
+    by_name: list[object] = []
+    by_name_kwargs: dict[str, object] = {}
     kwargs: dict[str, object] = {}
-    for parameter in expected.parameters.values():
-        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
-            args.append(None)
+    for index, parameter in enumerate(expected.parameters.values()):
+        if parameter.kind is parameter.POSITIONAL_ONLY or (
+            # The first parameter is self: always passed by position.
+            parameter.kind is parameter.POSITIONAL_OR_KEYWORD and index == 0
+        ):
+            positional.append(None)
+            by_name.append(None)
+        elif parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
+            positional.append(None)
+            by_name_kwargs[parameter.name] = None
         elif parameter.kind is parameter.KEYWORD_ONLY:
             kwargs[parameter.name] = None
     try:
-        actual.bind(*args, **kwargs)
+        actual.bind(*positional, **kwargs)
+        actual.bind(*by_name, **by_name_kwargs, **kwargs)
     except TypeError:
         return False
     return True

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from ..core.contracts import BasePluginItem, BasePluginType
@@ -48,11 +49,11 @@ class PluginStatus(models.TextChoices):
     """Whether and how an instance takes part in selection."""
 
     #: Selected first.
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("plugin instance status", "Active")
     #: A stand-by: selected only when no active instance is available.
-    RESERVED = "reserved", _("Reserved")
+    RESERVED = "reserved", pgettext_lazy("plugin instance status", "Reserved")
     #: Never selected.
-    DISABLED = "disabled", _("Disabled")
+    DISABLED = "disabled", pgettext_lazy("plugin instance status", "Disabled")
 
 
 # The spelling django-plugin-system uses (PluginStatus.Active), so code written for it works.

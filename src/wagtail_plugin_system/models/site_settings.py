@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
+from modelcluster.forms import BaseChildFormSet
 from modelcluster.models import ClusterableModel
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, InlinePanel
@@ -73,6 +74,33 @@ class PluginSiteSettingsForm(WagtailAdminModelForm):
         return cleaned_data
 
 
+class PluginChoiceFormSet(BaseChildFormSet):
+    """The rows of Settings > Plugins: a second row for the same type is named as such."""
+
+    def get_unique_error_message(self, unique_check: Any) -> str:
+        if "plugin_type" in unique_check:
+            return str(
+                _(
+                    "Each plugin type can have only one row. Remove the extra rows for the same "
+                    "type."
+                )
+            )
+        message: str = super().get_unique_error_message(unique_check)
+        return message
+
+    def get_form_error(self) -> str:
+        return str(_("This plugin type already has a row above."))
+
+
+class PluginChoicesPanel(InlinePanel):
+    """The inline panel of the site's choices, with :class:`PluginChoiceFormSet`."""
+
+    def get_form_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = super().get_form_options()
+        options["formsets"][self.relation_name]["formset"] = PluginChoiceFormSet
+        return options
+
+
 @register_setting(icon="plug")
 class PluginSiteSettings(BaseSiteSetting, ClusterableModel):
     """The plugin instance each plugin type uses on one site (one row per type)."""
@@ -82,7 +110,7 @@ class PluginSiteSettings(BaseSiteSetting, ClusterableModel):
     base_form_class = PluginSiteSettingsForm
 
     panels = [
-        InlinePanel(
+        PluginChoicesPanel(
             "choices",
             heading=_("Plugin instance per type"),
             label=_("Choice"),
@@ -124,6 +152,7 @@ class PluginSiteChoice(Orderable):
         # The chooser lists only instances of the type selected in the same row.
         FieldPanel(
             "instance",
+            help_text=_("An instance of the plugin type chosen above."),
             widget=PluginInstanceChooser(
                 linked_fields={
                     TYPE_ID_PARAMETER: {"match": r"^id_choices-\d+-", "append": "plugin_type"}

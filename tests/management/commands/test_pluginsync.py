@@ -135,3 +135,36 @@ def test_update_mode(synced: Any) -> None:
     PluginType.objects.filter(name="sms_sender").update(description="old")
     assert "Nothing to do" in run("--mode", "create")
     assert "update" in run("--mode", "update")
+
+
+def test_nothing_registered_says_where_registration_goes(
+    db: None, plugin_registry: PluginRegistry
+) -> None:
+    for plugin_type in plugin_registry.get_types():
+        plugin_registry.unregister_type(plugin_type)
+    output = run()
+    assert "No plugins are registered" in output
+    assert "ready()" in output
+    assert "Nothing to do" not in output
+
+
+def test_before_migrate_says_to_run_migrate(tmp_path: Path) -> None:
+    """One line, no traceback, on a database without the tables."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "WPS_SQLITE_NAME": str(tmp_path / "db.sqlite3"),
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "pluginsync"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "CommandError: The plugin tables do not exist yet in the database 'default'. Run "
+        "'manage.py migrate' first."
+    ]

@@ -59,7 +59,8 @@ DEMO_INSTANCES: list[tuple[type[BasePluginItem], str, dict[str, Any], dict[str, 
     (
         StripeGateway,
         STRIPE_BACKUP,
-        {"api_key": "sk_test_demo_backup_0000", "currency": "EUR"},
+        # Its key was revoked: Test shows a failed check (the main account's passes).
+        {"api_key": "sk_test_demo_backup_revoked", "currency": "EUR"},
         {"status": PluginStatus.RESERVED, "priority": 20},
     ),
     (

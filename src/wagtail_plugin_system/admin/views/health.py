@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib.admin.utils import quote
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
@@ -15,7 +18,7 @@ from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...core.ids import parse_id
-from ...health import run_health_check
+from ...health import check_message_display, run_health_check
 from ...models import PluginInstance
 from ..permissions import InstancePermissionMixin, instance_url
 
@@ -48,6 +51,38 @@ class HealthCheckView(InstancePermissionMixin, WagtailAdminTemplateMixin, Templa
     def get_page_subtitle(self) -> str:
         return str(self.get_object())
 
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
+        """Home, the instances, this instance (its edit page), then this page."""
+        instance = self.get_object()
+        items: list[dict[str, Any]] = super().get_breadcrumbs_items()
+        return [
+            *items,
+            {
+                "url": instance_url("list"),
+                "label": capfirst(PluginInstance._meta.verbose_name_plural),
+            },
+            {"url": self.get_edit_url(), "label": str(instance)},
+            {"url": "", "label": _("Test"), "sublabel": str(instance)},
+        ]
+
+    def get_return_url(self) -> str:
+        """Where the editor came from: ``next``, else the referring admin page, else editing."""
+        url: str | None = get_valid_next_url_from_request(self.request)
+        if url:
+            return url
+        referrer: str = self.request.META.get("HTTP_REFERER", "")
+        if (
+            referrer
+            and urlsplit(referrer).path != self.request.path
+            and url_has_allowed_host_and_scheme(
+                referrer,
+                allowed_hosts={self.request.get_host()},
+                require_https=self.request.is_secure(),
+            )
+        ):
+            return referrer
+        return self.get_edit_url()
+
     def get_edit_url(self) -> str:
         return instance_url("edit", quote(self.get_object().pk))
 
@@ -55,7 +90,7 @@ class HealthCheckView(InstancePermissionMixin, WagtailAdminTemplateMixin, Templa
         context: dict[str, Any] = super().get_context_data(**kwargs)
         context["object"] = self.get_object()
         context["edit_url"] = self.get_edit_url()
-        context["next"] = get_valid_next_url_from_request(self.request)
+        context["next"] = self.get_return_url()
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -65,12 +100,12 @@ class HealthCheckView(InstancePermissionMixin, WagtailAdminTemplateMixin, Templa
             messages.success(
                 request,
                 _("'%(name)s' passed its check: %(message)s")
-                % {"name": instance, "message": result.message},
+                % {"name": instance, "message": check_message_display(result.message)},
             )
         else:
             messages.error(
                 request,
                 _("'%(name)s' failed its check: %(message)s")
-                % {"name": instance, "message": result.message},
+                % {"name": instance, "message": check_message_display(result.message)},
             )
-        return redirect(get_valid_next_url_from_request(request) or self.get_edit_url())
+        return redirect(self.get_return_url())

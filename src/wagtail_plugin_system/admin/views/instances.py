@@ -13,6 +13,7 @@ They extend Wagtail's snippet views:
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.admin.utils import quote
 from django.db.models import QuerySet
@@ -23,7 +24,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from wagtail.admin import messages
 from wagtail.admin.panels import (
@@ -38,7 +39,6 @@ from wagtail.admin.ui.tables import (
     BulkActionsCheckboxColumn,
     Column,
     DateColumn,
-    StatusTagColumn,
     UsageCountColumn,
 )
 from wagtail.models import ReferenceIndex
@@ -46,7 +46,9 @@ from wagtail.snippets.views import snippets as snippet_views
 
 from ...core.exceptions import ConfigFormatError
 from ...core.ids import parse_id
-from ...models import PluginInstance, PluginItem, PluginStatus
+from ...health import check_message_display
+from ...models import PluginInstance, PluginItem
+from ..columns import PluginStatusColumn
 from ..forms import (
     clear_field_name,
     config_field_name,
@@ -55,6 +57,7 @@ from ..forms import (
     instance_form_class,
 )
 from ..permissions import instance_url
+from .registry import date_or_dash
 
 __all__ = [
     "InstanceCreateView",
@@ -67,6 +70,15 @@ __all__ = [
 
 class HealthColumn(Column):
     cell_template_name = "wagtail_plugin_system/tables/health_cell.html"
+
+
+class UsageColumn(UsageCountColumn):
+    """Wagtail's "Used N times", linked to the instance's usage view."""
+
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
+        instance.usage_url = instance_url("usage", quote(instance.pk))
+        context: dict[str, Any] = super().get_cell_context_data(instance, parent_context)
+        return context
 
 
 class InstanceIndexView(snippet_views.IndexView):
@@ -85,37 +97,55 @@ class InstanceIndexView(snippet_views.IndexView):
             self._get_title_column("name"),
             Column(
                 "plugin_type",
-                label=gettext_lazy("Type"),
+                label=pgettext_lazy("plugins admin", "Type"),
                 accessor="item.plugin_type",
                 sort_key="item__plugin_type__name",
             ),
             Column(
                 "item",
-                label=gettext_lazy("Implementation"),
+                label=pgettext_lazy("plugins admin", "Implementation"),
                 accessor="item",
                 sort_key="item__name",
             ),
-            StatusTagColumn(
-                "status",
-                label=gettext_lazy("Status"),
-                accessor="get_status_display",
-                primary=lambda instance: instance.status == PluginStatus.ACTIVE,
-                sort_key="status",
+            PluginStatusColumn(label=pgettext_lazy("plugins admin", "Status"), sort_key="status"),
+            Column(
+                "priority", label=pgettext_lazy("plugins admin", "Priority"), sort_key="priority"
             ),
-            Column("priority", label=gettext_lazy("Priority"), sort_key="priority"),
             HealthColumn(
-                "health", label=gettext_lazy("Last check"), accessor="pk", sort_key="last_check_at"
+                "health",
+                label=pgettext_lazy("plugins admin", "Last check"),
+                accessor="pk",
+                sort_key="last_check_at",
             ),
-            UsageCountColumn("usage_count", label=gettext_lazy("Usage"), sort_key="usage_count"),
-            DateColumn("updated_at", label=gettext_lazy("Updated"), sort_key="updated_at"),
+            UsageColumn(
+                "usage_count", label=pgettext_lazy("plugins admin", "Usage"), sort_key="usage_count"
+            ),
+            DateColumn(
+                "updated_at", label=pgettext_lazy("plugins admin", "Updated"), sort_key="updated_at"
+            ),
         ]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)
+        context["bulk_action_strings"] = {
+            "SINGULAR": _("1 plugin instance selected"),
+            "PLURAL": _("%(objects)s plugin instances selected"),
+            "ALL": _("All %(objects)s plugin instances on this screen selected"),
+            "ALL_IN_LISTING": _("All plugin instances in listing selected"),
+        }
+        return context
 
     def get_list_more_buttons(self, instance: PluginInstance) -> list[Any]:
         from wagtail.admin.ui.menus import MenuItem
 
         buttons: list[Any] = super().get_list_more_buttons(instance)
         if self.user_has_permission("change"):
-            url = instance_url("check", quote(instance.pk))
+            # Back to this page of the listing, with its filters, after the check.
+            # (the same for the results-only view that filters and sorting use).
+            listing = instance_url("list")
+            if self.request.GET:
+                listing += "?" + self.request.GET.urlencode()
+            url = instance_url("check", quote(instance.pk)) + "?" + urlencode({"next": listing})
             buttons.append(
                 MenuItem(gettext_lazy("Test"), url=url, icon_name="circle-check", priority=25)
             )
@@ -174,9 +204,9 @@ def build_instance_panel(item: PluginItem | None, instance: PluginInstance | Non
         elif instance is not None and instance.pk is not None:
             stored = dict(instance.config)
         config_panels: list[Panel] = []
-        for name in configuration.form_class.base_fields:
+        for name, field in configuration.form_class.base_fields.items():
             config_panels.append(FieldPanel(config_field_name(name)))
-            if name in secret and stored.get(name) not in (None, ""):
+            if name in secret and not field.required and stored.get(name) not in (None, ""):
                 config_panels.append(FieldPanel(clear_field_name(name)))
         children.append(MultiFieldPanel(config_panels, heading=_("Configuration")))
     panel: Panel = ObjectList(children, base_form_class=form_class).bind_to_model(PluginInstance)
@@ -258,6 +288,18 @@ class InstanceEditView(InstanceFormMixin, snippet_views.EditView):
 
 class InstanceInspectView(snippet_views.InspectView):
     """Shows an instance without its configuration values."""
+
+    def get_last_check_ok_display_value(self) -> str:
+        instance: PluginInstance = self.object
+        if instance.last_check_ok is None:
+            return _("Not tested")
+        return _("Passed") if instance.last_check_ok else _("Failed")
+
+    def get_last_check_at_display_value(self) -> str:
+        return date_or_dash(self.object.last_check_at)
+
+    def get_last_check_message_display_value(self) -> str:
+        return check_message_display(self.object.last_check_message) or "\u2014"
 
     def get_config_display_value(self) -> str:
         instance: PluginInstance = self.object

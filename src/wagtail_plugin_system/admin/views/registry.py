@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
 from wagtail.admin.views.generic import IndexView, InspectView
 from wagtail.admin.widgets.button import HeaderButton
@@ -28,6 +30,24 @@ def _status_counts(prefix: str) -> dict[str, Count]:
 class CodePresentColumn(BooleanColumn):
     def get_value(self, instance: Any) -> bool:
         return bool(instance.is_code_present)
+
+
+class ConfigurableColumn(Column):
+    """Yes or No in words: having nothing to configure is not a fault (no red cross)."""
+
+    def get_value(self, instance: Any) -> str:
+        return yes_no(instance.is_configurable)
+
+
+def yes_no(value: object) -> str:
+    return str(_("Yes") if value else _("No"))
+
+
+def date_or_dash(value: datetime | None) -> str:
+    """A date in the editor's time zone and format, or a dash for none."""
+    if value is None:
+        return "—"
+    return str(formats.date_format(timezone.localtime(value), "DATETIME_FORMAT"))
 
 
 class RegistryIndexView(IndexView):
@@ -59,37 +79,80 @@ class RegistryIndexView(IndexView):
     @cached_property
     def columns(self) -> list[Any]:
         columns: list[Any] = [self._get_title_column("__str__")]
-        columns.append(Column("name", label=gettext_lazy("Identifier"), sort_key="name"))
+        columns.append(
+            Column("name", label=pgettext_lazy("plugins admin", "Identifier"), sort_key="name")
+        )
         if self.model is PluginItem:
             columns.append(
                 Column(
                     "plugin_type",
-                    label=gettext_lazy("Type"),
+                    label=pgettext_lazy("plugins admin", "Type"),
                     accessor="plugin_type",
                     sort_key="plugin_type__name",
                 )
             )
-            columns.append(BooleanColumn("is_configurable", label=gettext_lazy("Configurable")))
+            columns.append(
+                ConfigurableColumn(
+                    "is_configurable", label=pgettext_lazy("plugins admin", "Configurable")
+                )
+            )
         columns += [
-            Column("description", label=gettext_lazy("Description")),
-            CodePresentColumn("code", label=gettext_lazy("Code present")),
-            Column("active_count", label=gettext_lazy("Active"), sort_key="active_count"),
-            Column("reserved_count", label=gettext_lazy("Reserved"), sort_key="reserved_count"),
-            Column("disabled_count", label=gettext_lazy("Disabled"), sort_key="disabled_count"),
-            DateColumn("missing_since", label=gettext_lazy("Missing since")),
+            Column("description", label=pgettext_lazy("plugins admin", "Description")),
+            CodePresentColumn("code", label=pgettext_lazy("plugins admin", "Code present")),
+            Column(
+                "active_count",
+                label=pgettext_lazy("plugins admin", "Active"),
+                sort_key="active_count",
+            ),
+            Column(
+                "reserved_count",
+                label=pgettext_lazy("plugins admin", "Reserved"),
+                sort_key="reserved_count",
+            ),
+            Column(
+                "disabled_count",
+                label=pgettext_lazy("plugins admin", "Disabled"),
+                sort_key="disabled_count",
+            ),
+            DateColumn("missing_since", label=pgettext_lazy("plugins admin", "Missing since")),
         ]
         return columns
 
     @cached_property
     def header_buttons(self) -> list[Any]:
         buttons: list[Any] = []
-        buttons.append(HeaderButton(_("Instances"), url=instance_url("list"), icon_name="list-ul"))
+        buttons.append(
+            HeaderButton(
+                pgettext("plugins admin", "Instances"),
+                url=instance_url("list"),
+                icon_name="list-ul",
+            )
+        )
         return buttons
 
 
 class RegistryInspectView(InspectView):
-    """A read-only page for one synced type or implementation."""
+    """A read-only page for one synced type or implementation, every value in words."""
+
+    def get_field_label(self, field_name: str, field: Any) -> str:
+        if field_name == "is_code_present":
+            return str(_("Code present in this process"))
+        label: str = super().get_field_label(field_name, field)
+        return label
 
     def get_is_code_present_display_value(self) -> str:
         present = bool(self.object.is_code_present)
         return _("Yes") if present else _("No: install and register it, then run pluginsync.")
+
+    def get_is_missing_display_value(self) -> str:
+        if not self.object.is_missing:
+            return _("No")
+        return _("Yes: its code was not registered at the last plugin sync.")
+
+    def get_missing_since_display_value(self) -> str:
+        return date_or_dash(self.object.missing_since)
+
+    def get_is_configurable_display_value(self) -> str:
+        if self.object.is_configurable:
+            return _("Yes")
+        return _("No: it has nothing to configure.")

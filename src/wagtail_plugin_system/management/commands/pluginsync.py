@@ -7,9 +7,11 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.translation import gettext as _
 
+from wagtail_plugin_system.core.registry import registry
+from wagtail_plugin_system.models import PluginType
 from wagtail_plugin_system.sync import Action, SyncError, SyncReport, sync_plugins
 
 #: Actions printed as warnings: code is missing.
@@ -62,6 +64,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         dry_run = options["dry_run"] or options["check"]
+        connection = connections[options["database"]]
+        if PluginType._meta.db_table not in connection.introspection.table_names():
+            raise CommandError(
+                _(
+                    "The plugin tables do not exist yet in the database '%(database)s'. Run "
+                    "'manage.py migrate' first."
+                )
+                % {"database": options["database"]}
+            )
         try:
             report = sync_plugins(
                 mode=options["mode"],
@@ -93,6 +104,18 @@ class Command(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING(title))
         for warning in report.warnings:
             self.stdout.write(self.style.WARNING(warning))
+        if not report.actions and not registry.get_types():
+            self.stdout.write(
+                self.style.WARNING(
+                    _(
+                        "No plugins are registered, so there is nothing to sync. Register plugin "
+                        "types and items in the ready() method of the AppConfig of an app in "
+                        "INSTALLED_APPS (register_plugin_type(), register_plugin_item()), or "
+                        "through the 'wagtail_plugin_system.plugins' entry-point group."
+                    )
+                )
+            )
+            return
         if not report.actions:
             self.stdout.write(_("Nothing to do: the database matches the registered plugins."))
             return

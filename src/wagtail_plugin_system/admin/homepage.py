@@ -1,0 +1,118 @@
+"""The dashboard panel: what needs an editor's attention, each with a link to fix it.
+
+Shown by Wagtail's ``construct_homepage_panels`` hook to users who may manage
+plugin instances, and only when something is wrong:
+
+* instances in use (active or reserved) whose last check failed;
+* instances in use whose implementation's code is missing, or whose
+  configuration cannot be decrypted;
+* plugin types with no usable instance at all.
+
+Two queries, whatever the number of instances and types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from wagtail.admin.ui.components import Component
+
+from ..health import check_message_display
+from ..models import SELECTABLE_STATUSES, PluginInstance, PluginType
+from .permissions import instance_permission_policy, instance_url
+
+__all__ = ["PluginProblemsPanel", "find_problems"]
+
+#: Holding one of these is managing plugins: the panel is for these users.
+MANAGE_PERMISSIONS = ("add", "change", "delete")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix: what, why, and the page where it is fixed."""
+
+    title: str
+    reason: str
+    url: str
+    action: str
+
+
+def _instance_problem(instance: PluginInstance) -> Problem | None:
+    edit_url = instance_url("edit", quote(instance.pk))
+    if instance.item.is_missing or instance.item.plugin_type.is_missing:
+        reason = _("Its implementation's code is missing: it is not used.")
+    elif instance.get_item_class() is None:
+        reason = _("Its implementation's code is not installed in this process: it is not used.")
+    elif not instance.has_readable_config:
+        reason = _("Its configuration cannot be decrypted with the configured keys: it is skipped.")
+    elif instance.last_check_ok is False:
+        test_url = instance_url("check", quote(instance.pk))
+        return Problem(
+            title=str(instance),
+            reason=_("Its last check failed: %(message)s")
+            % {"message": check_message_display(instance.last_check_message) or "\u2014"},
+            url=f"{test_url}?{urlencode({'next': reverse('wagtailadmin_home')})}",
+            action=_("Test again"),
+        )
+    else:
+        return None
+    return Problem(title=str(instance), reason=reason, url=edit_url, action=_("Edit"))
+
+
+def _is_usable(instance: PluginInstance) -> bool:
+    return (
+        not instance.item.is_missing
+        and instance.get_item_class() is not None
+        and instance.has_readable_config
+    )
+
+
+def find_problems() -> tuple[list[Problem], list[Problem]]:
+    """(instances to fix, types without a usable instance), in two queries."""
+    in_use = list(
+        PluginInstance.objects.filter(status__in=SELECTABLE_STATUSES)
+        .select_related("item__plugin_type")
+        .order_by("item__plugin_type__name", "priority", "name")
+    )
+    instances = [problem for problem in map(_instance_problem, in_use) if problem is not None]
+    usable_types = {
+        instance.item.plugin_type_id
+        for instance in in_use
+        if not instance.item.plugin_type.is_missing and _is_usable(instance)
+    }
+    types = [
+        Problem(
+            title=str(plugin_type),
+            reason=_("No instance of this type is active or reserved and usable."),
+            url=instance_url("list") + "?" + urlencode({"item__plugin_type": plugin_type.pk}),
+            action=_("Show its instances"),
+        )
+        for plugin_type in PluginType.objects.filter(is_missing=False).order_by("name")
+        if plugin_type.pk not in usable_types
+    ]
+    return instances, types
+
+
+class PluginProblemsPanel(Component):
+    """The dashboard panel; renders nothing when all is well."""
+
+    name = "plugin_problems"
+    template_name = "wagtail_plugin_system/home/problems_panel.html"
+    order = 150
+
+    def get_context_data(self, parent_context: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(parent_context)
+        instances, types = find_problems()
+        context.update({"instance_problems": instances, "type_problems": types})
+        return context
+
+
+def construct_homepage_panels(request: Any, panels: list[Any]) -> None:
+    """The ``construct_homepage_panels`` hook: the panel for users who manage plugins."""
+    if instance_permission_policy.user_has_any_permission(request.user, MANAGE_PERMISSIONS):
+        panels.append(PluginProblemsPanel())
