@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -11,6 +12,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from wagtail.models import Page, ReferenceIndex, Site
 from wagtail.test.utils import WagtailTestUtils
 
@@ -290,3 +294,121 @@ def test_stripe_values_are_fine_in_gateway_blocks(widgets: PluginRegistry, clien
     html = render(page, client)
     assert "Stripe:stripe" in html
     assert STRIPE_CONFIG["secret_key"] not in html
+
+
+# -- fault isolation and secrets (issue 12) ---------------------------------------------------
+
+
+class CrashingWidget(BannerWidget):
+    """Its render() fails, repeating its token."""
+
+    name = "crashing"
+
+    def render(self, parent_context: Any = None, **kwargs: Any) -> str:
+        raise RuntimeError(f"cannot render with {self.config['token']}")
+
+
+class TemplatelessWidget(BannerWidget):
+    """Its template does not exist."""
+
+    name = "templateless"
+    template_name = "testapp/no_such_template.html"
+
+
+@pytest.fixture
+def broken_widgets(widgets: PluginRegistry) -> PluginRegistry:
+    widgets.register_item(CrashingWidget)
+    widgets.register_item(TemplatelessWidget)
+    sync_plugins()
+    PluginInstance.objects.of_type("widget").update(status="disabled")  # the silent default
+    return widgets
+
+
+def test_a_plugin_whose_rendering_fails_is_left_out_of_the_page(
+    broken_widgets: PluginRegistry, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    crashing = PluginInstance.objects.create_instance(
+        CrashingWidget, name="Crashing", config=BANNER, priority=1
+    )
+    templateless = PluginInstance.objects.create_instance(
+        TemplatelessWidget, name="Templateless", config=BANNER, priority=2
+    )
+    page = make_page(
+        [
+            ("widget", crashing),
+            ("widget", templateless),
+            ("widget_or_default", None),
+            ("text", "ok"),
+        ]
+    )
+    with caplog.at_level(logging.ERROR, logger="wagtail_plugin_system"):
+        html = render(page, client)  # {% plugin "widget" %} selects the crashing one too
+    assert "<main>[][][][ok]</main>" in html
+    assert "<aside></aside>" in html
+    assert BANNER["token"] not in html
+    assert "could not be rendered" in caplog.text
+    assert "cannot render with ***" in caplog.text
+    assert "TemplateDoesNotExist" in caplog.text
+    assert BANNER["token"] not in caplog.text
+    assert "wps-plugin-error" not in html  # visitors see no notice
+
+
+def test_in_a_preview_editors_see_a_notice_instead(broken_widgets: PluginRegistry) -> None:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    crashing = PluginInstance.objects.create_instance(
+        CrashingWidget, name="Crashing", config=BANNER, priority=1
+    )
+    request = RequestFactory().get("/")
+    request.is_preview = True  # type: ignore[attr-defined]
+    block = PluginInstanceChooserBlock(plugin_type="widget")
+    html = str(block.render(crashing, context={"request": request}))
+    assert "wps-plugin-error" in html
+    assert "could not be rendered" in html
+    tag = Template('{% load plugin_tags %}{% plugin "widget" %}').render(
+        Context({"request": request})
+    )
+    assert "wps-plugin-error" in tag
+    assert BANNER["token"] not in html + tag
+
+
+def test_block_templates_never_print_a_secret(widgets: PluginRegistry) -> None:
+    from django.template import engines
+
+    chosen = banner("Chosen")
+    block = PluginInstanceChooserBlock(plugin_type="widget")
+    template = engines["django"].from_string(
+        "{{ value.config }}|{{ value.config.token }}|{{ self.config.token }}|"
+        "{{ plugin.config.token }}|{{ plugin.config }}|{{ value.config.headline }}"
+    )
+    html = template.render(block.get_context(chosen))
+    assert BANNER["token"] not in html
+    assert "Join our list" in html
+
+
+BLOCK_VALUES = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+)
+
+
+@hypothesis_settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=st.lists(BLOCK_VALUES, max_size=6))
+def test_any_stored_block_value_loads_as_an_instance_or_none(
+    widgets: PluginRegistry, values: list[Any]
+) -> None:
+    block = PluginInstanceChooserBlock(plugin_type="widget")
+    loaded = block.bulk_to_python(values)
+    assert len(loaded) == len(values)
+    assert all(value is None or isinstance(value, PluginInstance) for value in loaded)
+    for value in values:
+        assert block.to_python(value) is None or isinstance(block.to_python(value), PluginInstance)
+        assert str(block.render(block.to_python(value))) in ("", str(block.render(None)))

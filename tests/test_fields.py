@@ -16,6 +16,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import BankTransferGateway, StripeGateway
@@ -224,3 +227,147 @@ def test_field_is_not_editable_in_model_forms() -> None:
 
 def test_ciphertext_repr_hides_token() -> None:
     assert repr(Ciphertext("gAAAAAsecret")) == "<Ciphertext>"
+
+
+# -- faults: what decrypts but is not JSON, keys that are malformed at run time -------------
+
+
+def test_text_that_is_not_json_raises_a_clear_error_and_is_kept(make_instance: Any) -> None:
+    from encrypted_model_fields.fields import encrypt_str
+
+    from wagtail_plugin_system.core.exceptions import ConfigFormatError
+
+    instance = make_instance(BankTransferGateway)
+    token = encrypt_str("merchant=abc123; not json").decode()  # as EncryptedTextField writes
+    PluginInstance.objects.filter(pk=instance.pk).update(config=Ciphertext(token))
+    row = PluginInstance.objects.get(pk=instance.pk)
+    with pytest.raises(ConfigFormatError) as info:
+        row.config  # noqa: B018
+    assert "is not JSON text" in str(info.value)
+    assert "abc123" not in str(info.value)
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+    row.name = "renamed"
+    row.save()
+    assert raw_config(instance.pk) == token
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (None, "FIELD_ENCRYPTION_KEY is not set"),
+        ([], "is an empty list"),
+        ("not-a-key", "FIELD_ENCRYPTION_KEY is not a valid Fernet key"),
+        (["bad", "worse"], "Key number 1 of FIELD_ENCRYPTION_KEY is not a valid"),
+        (12345, "must be a key string or a list"),
+    ],
+)
+def test_a_malformed_key_makes_reading_fail_like_a_wrong_key(
+    make_instance: Any, value: object, problem: str
+) -> None:
+    from wagtail_plugin_system.fields import key_setting_problem, writing_problem
+
+    instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
+    with override_settings(FIELD_ENCRYPTION_KEY=value):
+        row = PluginInstance.objects.get(pk=instance.pk)
+        with pytest.raises(ConfigDecryptionError) as info:
+            row.config  # noqa: B018
+        assert problem in str(info.value)
+        assert "Fix the setting" in str(info.value)
+        assert not row.has_readable_config
+        assert isinstance(row.get_config_error(), ConfigDecryptionError)
+        assert key_setting_problem() is not None
+        assert writing_problem() is not None
+
+
+def test_one_malformed_key_in_a_list_leaves_the_others_working(make_instance: Any) -> None:
+    from wagtail_plugin_system.fields import key_setting_problem, writing_problem
+
+    instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
+    with override_settings(FIELD_ENCRYPTION_KEY=[NEW_KEY, "bad-old-key"]):
+        row = PluginInstance.objects.get(pk=instance.pk)
+        assert row.config == STRIPE_CONFIG
+        assert "Key number 2 of FIELD_ENCRYPTION_KEY" in (key_setting_problem() or "")
+        assert writing_problem() is None  # the first key encrypts
+        row.config = {**STRIPE_CONFIG, "retries": 4}
+        row.save()
+    with override_settings(FIELD_ENCRYPTION_KEY=["bad-new-key", NEW_KEY]):
+        row = PluginInstance.objects.get(pk=instance.pk)
+        assert row.config["retries"] == 4  # still readable
+        assert writing_problem() is not None
+        with pytest.raises(ImproperlyConfigured):
+            encrypt_text("x")
+
+
+# -- templates ----------------------------------------------------------------------------
+
+
+def test_templates_never_print_a_secret_of_a_row(make_instance: Any) -> None:
+    from django.template import Context, Template
+
+    instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
+    row = PluginInstance.objects.get(pk=instance.pk)
+    rendered = Template(
+        "{{ row.config }}|{{ row.config.secret_key }}|{{ row.config.webhook_secret }}|"
+        "{{ row.config.publishable_key }}|{% for k, v in row.config.items %}{{ v }},{% endfor %}|"
+        "{{ row.item.instances.all.0.config.secret_key }}"
+    ).render(Context({"row": row}))
+    assert SECRET not in rendered
+    assert STRIPE_CONFIG["webhook_secret"] not in rendered
+    assert "pk_test_123" in rendered  # what is not secret still shows
+    assert row.config["secret_key"] == SECRET  # code reads it as before
+
+
+def test_stored_json_copies_and_pickles_as_a_plain_dict(make_instance: Any) -> None:
+    import copy
+
+    instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
+    row = PluginInstance.objects.get(pk=instance.pk)
+    for copied in (copy.copy(row.config), copy.deepcopy(row.config), dict(row.config)):
+        assert type(copied) is dict
+        assert copied == STRIPE_CONFIG
+    assert type(pickle.loads(pickle.dumps(row.config))) is dict
+
+
+# -- properties ---------------------------------------------------------------------------
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=10), children, max_size=6)
+    ),
+    max_leaves=40,
+)
+
+
+@hypothesis_settings(deadline=None)
+@given(JSON_VALUES)
+def test_any_json_value_round_trips_through_the_field(value: Any) -> None:
+    field = PluginInstance._meta.get_field("config")
+    token = field.get_prep_value(value)  # type: ignore[attr-defined]
+    if value is None:
+        assert token is None  # SQL NULL
+        return
+    assert token.startswith("gAAAAA")
+    assert field.decrypt(Ciphertext(token)) == value  # type: ignore[attr-defined]
+
+
+@hypothesis_settings(deadline=None, max_examples=50)
+@given(st.text(max_size=200))
+def test_any_decrypted_text_reads_as_json_or_raises_the_format_error(text: str) -> None:
+    from wagtail_plugin_system.core.exceptions import ConfigFormatError
+
+    field = PluginInstance._meta.get_field("config")
+    token = encrypt_text(text)
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(ConfigFormatError):
+            field.decrypt(Ciphertext(token))  # type: ignore[attr-defined]
+    else:
+        assert field.decrypt(Ciphertext(token)) == expected  # type: ignore[attr-defined]

@@ -12,12 +12,14 @@ from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import (
     BankTransferGateway,
     EchoSender,
+    FlakyConfiguration,
     FlakyGateway,
     PaymentGatewayType,
     ProviderError,
     StripeGateway,
 )
 from wagtail_plugin_system import (
+    BasePluginItem,
     call_with_failover,
     get_active_plugins,
     get_plugin_instance,
@@ -31,6 +33,7 @@ from wagtail_plugin_system.core.exceptions import (
     UnknownPluginError,
 )
 from wagtail_plugin_system.core.registry import PluginRegistry
+from wagtail_plugin_system.fields import Ciphertext, encrypt_text
 from wagtail_plugin_system.models import PluginInstance, PluginStatus
 from wagtail_plugin_system.sync import sync_plugins
 
@@ -317,6 +320,176 @@ def test_failover_refuses_methods_the_type_does_not_have(clean: None) -> None:
 
 def test_failover_exceptions_of_the_type_decide(clean: None) -> None:
     assert PaymentGatewayType.failover_exceptions == (ProviderError,)
+
+
+# -- fault isolation (issue 12) -------------------------------------------------------------
+
+
+class ExplodingGateway(BasePluginItem):
+    """Its __init__ fails, repeating its key in the message."""
+
+    name = "exploding"
+    plugin_type = PaymentGatewayType
+    configuration = FlakyConfiguration
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        raise RuntimeError(f"cannot connect with key {self.config['api_key']}")
+
+    def create_payment(self, amount: int) -> str:
+        raise AssertionError("never reached")
+
+
+def _break(instance: PluginInstance, how: str) -> None:
+    """Make the stored configuration of ``instance`` unusable in one of the reviewed ways."""
+    text = {
+        "not json": "api_key=flaky_key_SECRET_91b2",  # as EncryptedTextField would write it
+        "a list": '["flaky_key_SECRET_91b2"]',
+        "a string": '"flaky_key_SECRET_91b2"',
+        "a number": "4",
+        "null": "null",
+    }[how]
+    PluginInstance.objects.filter(pk=instance.pk).update(config=Ciphertext(encrypt_text(text)))
+
+
+BROKEN_CONFIGS = ["not json", "a list", "a string", "a number", "null"]
+
+
+@pytest.mark.parametrize("how", BROKEN_CONFIGS)
+def test_a_configuration_that_is_not_a_json_object_is_skipped(
+    clean: None, make_instance: Any, how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = make_instance(FlakyGateway, "Broken", config=FLAKY, priority=1)
+    make_instance(BankTransferGateway, "Bank", priority=2)
+    _break(broken, how)
+    with caplog.at_level(logging.ERROR, logger="wagtail_plugin_system.selection"):
+        assert selected_name() == "Bank"
+        assert call_with_failover(PaymentGatewayType, "create_payment", 2) == "bank:2"
+        assert get_plugin_instance_by_id(PaymentGatewayType, broken.pk) is None
+    assert "'Broken'" in caplog.text
+    assert "save its configuration again" in caplog.text or "Save the configuration" in caplog.text
+    assert FLAKY["api_key"] not in caplog.text
+
+
+def test_an_item_whose_init_raises_is_skipped_and_its_error_redacted(
+    clean: None,
+    make_instance: Any,
+    plugin_registry: PluginRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    plugin_registry.register_item(ExplodingGateway)
+    sync_plugins()
+    exploding = make_instance(ExplodingGateway, "Exploding", config=FLAKY, priority=1)
+    make_instance(BankTransferGateway, "Bank", priority=2)
+    with caplog.at_level(logging.ERROR, logger="wagtail_plugin_system.selection"):
+        assert selected_name() == "Bank"
+        assert call_with_failover(PaymentGatewayType, "create_payment", 2) == "bank:2"
+        assert get_plugin_instance_by_id(PaymentGatewayType, exploding.pk) is None
+    assert "RuntimeError: cannot connect with key ***" in caplog.text
+    assert FLAKY["api_key"] not in caplog.text
+    with pytest.raises(PluginUnavailableError) as info:
+        PluginInstance.objects.get(pk=exploding.pk).load_instance()
+    assert "__init__" in str(info.value)
+    assert FLAKY["api_key"] not in str(info.value)
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
+
+
+@pytest.mark.parametrize("key", ["not-a-key", ["bad"], [], None, 12345])
+def test_a_malformed_key_skips_instances_instead_of_failing(
+    clean: None, make_instance: Any, key: object
+) -> None:
+    make_instance(StripeGateway, "Stripe", config=STRIPE_CONFIG, priority=1)
+    make_instance(BankTransferGateway, "Bank", priority=2)
+    with override_settings(FIELD_ENCRYPTION_KEY=key):
+        assert selected_name() is None
+        assert get_plugin_instance_by_id(PaymentGatewayType, "1") is None
+        with pytest.raises(PluginFailoverError) as info:
+            call_with_failover(PaymentGatewayType, "create_payment", 2)
+        assert all("FIELD_ENCRYPTION_KEY" in str(exc) for exc in info.value.exceptions)
+
+
+def test_a_malformed_old_key_during_a_rotation_leaves_the_rest_working(
+    clean: None, make_instance: Any
+) -> None:
+    from django.conf import settings
+
+    make_instance(StripeGateway, "Stripe", config=STRIPE_CONFIG, priority=1)
+    with override_settings(FIELD_ENCRYPTION_KEY=[settings.FIELD_ENCRYPTION_KEY, "typo"]):
+        assert selected_name() == "Stripe"
+
+
+@pytest.mark.parametrize("bad_id", ["²", "٣", "abc", "1.5", "-1", "\x00", str(2**64), 2**64, None])
+def test_by_id_with_hostile_ids_gives_none(clean: None, bad_id: object) -> None:
+    assert get_plugin_instance_by_id(PaymentGatewayType, bad_id) is None
+
+
+def test_the_failover_group_is_safe_to_log_and_report(
+    clean: None, make_instance: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sys
+    import traceback
+
+    from django.views.debug import ExceptionReporter
+
+    make_instance(FlakyGateway, "A", config={**FLAKY, "fail_with": "provider"}, priority=1)
+    make_instance(FlakyGateway, "B", config={**FLAKY, "fail_with": "provider"}, status="reserved")
+    app_logger = logging.getLogger("an_application")
+    try:
+        call_with_failover(PaymentGatewayType, "create_payment", 1)
+    except PluginFailoverError as group:
+        printed = "".join(traceback.format_exception(group))
+        with caplog.at_level(logging.ERROR, logger="an_application"):
+            app_logger.exception("payment failed")
+        report = ExceptionReporter(None, *sys.exc_info()).get_traceback_text()
+        members = group.exceptions
+    assert "rejected key ***" in printed
+    assert all(isinstance(exc, ProviderError) for exc in members)
+    assert all(exc.__cause__ is None and exc.__traceback__ is None for exc in members)
+    for text in (printed, caplog.text, report, repr(members)):
+        assert FLAKY["api_key"] not in text
+
+
+@pytest.mark.parametrize("how", BROKEN_CONFIGS)
+def test_the_check_of_a_broken_configuration_fails_cleanly(
+    clean: None, make_instance: Any, how: str
+) -> None:
+    from wagtail_plugin_system.health import run_health_check
+
+    broken = make_instance(FlakyGateway, "Broken", config=FLAKY, priority=1)
+    _break(broken, how)
+    result = run_health_check(PluginInstance.objects.get(pk=broken.pk))
+    assert not result.ok
+    assert FLAKY["api_key"] not in result.message
+
+
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("str() fails too")
+
+
+class UnprintableCheckGateway(BasePluginItem):
+    name = "unprintable"
+    plugin_type = PaymentGatewayType
+
+    def create_payment(self, amount: int) -> str:
+        return "unprintable"
+
+    def check(self) -> None:
+        raise UnprintableError
+
+
+def test_a_check_error_whose_str_raises_is_reported(
+    clean: None, make_instance: Any, plugin_registry: PluginRegistry
+) -> None:
+    from wagtail_plugin_system.health import run_health_check
+
+    plugin_registry.register_item(UnprintableCheckGateway)
+    sync_plugins()
+    instance = make_instance(UnprintableCheckGateway, "Unprintable")
+    result = run_health_check(instance)
+    assert not result.ok
+    assert result.message.startswith("UnprintableError")
 
 
 # -- cold paths do not grow with the number of instances ----------------------------------

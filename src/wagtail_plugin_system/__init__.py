@@ -21,6 +21,7 @@ from .core.contracts import (
 )
 from .core.exceptions import (
     ConfigDecryptionError,
+    ConfigFormatError,
     DuplicatePluginError,
     PluginDefinitionError,
     PluginFailoverError,
@@ -53,6 +54,7 @@ __all__ = [
     "BasePluginItem",
     "BasePluginType",
     "ConfigDecryptionError",
+    "ConfigFormatError",
     "DuplicatePluginError",
     "PluginConfig",
     "PluginConfiguration",

@@ -13,7 +13,9 @@
 * ``{% include_block %}`` renders the chosen instance's item (see
   :meth:`~wagtail_plugin_system.BasePluginItem.render`). A deleted, disabled
   or unusable instance renders nothing, or, with ``fallback="default"``, the
-  type's currently selected instance for the page's site.
+  type's currently selected instance for the page's site. An item whose
+  rendering fails renders nothing either (logged; a preview shows editors a
+  notice), never a server error.
 * Block templates get ``value`` (the ``PluginInstance`` row, or ``None``) and
   ``plugin`` (the loaded item to render, or ``None``).
 * References are recorded in Wagtail's reference index, so an instance's usage
@@ -33,7 +35,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from wagtail.blocks import ChooserBlock
 
-from .core.contracts import BasePluginItem, BasePluginType
+from .core.contracts import BasePluginItem, BasePluginType, render_item
 from .core.exceptions import PluginUnavailableError, UnknownPluginError
 from .core.ids import parse_id
 from .models import PluginInstance, PluginStatus, PluginType
@@ -224,7 +226,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
             return mark_safe("")
         flatten = getattr(context, "flatten", None)
         flat: Mapping[str, Any] | None = flatten() if callable(flatten) else context
-        return mark_safe(plugin.render(flat))  # the item renders through its template
+        return mark_safe(render_item(plugin, flat))  # the item renders through its template
 
     class Meta:
         icon = "plug"

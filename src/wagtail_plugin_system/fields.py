@@ -20,12 +20,26 @@ Rules:
   :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError` on access.
   It is never returned as data, never re-encrypted, and saving the row writes
   the stored token back unchanged.
+* A value that decrypts but is not JSON text raises
+  :class:`~wagtail_plugin_system.core.exceptions.ConfigFormatError` on access,
+  and is kept the same way.
+* A missing or malformed ``FIELD_ENCRYPTION_KEY`` makes reading raise
+  :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError` (saying
+  what is wrong with the setting), as a key that does not fit does: pages and
+  the admin skip the value instead of failing. In a list of keys, a malformed
+  one is left out and the others still decrypt. Writing needs a valid first key
+  and raises :class:`~django.core.exceptions.ImproperlyConfigured` without one.
+* A decrypted JSON object is a :class:`StoredJSON` dict. Django templates call
+  callables, and calling it gives only what its model's ``public_config()``
+  returns (nothing when the model has none), so ``{{ row.config }}`` and
+  ``{{ row.config.token }}`` never print a secret.
 * Keys are read when used, so ``override_settings(FIELD_ENCRYPTION_KEY=...)``
   and key rotation work without a restart.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from typing import TYPE_CHECKING, Any
@@ -36,7 +50,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from .core.exceptions import ConfigDecryptionError, ConfigEncodingError
+from .core.exceptions import ConfigDecryptionError, ConfigEncodingError, ConfigFormatError
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -45,10 +59,13 @@ __all__ = [
     "KEY_SETTING",
     "Ciphertext",
     "EncryptedJSONField",
+    "StoredJSON",
     "decrypt_text",
     "encrypt_text",
     "get_crypter",
+    "key_setting_problem",
     "rotate_token",
+    "writing_problem",
 ]
 
 KEY_SETTING = "FIELD_ENCRYPTION_KEY"
@@ -92,6 +109,40 @@ def _crypters() -> tuple[MultiFernet, Fernet]:
     return _build(_configured_keys())
 
 
+@functools.lru_cache(maxsize=8)
+def _build_for_reading(keys: tuple[str | bytes, ...]) -> tuple[MultiFernet | None, str | None]:
+    """A crypter of the keys that parse, and what is wrong with the others (or ``None``)."""
+    fernets: list[Fernet] = []
+    problems: list[str] = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            fernets.append(Fernet(key))
+        except (ValueError, TypeError) as exc:
+            where = f"key number {position} of {KEY_SETTING}" if len(keys) > 1 else KEY_SETTING
+            problems.append(f"{where} is not a valid Fernet key ({exc})")
+    problem = None
+    if problems:
+        problem = f"{'; '.join(problems)[:1].upper()}{'; '.join(problems)[1:]}. {GENERATE_HINT}"
+    return (MultiFernet(fernets) if fernets else None), problem
+
+
+def _reading_crypter() -> tuple[MultiFernet | None, str | None]:
+    """The crypter reads use: never raises for a bad setting, says what is wrong instead."""
+    try:
+        keys = _configured_keys()
+    except ImproperlyConfigured as exc:
+        return None, str(exc)
+    return _build_for_reading(keys)
+
+
+def key_setting_problem() -> str | None:
+    """What is wrong with ``FIELD_ENCRYPTION_KEY`` (missing, malformed), or ``None``.
+
+    Never raises; the text names no key.
+    """
+    return _reading_crypter()[1]
+
+
 def get_crypter() -> MultiFernet:
     """The :class:`~cryptography.fernet.MultiFernet` for the current ``FIELD_ENCRYPTION_KEY``.
 
@@ -101,9 +152,31 @@ def get_crypter() -> MultiFernet:
     return _crypters()[0]
 
 
+def _encrypting_fernet() -> Fernet:
+    """The first key: the one that encrypts. Malformed later keys do not stop writing."""
+    keys = _configured_keys()
+    return _build(keys[:1])[1]
+
+
+def writing_problem() -> str | None:
+    """Why values cannot be encrypted now (the first key is missing or malformed), or ``None``.
+
+    Never raises; the text names no key.
+    """
+    try:
+        _encrypting_fernet()
+    except ImproperlyConfigured as exc:
+        return str(exc)
+    return None
+
+
 def encrypt_text(text: str) -> str:
-    """Encrypt ``text`` with the first key of ``FIELD_ENCRYPTION_KEY``."""
-    return get_crypter().encrypt(text.encode("utf-8")).decode("ascii")
+    """Encrypt ``text`` with the first key of ``FIELD_ENCRYPTION_KEY``.
+
+    Raises :class:`~django.core.exceptions.ImproperlyConfigured` when that key
+    is missing or malformed.
+    """
+    return _encrypting_fernet().encrypt(text.encode("utf-8")).decode("ascii")
 
 
 def decrypt_text(token: str) -> str:
@@ -151,6 +224,36 @@ class Ciphertext:
         return hash(self.token)
 
 
+class StoredJSON(dict[str, Any]):
+    """A decrypted JSON object: a plain, writable dict, except in templates.
+
+    Django's templates call whatever is callable before looking into it, and
+    calling this dict returns only what its model instance's ``public_config()``
+    gives (an empty dict when the model defines none). So ``{{ row.config }}``
+    and ``{{ row.config.token }}`` never print a secret, however a template
+    reached the row. Copies and pickles of it are plain dicts.
+    """
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, value: Any = (), owner: models.Model | None = None) -> None:
+        super().__init__(value)
+        self._owner = owner
+
+    def __call__(self) -> dict[str, Any]:
+        public = getattr(self._owner, "public_config", None)
+        return dict(public()) if callable(public) else {}
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return copy.deepcopy(dict(self), memo)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self),))
+
+
 class EncryptedJSONDescriptor(DeferredAttribute):
     """Decrypts the stored token on first access and keeps the result on the instance."""
 
@@ -162,6 +265,9 @@ class EncryptedJSONDescriptor(DeferredAttribute):
         value = super().__get__(instance, cls)
         if isinstance(value, Ciphertext):
             value = self.field.decrypt(value, instance)
+            instance.__dict__[self.field.attname] = value
+        if type(value) is dict:
+            value = StoredJSON(value, owner=instance)
             instance.__dict__[self.field.attname] = value
         return value
 
@@ -209,21 +315,45 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
         return value
 
     def decrypt(self, value: Ciphertext, instance: models.Model | None = None) -> Any:
-        """Decrypt and parse a stored token; raise a clear error when no key fits."""
-        try:
-            text = decrypt_text(value.token)
-        except (InvalidToken, UnicodeError, ValueError):
-            where = ""
-            if instance is not None:
-                where = f" of {instance._meta.verbose_name} {instance.pk}"
+        """Decrypt and parse a stored token; raise a clear error when that cannot be done.
+
+        :class:`ConfigDecryptionError` when no configured key fits or the key
+        setting is missing or malformed; :class:`ConfigFormatError` when the
+        token decrypts to something that is not JSON text.
+        """
+        where = ""
+        if instance is not None:
+            where = f" of {instance._meta.verbose_name} {instance.pk}"
+        crypter, key_problem = _reading_crypter()
+        data: bytes | None = None
+        if crypter is not None:
+            try:
+                data = crypter.decrypt(value.token.encode("ascii"))
+            except (InvalidToken, UnicodeError, ValueError, TypeError):
+                data = None
+        if data is None:
+            if key_problem is not None and crypter is None:
+                raise ConfigDecryptionError(
+                    f"The stored {self.verbose_name}{where} cannot be decrypted: {key_problem} "
+                    f"Fix the setting; the stored value is kept unchanged."
+                )
+            hint = f" Also, {key_problem[:1].lower()}{key_problem[1:]}" if key_problem else ""
             raise ConfigDecryptionError(
                 f"The stored {self.verbose_name}{where} cannot be decrypted with any key in "
                 f"{KEY_SETTING}. If the key was changed, put the key it was encrypted with back "
                 f"as a later entry of {KEY_SETTING} (the first key encrypts, the others only "
                 f"decrypt) and run 'manage.py pluginrotatekeys'. The stored value is kept "
-                f"unchanged."
+                f"unchanged.{hint}"
+            )
+        try:
+            return json.loads(data.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are ValueErrors
+            raise ConfigFormatError(
+                f"The stored {self.verbose_name}{where} decrypts, but is not JSON text (it may "
+                f"have been written by another field or program). Save the configuration again "
+                f"(in the admin, its edit form offers the fields empty); until then it is not "
+                f"used. The stored value is kept unchanged."
             ) from None
-        return json.loads(text)
 
     # -- writing ------------------------------------------------------------------
 

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from django.views.decorators.debug import sensitive_variables
 
 from .audit import CHECK_LOG_ACTION
-from .core.exceptions import ConfigDecryptionError, PluginUnavailableError
-from .core.redact import redact
+from .core.exceptions import ConfigDecryptionError, ConfigFormatError, PluginUnavailableError
+from .core.redact import describe_exception
+from .fields import key_setting_problem
 
 if TYPE_CHECKING:
     from .models import PluginInstance
@@ -83,6 +85,11 @@ def check_message_display(message: str) -> str:
 def unavailable_message(instance: PluginInstance, exc: PluginUnavailableError) -> str:
     """What editors read when ``instance`` cannot be loaded (``exc``, in English, is logged)."""
     if isinstance(exc, ConfigDecryptionError):
+        if key_setting_problem() is not None:
+            return gettext_noop(
+                "The FIELD_ENCRYPTION_KEY setting is missing or malformed, so its configuration "
+                "cannot be read. Fix the setting ('manage.py check' says what is wrong)."
+            )
         return gettext_noop(
             "Its configuration cannot be decrypted with the configured keys "
             "(FIELD_ENCRYPTION_KEY). Enter the configuration again, or restore the key."
@@ -92,11 +99,18 @@ def unavailable_message(instance: PluginInstance, exc: PluginUnavailableError) -
             "The code of its implementation is not installed or not registered. Install and "
             "register it, or disable the instance."
         )
+    if isinstance(exc, ConfigFormatError):
+        return gettext_noop(
+            "Its stored configuration is damaged. Open it and save its configuration again."
+        )
     return gettext_noop(
-        "Its stored configuration is damaged. Open it and save its configuration again."
+        "Its implementation failed to load with this configuration (the error, without "
+        "configuration values, is in the server log). Fix the implementation, or disable the "
+        "instance."
     )
 
 
+@sensitive_variables()
 def _outcome(instance: PluginInstance) -> tuple[bool, str]:
     try:
         item = instance.load_instance()
@@ -106,7 +120,8 @@ def _outcome(instance: PluginInstance) -> tuple[bool, str]:
     try:
         outcome = item.check()
     except Exception as exc:
-        return False, f"{type(exc).__name__}: {redact(str(exc), item.config)}"
+        # Even an error whose str() raises gives a message, never a server error.
+        return False, describe_exception(exc, item.config)
     if outcome is False:
         return False, gettext_noop("The check reported a failure.")
     if not item.has_health_check():

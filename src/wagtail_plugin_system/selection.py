@@ -30,11 +30,13 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from django.views.decorators.debug import sensitive_variables
+
 from . import cache
 from .core.contracts import BasePluginItem
 from .core.exceptions import PluginFailoverError, PluginSelectionError, PluginUnavailableError
 from .core.ids import parse_id
-from .core.redact import redact
+from .core.redact import describe_exception, safe_exception
 from .core.registry import RegisteredType, TypeRef, registry
 from .models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
 from .sites import site_choices
@@ -106,6 +108,7 @@ def get_reserve_plugins(plugin_type: TypeRef) -> list[PluginInstance]:
 
 
 def _load(instance: PluginInstance) -> BasePluginItem | None:
+    """The loaded item, or ``None`` (logged) when the instance cannot be loaded."""
     try:
         return instance.load_instance()
     except PluginUnavailableError as exc:
@@ -306,6 +309,7 @@ def _failover_candidates(entry: RegisteredType) -> _Candidates:
     return candidates
 
 
+@sensitive_variables()
 def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwargs: Any) -> Any:
     """Call ``method`` on each candidate instance until one succeeds; return its result.
 
@@ -317,7 +321,9 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
     (type and message, with the instance's configuration values blanked out);
     any other exception propagates at once. When every candidate fails,
     :class:`~wagtail_plugin_system.core.exceptions.PluginFailoverError` (an
-    :class:`ExceptionGroup`) holds each error; when there is no candidate at
+    :class:`ExceptionGroup`) holds each error, as a copy that is safe to log
+    (of a subclass of the error's class, with configuration values blanked
+    out); when there is no candidate at
     all, :class:`~wagtail_plugin_system.core.exceptions.PluginUnavailableError` is
     raised.
     """
@@ -349,16 +355,15 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
         except type_class.failover_exceptions as exc:
             if not isinstance(exc, Exception):
                 raise
-            errors.append(exc)
-            config = item.config
+            # What the group carries is safe to log: a copy without configuration values.
+            errors.append(safe_exception(exc, item.config))
             logger.warning(
-                "Plugin instance %s (%r) of type %r failed in %s(): %s: %s",
+                "Plugin instance %s (%r) of type %r failed in %s(): %s",
                 instance.pk,
                 instance.name,
                 entry.name,
                 method,
-                type(exc).__name__,
-                redact(str(exc), config),
+                describe_exception(exc, item.config),
             )
     raise PluginFailoverError(
         f"All {len(errors)} instances of plugin type {entry.name!r} failed in {method}()",

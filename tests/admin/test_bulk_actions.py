@@ -271,3 +271,24 @@ def test_delete_logs_one_entry_per_instance(
     assert messages_after(admin_client, response) == ["Plugin instance 'Stripe second' deleted."]
     assert len(entries("wagtail.delete", second)) == 1
     assert selected_pk() is None  # the bank default is disabled, nothing else is left
+
+
+# -- hostile ids (issue 12) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad_id", ["²", "٣", "abc", "-1", str(2**64), "\x00", ""])
+@pytest.mark.parametrize("action", ["activate", "disable", "set_priority", "delete"])
+def test_a_malformed_id_in_a_bulk_action_is_not_found(
+    client: Client,
+    gateways: tuple[PluginInstance, PluginInstance, PluginInstance],
+    action: str,
+    bad_id: str,
+) -> None:
+    client.force_login(WagtailTestUtils.create_superuser("admin", password="pw"))  # type: ignore[arg-type]
+    client.raise_request_exception = True
+    base = reverse("wagtail_bulk_action", args=("wagtail_plugin_system", "plugininstance", action))
+    url = f"{base}?{urlencode([('id', gateways[0].pk), ('id', bad_id)])}"
+    before = [(row.status, row.priority) for row in reload(*gateways)]
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"priority": "5"}).status_code == 404
+    assert [(row.status, row.priority) for row in reload(*gateways)] == before

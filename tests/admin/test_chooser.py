@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from wagtail.test.utils import WagtailTestUtils
 
 from tests.testapp.plugins import BankTransferGateway
@@ -91,6 +94,72 @@ def test_widget_narrows_the_modal_url(synced: Any) -> None:
     widget = PluginInstanceChooser()
     assert widget.get_instance("not-a-number") is None
     assert widget.get_instance(999999) is None
+
+
+# -- hostile ids and names (issue 12) ---------------------------------------------------------
+
+HUGE = str(2**64)
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "²", "٣", "-1", "1.5", "%00", HUGE, str(2**63), "0"])
+def test_chosen_with_a_malformed_id_is_not_found(editor: Client, bad_id: str) -> None:
+    editor.raise_request_exception = True
+    base = chooser_url("chosen", 1)
+    assert editor.get(base.replace("/1/", f"/{bad_id}/")).status_code == 404
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "²", HUGE, "", "\x00"])
+def test_chosen_multiple_with_a_malformed_id_is_not_found(editor: Client, bad_id: str) -> None:
+    editor.raise_request_exception = True
+    wire = PluginInstance.objects.get(name="Wire backup")
+    response = editor.get(chooser_url("chosen_multiple"), {"id": [str(wire.pk), bad_id]})
+    assert response.status_code == 404
+
+
+def test_chosen_multiple_with_good_ids(editor: Client) -> None:
+    wire = PluginInstance.objects.get(name="Wire backup")
+    response = editor.get(chooser_url("chosen_multiple"), {"id": [str(wire.pk)]})
+    assert response.status_code == 200
+    assert "Wire backup" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"plugin_type_id": "²"},
+        {"plugin_type_id": HUGE},
+        {"plugin_type_id": "abc"},
+        {"plugin_type": "\x00"},
+        {"plugin_type": "payment_gateway\x00"},
+        {"plugin_type": "x" * 300},
+    ],
+)
+def test_a_malformed_type_narrows_the_modal_to_nothing(
+    editor: Client, query: dict[str, str]
+) -> None:
+    editor.raise_request_exception = True
+    assert titles(modal_html(editor.get(chooser_url("choose"), query))) == []
+    results = editor.get(chooser_url("choose_results"), query)
+    assert results.status_code == 200
+    assert titles(results.content.decode()) == []
+    assert titles(modal_html(editor.get(chooser_url("choose")))) != []  # the modal lists some
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=st.text(max_size=25).filter(lambda text: "/" not in text and "?" not in text))
+def test_any_id_text_in_chooser_urls_is_found_or_not_found(editor: Client, value: str) -> None:
+    from urllib.parse import quote
+
+    editor.raise_request_exception = True
+    base = chooser_url("chosen", 1)
+    response = editor.get(base.replace("/1/", f"/{quote(value, safe='')}/"))
+    assert response.status_code in (200, 404)
+    response = editor.get(chooser_url("chosen_multiple"), {"id": value})
+    assert response.status_code in (200, 404)
+    response = editor.get(chooser_url("choose_results"), {"plugin_type_id": value})
+    assert response.status_code == 200
 
 
 def test_the_type_travels_with_search_and_pages(editor: Client) -> None:

@@ -5,17 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django import forms
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from wagtail.models import ModelLogEntry
 from wagtail.test.utils import WagtailTestUtils
+from wagtail.test.utils.form_data import querydict_from_html
 
 from tests.testapp.factories import STRIPE_CONFIG
-from tests.testapp.plugins import BankTransferGateway, FlakyGateway, StripeGateway
+from tests.testapp.plugins import (
+    BankTransferGateway,
+    FlakyGateway,
+    PaymentGatewayType,
+    StripeGateway,
+)
+from wagtail_plugin_system import BasePluginItem, PluginConfiguration
 from wagtail_plugin_system.admin.forms import config_field_name
 from wagtail_plugin_system.core.registry import PluginRegistry
+from wagtail_plugin_system.fields import Ciphertext, encrypt_text
 from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginType
 from wagtail_plugin_system.sync import sync_plugins
 
@@ -308,6 +317,266 @@ def test_registry_views(
     assert "install and register it" in inspect.content.decode()
     assert editor.get("/admin/plugins/implementations/new/").status_code == 404
     assert editor.get(f"/admin/plugins/types/edit/{flaky.plugin_type_id}/").status_code == 404
+
+
+# -- fault isolation (issue 12) -------------------------------------------------------------
+
+
+#: A secret an editor types in (defined here, far from any line an error report quotes).
+TYPED_SECRET = "whsec_TYPED_NEW_1234"
+
+BROKEN_TEXTS = {
+    "not json": "publishable_key=pk; secret_key=sk_live_UNIQUE_SECRET_7f3a9c",
+    "a list": '["sk_live_UNIQUE_SECRET_7f3a9c"]',
+    "a string": '"sk_live_UNIQUE_SECRET_7f3a9c"',
+    "a number": "90417733",
+    "null": "null",
+}
+
+
+def _stripe(make_instance: Any, name: str = "Stripe live") -> PluginInstance:
+    instance: PluginInstance = make_instance(StripeGateway, name, config=STRIPE_CONFIG)
+    return instance
+
+
+def _raw(pk: int) -> str:
+    return str(PluginInstance.objects.filter(pk=pk).values_list("config", flat=True).get().token)
+
+
+@pytest.mark.parametrize("how", list(BROKEN_TEXTS))
+def test_a_configuration_that_is_not_a_json_object_can_be_entered_again(
+    editor: Client, make_instance: Any, how: str
+) -> None:
+    instance = _stripe(make_instance)
+    token = encrypt_text(BROKEN_TEXTS[how])
+    PluginInstance.objects.filter(pk=instance.pk).update(config=Ciphertext(token))
+
+    inspect = editor.get(url("inspect", instance.pk))
+    assert inspect.status_code == 200
+    assert "it is not a JSON object" in inspect.content.decode()
+    listing = editor.get(url("list"))
+    assert listing.status_code == 200
+    check = editor.post(url("check", instance.pk), {})
+    assert check.status_code == 302
+
+    response = editor.get(url("edit", instance.pk))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "is not a JSON object" in html
+    assert SECRET not in html
+    assert "90417733" not in html
+    data = querydict_from_html(html, form_id="w-editor-form")
+    assert data["config-publishable_key"] == ""  # offered empty, to be filled in again
+
+    # Metadata alone cannot be saved without the configuration: the secret key is required.
+    data["name"] = "Stripe again"
+    response = editor.post(url("edit", instance.pk), data)
+    assert response.status_code == 200
+    assert _raw(instance.pk) == token  # kept until a valid configuration is saved
+    for key, value in STRIPE_CONFIG.items():
+        if value is not False:
+            data[config_field_name(key)] = str(value)
+    response = editor.post(url("edit", instance.pk), data)
+    assert response.status_code == 302
+    stored = PluginInstance.objects.get(pk=instance.pk)
+    assert stored.name == "Stripe again"
+    assert stored.config == STRIPE_CONFIG
+    assert stored.load_instance().create_payment(1) == "stripe:1:EUR"
+
+
+@pytest.mark.parametrize("key", ["not-a-key", ["bad", "worse"], None, 12345])
+def test_a_malformed_key_is_explained_not_a_server_error(
+    editor: Client, make_instance: Any, key: object
+) -> None:
+    instance = _stripe(make_instance)
+    token = _raw(instance.pk)
+    editor.raise_request_exception = True
+    with override_settings(FIELD_ENCRYPTION_KEY=key):
+        response = editor.get(url("edit", instance.pk))
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "FIELD_ENCRYPTION_KEY setting is missing or malformed" in html
+        assert 'name="config-' not in html
+        inspect = editor.get(url("inspect", instance.pk))
+        assert inspect.status_code == 200
+        assert "Unavailable:" in inspect.content.decode()
+        assert editor.get(url("list")).status_code == 200
+        response = editor.post(url("check", instance.pk), {})
+        assert response.status_code == 302
+        assert "failed its check" in editor.get(reverse("wagtailadmin_home")).content.decode()
+        data = querydict_from_html(html, form_id="w-editor-form")
+        data["name"] = "Renamed anyway"
+        assert editor.post(url("edit", instance.pk), data).status_code == 302
+        response = create_stripe(editor, name="Created with a bad key")
+        assert response.status_code == 200
+        assert "FIELD_ENCRYPTION_KEY setting is missing or malformed" in response.content.decode()
+        assert SECRET not in response.content.decode()
+    assert _raw(instance.pk) == token
+    assert PluginInstance.objects.get(pk=instance.pk).name == "Renamed anyway"
+    assert not PluginInstance.objects.filter(name="Created with a bad key").exists()
+
+
+class ExplodingForm(forms.Form):
+    api_key = forms.CharField(widget=forms.PasswordInput)
+    when = forms.CharField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.data.get(f"{self.prefix}-when") == "init":
+            raise RuntimeError("the form cannot start")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
+        if cleaned.get("when") == "clean":
+            raise KeyError(f"no account for {cleaned.get('api_key')}")
+        return cleaned
+
+
+class ExplodingConfiguration(PluginConfiguration):
+    form_class = ExplodingForm
+
+
+class ExplodingFormGateway(BasePluginItem):
+    name = "exploding_form"
+    plugin_type = PaymentGatewayType
+    configuration = ExplodingConfiguration
+
+    def create_payment(self, amount: int) -> str:
+        return "exploding"
+
+
+@pytest.fixture
+def exploding(editor: Client, plugin_registry: PluginRegistry) -> PluginItem:
+    plugin_registry.register_item(ExplodingFormGateway)
+    sync_plugins()
+    return PluginItem.objects.get(name="exploding_form")
+
+
+@pytest.mark.parametrize("when", ["init", "clean"])
+def test_a_configuration_form_that_raises_gives_an_error_message(
+    editor: Client, exploding: PluginItem, when: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    typed = "typed_SECRET_key_5521"
+    data = {"name": "Boom", "description": "", "status": "active", "priority": "1"}
+    data.update({"config-api_key": typed, "config-when": when})
+    response = editor.post(url("add_item", exploding.pk), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "failed while checking the values" in html
+    assert typed not in html
+    assert not PluginInstance.objects.filter(name="Boom").exists()
+
+    instance = PluginInstance.objects.create_instance(
+        ExplodingFormGateway, name="Stored", config={"api_key": "stored_SECRET_9090", "when": ""}
+    )
+    token = _raw(instance.pk)
+    page = editor.get(url("edit", instance.pk)).content.decode()
+    data = querydict_from_html(page, form_id="w-editor-form")
+    data.update({"name": "Stored, renamed", "config-when": when})
+    response = editor.post(url("edit", instance.pk), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "failed while checking the values" in html
+    assert "stored_SECRET_9090" not in html
+    assert _raw(instance.pk) == token
+    assert PluginInstance.objects.get(pk=instance.pk).name == "Stored"
+    assert "stored_SECRET_9090" not in caplog.text
+
+
+def test_the_error_report_of_a_crashing_edit_holds_no_secret(
+    editor: Client, make_instance: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = _stripe(make_instance)
+    page = editor.get(url("edit", instance.pk)).content.decode()
+    data = querydict_from_html(page, form_id="w-editor-form")
+    data["name"] = "Renamed"
+    data[config_field_name("webhook_secret")] = TYPED_SECRET
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(PluginInstance, "save", crash)
+    report = _error_report(editor, url("edit", instance.pk), data)
+    assert "the database went away" in report  # it is the report of that error
+    assert "Renamed" in report or "name" in report  # with the request's data and locals
+    for secret in (SECRET, STRIPE_CONFIG["webhook_secret"], TYPED_SECRET):
+        assert secret not in report
+
+
+def _error_report(client: Client, path: str, data: Any) -> str:
+    """The HTML error report a crashing POST gives (as the admins' e-mail handler sends it)."""
+    import sys
+
+    from django.core.signals import got_request_exception
+    from django.views.debug import ExceptionReporter
+
+    reports: list[str] = []
+
+    def receiver(sender: Any, request: Any, **kwargs: Any) -> None:
+        reports.append(ExceptionReporter(request, *sys.exc_info()).get_traceback_html())
+
+    client.raise_request_exception = False
+    got_request_exception.connect(receiver)
+    try:
+        response = client.post(path, data)
+    finally:
+        got_request_exception.disconnect(receiver)
+    assert response.status_code == 500
+    assert len(reports) == 1
+    return reports[0]
+
+
+HUGE = str(2**64)
+
+
+@pytest.mark.parametrize(
+    "view", ["edit", "delete", "history", "history_results", "usage", "inspect", "check"]
+)
+@pytest.mark.parametrize("bad_id", [HUGE, str(2**63), "0"])
+def test_hostile_ids_in_instance_urls_are_not_found(editor: Client, view: str, bad_id: str) -> None:
+    editor.raise_request_exception = True
+    base = url(view, 1)
+    assert editor.get(base.replace("/1/", f"/{bad_id}/")).status_code == 404
+
+
+@pytest.mark.parametrize("bad_id", [HUGE, "0"])
+def test_hostile_ids_in_registry_and_create_urls_are_not_found(editor: Client, bad_id: str) -> None:
+    editor.raise_request_exception = True
+    for name in ("wagtail_plugin_system_types:inspect", "wagtail_plugin_system_items:inspect"):
+        assert editor.get(reverse(name, args=(1,)).replace("/1/", f"/{bad_id}/")).status_code == 404
+    assert editor.get(url("add_item", 1).replace("/1/", f"/{bad_id}/")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"?item={HUGE}",
+        f"?item__plugin_type={HUGE}",
+        "?item__plugin_type=%00",
+        "?item=%C2%B2",
+        "?status=%00",
+    ],
+)
+def test_hostile_listing_filters_are_not_a_server_error(editor: Client, query: str) -> None:
+    editor.raise_request_exception = True
+    assert editor.get(url("list") + query).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "wagtail_plugin_system_instances:list",
+        "wagtail_plugin_system_instances:list_results",
+        "wagtail_plugin_system_types:index",
+        "wagtail_plugin_system_items:index",
+        "wagtailsnippetchoosers_wagtail_plugin_system_plugininstance:choose_results",
+    ],
+)
+def test_a_nul_byte_in_a_search_is_not_a_server_error(editor: Client, path: str) -> None:
+    # PostgreSQL refuses NUL bytes in text: the search must never send one.
+    editor.raise_request_exception = True
+    for query in ({"q": "\x00"}, {"q": "stripe\x00"}, {"plugin_type": "\x00", "q": "a"}):
+        assert editor.get(reverse(path), query).status_code == 200
 
 
 def test_listing_filters_speak_the_editors_words(editor: Client) -> None:

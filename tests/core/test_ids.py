@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wagtail_plugin_system.core.ids import MAX_ID, parse_id, parse_ids
 
@@ -57,3 +59,27 @@ def test_parse_ids_takes_one_value_or_many() -> None:
     assert parse_ids(["1", "x", 3]) == [1, None, 3]
     assert parse_ids("12") == [12]
     assert parse_ids(None) == [None]
+
+
+# -- properties ---------------------------------------------------------------------------
+
+
+@given(st.text())
+def test_any_text_is_an_id_in_range_or_nothing(text: str) -> None:
+    parsed = parse_id(text)
+    if parsed is not None:
+        assert 1 <= parsed <= MAX_ID
+        assert text.strip().isascii()
+        assert int(text.strip()) == parsed
+
+
+@given(st.integers())
+def test_any_integer_or_its_text_is_itself_when_in_range(number: int) -> None:
+    expected = number if 1 <= number <= MAX_ID else None
+    assert parse_id(number) == expected
+    assert parse_id(str(number)) == (expected if number >= 0 else None)
+
+
+@given(st.one_of(st.none(), st.booleans(), st.floats(), st.binary(), st.lists(st.integers())))
+def test_other_types_are_never_ids(value: object) -> None:
+    assert parse_id(value) is None

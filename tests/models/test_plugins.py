@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import pickle
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.template import Context, Template
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import BankTransferGateway, PaymentGatewayType, StripeGateway
-from wagtail_plugin_system import BasePluginItem
-from wagtail_plugin_system.core.exceptions import PluginUnavailableError
+from wagtail_plugin_system import BasePluginItem, PluginConfig
+from wagtail_plugin_system.core.exceptions import ConfigFormatError, PluginUnavailableError
 from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginStatus, PluginType
 
@@ -55,7 +61,7 @@ def test_load_instance_with_non_dict_config(make_instance: Any) -> None:
     instance = make_instance(BankTransferGateway)
     instance.config = ["not", "a", "dict"]
     instance.save()
-    with pytest.raises(PluginUnavailableError, match="not a dict"):
+    with pytest.raises(PluginUnavailableError, match="not an object"):
         PluginInstance.objects.get(pk=instance.pk).load_instance()
 
 
@@ -114,3 +120,96 @@ def test_queryset_helpers(make_instance: Any) -> None:
     assert stripe not in PluginInstance.objects.of_type("sms_sender")
     assert isinstance(stripe.load_instance(), BasePluginItem)
     assert stripe.plugin_type.name == "payment_gateway"
+
+
+# -- faults and secrets (issue 12) ------------------------------------------------------------
+
+
+SECRET = STRIPE_CONFIG["secret_key"]
+WEBHOOK = STRIPE_CONFIG["webhook_secret"]
+
+
+def test_a_loaded_item_pickles_without_its_configuration_in_clear(make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
+    item = PluginInstance.objects.get(pk=instance.pk).load_instance()
+    assert item.config["secret_key"] == SECRET
+    data = pickle.dumps(item)
+    assert SECRET.encode() not in data
+    assert WEBHOOK.encode() not in data
+    assert b"secret_key" not in data
+    restored = pickle.loads(data)
+    assert isinstance(restored, StripeGateway)
+    assert restored.config == STRIPE_CONFIG
+    assert restored.plugin_instance is not None
+    assert restored.plugin_instance.pk == instance.pk
+
+
+def test_a_configuration_and_an_item_made_from_one_refuse_to_be_pickled() -> None:
+    with pytest.raises(TypeError, match="not pickled"):
+        pickle.dumps(PluginConfig({"secret_key": SECRET}))
+    with pytest.raises(TypeError, match="would store its configuration in clear"):
+        pickle.dumps(StripeGateway(config=STRIPE_CONFIG))
+    assert isinstance(pickle.loads(pickle.dumps(BankTransferGateway())), BankTransferGateway)
+
+
+def test_templates_never_print_a_secret_of_a_loaded_item(make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
+    item = PluginInstance.objects.get(pk=instance.pk).load_instance()
+    rendered = Template(
+        "{{ plugin.config }}|{{ plugin.config.secret_key }}|{{ plugin.config.webhook_secret }}|"
+        "{{ plugin.config.publishable_key }}|{{ plugin.plugin_instance.config.secret_key }}|"
+        "{{ plugin.plugin_item.config.secret_key }}|{{ instance.config }}|"
+        "{% for key, value in plugin.config.items %}{{ value }};{% endfor %}"
+    ).render(Context({"plugin": item, "instance": item.plugin_instance}))
+    assert SECRET not in rendered
+    assert WEBHOOK not in rendered
+    assert "pk_test_123" in rendered
+    assert item.config["secret_key"] == SECRET  # code reads it as before
+    assert item.config() == {
+        k: v for k, v in STRIPE_CONFIG.items() if k not in {"secret_key", "webhook_secret"}
+    }
+
+
+def test_a_row_whose_code_is_missing_shows_templates_no_configuration(
+    make_instance: Any, plugin_registry: PluginRegistry
+) -> None:
+    instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
+    plugin_registry.unregister_item(StripeGateway)
+    row = PluginInstance.objects.get(pk=instance.pk)
+    assert Template("{{ row.config }}").render(Context({"row": row})) == "{}"
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=JSON_VALUES)
+def test_any_stored_json_value_loads_or_is_refused_cleanly(make_instance: Any, value: Any) -> None:
+    from wagtail_plugin_system.fields import Ciphertext, encrypt_text
+
+    instance = PluginInstance.objects.filter(name="Any value").first() or make_instance(
+        BankTransferGateway, "Any value"
+    )
+    token = encrypt_text(json.dumps(value))
+    PluginInstance.objects.filter(pk=instance.pk).update(config=Ciphertext(token))
+    row = PluginInstance.objects.get(pk=instance.pk)
+    if isinstance(value, dict):
+        assert row.has_readable_config
+        assert row.load_instance().config == value
+    else:
+        assert isinstance(row.get_config_error(), ConfigFormatError)
+        with pytest.raises(ConfigFormatError):
+            row.load_instance()
+        assert row.public_config() == {}

@@ -9,6 +9,9 @@ from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from wagtail.models import Page, Site
 from wagtail.test.utils import WagtailTestUtils
 from wagtail.test.utils.form_data import inline_formset, nested_form_data
@@ -270,3 +273,72 @@ def test_site_choice_counts_as_usage(
     viewset = PluginInstance.snippet_viewset  # type: ignore[attr-defined]
     delete_page = editor.get(reverse(viewset.get_url_name("delete"), args=(backup.pk,)))
     assert "referenced 1 time" in delete_page.content.decode()
+
+
+# -- two editors (issue 12) -----------------------------------------------------------------
+
+
+def test_a_row_saved_meanwhile_by_another_editor_is_a_form_error(
+    editor: Client, sites: tuple[Site, Site], gateways: tuple[PluginInstance, PluginInstance]
+) -> None:
+    _, second = sites
+    main, backup = gateways
+    payment = PluginType.objects.get(name="payment_gateway")
+    editor.raise_request_exception = True
+    # Both editors opened the empty form; the first one saves a row for the type...
+    response = post_settings(editor, second, [{"plugin_type": payment.pk, "instance": main.pk}])
+    assert response.status_code == 302
+    # ... then the second one saves a row for the same type from their stale form.
+    response = post_settings(editor, second, [{"plugin_type": payment.pk, "instance": backup.pk}])
+    assert response.status_code == 200
+    assert "already has a choice for Payment gateway" in response.content.decode()
+    assert [choice.instance for choice in PluginSiteChoice.objects.all()] == [main]
+    # Changing the saved row itself (the form the page shows after a reload) works.
+    choice = PluginSiteChoice.objects.get()
+    data = nested_form_data(
+        {
+            "choices": inline_formset(
+                [{"id": choice.pk, "plugin_type": payment.pk, "instance": backup.pk}], initial=1
+            )
+        }
+    )
+    response = editor.post(settings_url(second), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert [choice.instance for choice in PluginSiteChoice.objects.all()] == [backup]
+
+
+ROW_VALUES = st.one_of(
+    st.just("TYPE"),
+    st.just("INSTANCE"),
+    st.just("OTHER"),
+    st.text(max_size=8),
+    st.integers(min_value=-5, max_value=2**70).map(str),
+)
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(st.tuples(ROW_VALUES, ROW_VALUES), max_size=3))
+def test_any_settings_rows_are_saved_or_refused_never_a_server_error(
+    editor: Client,
+    sites: tuple[Site, Site],
+    gateways: tuple[PluginInstance, PluginInstance],
+    rows: list[tuple[str, str]],
+) -> None:
+    _, second = sites
+    main, _ = gateways
+    payment = PluginType.objects.get(name="payment_gateway")
+    sender = PluginInstance.objects.get(item__name="echo")
+    known = {"TYPE": str(payment.pk), "INSTANCE": str(main.pk), "OTHER": str(sender.pk)}
+    editor.raise_request_exception = True
+    PluginSiteChoice.objects.all().delete()
+    response = post_settings(
+        editor,
+        second,
+        [{"plugin_type": known.get(t, t), "instance": known.get(i, i)} for t, i in rows],
+    )
+    assert response.status_code in (200, 302)
+    saved = list(PluginSiteChoice.objects.all())
+    assert len({choice.plugin_type_id for choice in saved}) == len(saved)
+    assert all(choice.instance.item.plugin_type_id == choice.plugin_type_id for choice in saved)

@@ -18,7 +18,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.translation import pgettext_lazy
 from wagtail.admin.forms.choosers import BaseFilterForm
@@ -27,10 +27,11 @@ from wagtail.snippets.views.chooser import (
     ChooseResultsView,
     ChooseView,
     SnippetChooserViewSet,
+    SnippetChosenMultipleView,
     SnippetChosenView,
 )
 
-from ..core.ids import parse_id
+from ..core.ids import parse_id, parse_ids
 from ..core.registry import registry
 from ..models import PluginInstance
 from ..widgets import TYPE_ID_PARAMETER, TYPE_NAME_PARAMETER, instance_display_title
@@ -125,6 +126,16 @@ class InstanceChosenView(SnippetChosenView):
         return instance_display_title(instance)
 
 
+class InstanceChosenMultipleView(SnippetChosenMultipleView):
+    """Several chosen instances; any malformed id is "not found"."""
+
+    def get_objects(self, pks: Any) -> QuerySet[PluginInstance]:
+        parsed = parse_ids(pks)
+        if any(pk is None for pk in parsed):
+            raise Http404
+        return PluginInstance.objects.select_related("item__plugin_type").filter(pk__in=parsed)
+
+
 def require_instance_permission(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Only users with some permission on plugin instances may use the chooser."""
 
@@ -143,6 +154,7 @@ class PluginInstanceChooserViewSet(SnippetChooserViewSet):
     choose_view_class = InstanceChooseView
     choose_results_view_class = InstanceChooseResultsView
     chosen_view_class = InstanceChosenView
+    chosen_multiple_view_class = InstanceChosenMultipleView
 
     def get_urlpatterns(self) -> list[Any]:
         return [

@@ -17,6 +17,7 @@ required secret can be replaced, not cleared).
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any, ClassVar
 
 from django import forms
@@ -24,9 +25,13 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.forms.utils import ErrorList, pretty_name
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from ..core.contracts import BasePluginItem, PluginConfiguration
+from ..core.exceptions import ConfigFormatError
+from ..core.redact import describe_exception, format_exception
+from ..fields import key_setting_problem, writing_problem
 from ..models import PluginInstance, PluginItem
 
 __all__ = [
@@ -36,8 +41,11 @@ __all__ = [
     "clear_field_name",
     "config_field_name",
     "configuration_problem",
+    "configuration_to_replace",
     "instance_form_class",
 ]
+
+logger = logging.getLogger(__name__)
 
 CONFIG_PREFIX = "config"
 #: The instance's own fields that the admin form edits.
@@ -101,6 +109,7 @@ class PluginInstanceForm(WagtailAdminModelForm):
         fields = INSTANCE_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
+    @sensitive_variables()
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         instance = self.instance
@@ -109,8 +118,10 @@ class PluginInstanceForm(WagtailAdminModelForm):
             self.initial.setdefault("priority", self.plugin_item.default_priority)
         self.new_config: dict[str, Any] | None = None
         self.config_problem = configuration_problem(self.item_class, instance)
+        #: The stored configuration decrypts but is not a JSON object: it is entered again.
+        self.config_replaced = self.config_problem is None and configuration_to_replace(instance)
         self.stored_config: dict[str, Any] = {}
-        if self.config_problem is None and instance.pk is not None:
+        if self.config_problem is None and instance.pk is not None and not self.config_replaced:
             self.stored_config = dict(instance.config)
         configuration = self.configuration
         if self.config_problem is not None:
@@ -163,10 +174,23 @@ class PluginInstanceForm(WagtailAdminModelForm):
 
     # -- validation -------------------------------------------------------------------
 
+    @sensitive_variables()
     def clean(self) -> dict[str, Any]:
         cleaned_data: dict[str, Any] = super().clean()
         configuration = self.configuration
         if configuration is None or not self.config_editable:
+            return cleaned_data
+        problem = writing_problem()
+        if problem is not None:
+            self.add_error(
+                None,
+                _(
+                    "The configuration cannot be saved: the FIELD_ENCRYPTION_KEY setting is "
+                    "missing or malformed (%(problem)s). Fix the setting ('manage.py check' "
+                    "reports it too); nothing was saved."
+                )
+                % {"problem": problem},
+            )
             return cleaned_data
         names = list(configuration.form_class.base_fields)
         # The copies only display; the configuration form decides.
@@ -182,18 +206,43 @@ class PluginInstanceForm(WagtailAdminModelForm):
                 and not self.cleaned_data.get(clear_field_name(name))
             ):
                 data[key] = self.stored_config[name]
-        config_form = configuration.get_form(
-            data=data, files=self.files, prefix=self.add_prefix(CONFIG_PREFIX)
-        )
-        if config_form.is_valid():
-            self.new_config = configuration.clean_config(config_form.cleaned_data)
+        try:
+            config_form = configuration.get_form(
+                data=data, files=self.files, prefix=self.add_prefix(CONFIG_PREFIX)
+            )
+            if config_form.is_valid():
+                self.new_config = configuration.clean_config(config_form.cleaned_data)
+                return cleaned_data
+            errors_found = list(config_form.errors.items())
+        except Exception as exc:
+            # A bug in the implementation's form: an error message, never a server error.
+            stored = self.stored_config
+            logger.error(
+                "The configuration form of %s raised while checking an editor's values, so "
+                "nothing was saved (the editor was shown an error): %s. Fix the form's "
+                "__init__() or clean().\n%s",
+                self.plugin_item or configuration.__qualname__,
+                describe_exception(exc, stored),
+                format_exception(exc, stored),
+            )
+            self.add_error(
+                None,
+                _(
+                    "The implementation's configuration form failed while checking the values "
+                    "(%(error)s), so nothing was saved and the stored configuration is kept. "
+                    "This is a bug in the implementation: tell its developers; the details are "
+                    "in the server log."
+                )
+                % {"error": type(exc).__name__},
+            )
             return cleaned_data
-        for field, errors in config_form.errors.items():
+        for field, errors in errors_found:
             target = None if field == NON_FIELD_ERRORS else config_field_name(field)
             for error in errors.as_data() if isinstance(errors, ErrorList) else errors:
                 self.add_error(target, error)
         return cleaned_data
 
+    @sensitive_variables()
     def save(self, commit: bool = True) -> PluginInstance:
         """Create, or save only what this editor changed, merged into the current row.
 
@@ -211,7 +260,11 @@ class PluginInstanceForm(WagtailAdminModelForm):
         with transaction.atomic():
             current = PluginInstance.objects.select_for_update().get(pk=self.instance.pk)
             fields = [name for name in INSTANCE_FIELDS if name in self.changed_data]
-            if self.new_config is not None:
+            if self.new_config is not None and configuration_to_replace(current):
+                # What was stored is not a JSON object: the form's values replace it whole.
+                self.instance.config = dict(self.new_config)
+                fields.append("config")
+            elif self.new_config is not None:
                 merged = self._merge_config(current)
                 if merged != current.config:
                     self.instance.config = merged
@@ -226,6 +279,7 @@ class PluginInstanceForm(WagtailAdminModelForm):
         saved: PluginInstance = self.instance
         return saved
 
+    @sensitive_variables()
     def _merge_config(self, current: PluginInstance) -> dict[str, Any]:
         """The stored configuration with this form's changes applied."""
         assert self.new_config is not None
@@ -261,15 +315,36 @@ def configuration_problem(
                 "You can still edit the other fields, disable or delete the instance."
             )
         )
-    if instance is not None and instance.pk is not None and not instance.has_readable_config:
+    if instance is None or instance.pk is None:
+        return None
+    error = instance.get_config_error()
+    if error is None or isinstance(error, ConfigFormatError):
+        return None
+    problem = key_setting_problem()
+    if problem is not None:
         return str(
             _(
-                "The stored configuration cannot be decrypted with the configured keys "
-                "(FIELD_ENCRYPTION_KEY), so it cannot be shown or changed here. It is kept as "
-                "it is. You can still edit the other fields, disable or delete the instance."
+                "The stored configuration cannot be read because the FIELD_ENCRYPTION_KEY "
+                "setting is missing or malformed (%(problem)s). Fix the setting; the "
+                "configuration is kept as it is. You can still edit the other fields, disable "
+                "or delete the instance."
             )
+            % {"problem": problem}
         )
-    return None
+    return str(
+        _(
+            "The stored configuration cannot be decrypted with the configured keys "
+            "(FIELD_ENCRYPTION_KEY), so it cannot be shown or changed here. It is kept as "
+            "it is. You can still edit the other fields, disable or delete the instance."
+        )
+    )
+
+
+def configuration_to_replace(instance: PluginInstance | None) -> bool:
+    """Whether the stored configuration decrypts but is not a JSON object (so is entered again)."""
+    if instance is None or instance.pk is None:
+        return False
+    return isinstance(instance.get_config_error(), ConfigFormatError)
 
 
 def instance_form_class(item: PluginItem | None) -> type[PluginInstanceForm]:

@@ -15,12 +15,13 @@ from django.contrib.auth import get_permission_codename
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
-from django.urls import path, reverse
+from django.urls import path, register_converter, reverse
 from django.utils.translation import pgettext_lazy
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from ..core.ids import parse_id
 from ..models import PluginInstance, PluginItem, PluginStatus, PluginType
 from .chooser import PluginInstanceChooserViewSet
 from .permissions import INSTANCES_NAMESPACE
@@ -41,6 +42,30 @@ __all__ = [
     "PluginTypeViewSet",
     "PluginsViewSetGroup",
 ]
+
+
+class IdConverter:
+    """Ids in the admin's URLs: a primary key :func:`~..core.ids.parse_id` accepts, else 404.
+
+    Without it, an id beyond 64 bits reaches the database, which refuses it
+    (``OverflowError`` on SQLite): a server error instead of "not found".
+    """
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        pk = parse_id(value)
+        if pk is None:
+            raise ValueError(value)  # Django's way of saying "this URL does not match"
+        return pk
+
+    def to_url(self, value: object) -> str:
+        return str(value)
+
+
+#: The path converter of the package's admin URLs (edit, delete, history, usage, inspect...).
+ID_CONVERTER = "wagtail_plugin_system_id"
+register_converter(IdConverter, ID_CONVERTER)
 
 
 class InspectURLFinder:
@@ -95,6 +120,7 @@ class PluginInstanceViewSet(SnippetViewSet):
     menu_name = "plugin_instances"
     url_prefix = "plugins/instances"
     admin_url_namespace = INSTANCES_NAMESPACE
+    pk_path_converter = ID_CONVERTER
 
     chooser_viewset_class = PluginInstanceChooserViewSet
     index_view_class = InstanceIndexView
@@ -141,7 +167,7 @@ class PluginInstanceViewSet(SnippetViewSet):
         return [
             *patterns,
             path("add/", self.choose_view, name="add"),
-            path("add/<int:item_pk>/", self.add_view, name="add_item"),
+            path(f"add/<{ID_CONVERTER}:item_pk>/", self.add_view, name="add_item"),
             path(f"check/<{self.pk_path_converter}:pk>/", self.check_view, name="check"),
         ]
 
@@ -159,6 +185,7 @@ class ReadOnlyRegistryViewSet(ModelViewSet):
 
     inspect_view_enabled = True
     copy_view_enabled = False
+    pk_path_converter = ID_CONVERTER
     index_view_class = RegistryIndexView
     inspect_view_class = RegistryInspectView
     add_to_reference_index = False

@@ -22,6 +22,7 @@ forms.
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from abc import ABCMeta
 from collections.abc import Callable, Iterable, Mapping
@@ -43,6 +44,7 @@ __all__ = [
     "InstanceRecord",
     "PluginConfig",
     "PluginConfiguration",
+    "render_item",
     "required_plugin_item_method",
 ]
 
@@ -51,6 +53,8 @@ __all__ = [
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 
 _REQUIRED_MARK = "__plugin_item_required__"
+
+_logger = logging.getLogger("wagtail_plugin_system.render")
 
 
 class InstanceRecord(Protocol):
@@ -216,9 +220,26 @@ class PluginConfig(dict[str, Any]):
     may serve many requests. Its ``repr()`` hides the values, so logging an
     item's configuration by mistake does not leak secrets. Make a writable copy
     with ``dict(config)``.
+
+    Calling it, ``config()``, gives the configuration without its secret
+    fields. Django's templates call what is callable, so ``{{ plugin.config }}``
+    and ``{{ plugin.config.token }}`` never print a secret.
+
+    It cannot be pickled: it may hold secrets in clear. Pickle the item instead
+    (see :meth:`BasePluginItem.__reduce__`), or ``dict(config)`` deliberately.
     """
 
-    __slots__ = ()
+    __slots__ = ("_secret_fields",)
+
+    def __init__(
+        self,
+        value: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
+        /,
+        *,
+        secret: Iterable[str] = (),
+    ) -> None:
+        super().__init__(value)
+        self._secret_fields = frozenset(secret)
 
     def _readonly(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError(
@@ -230,6 +251,12 @@ class PluginConfig(dict[str, Any]):
     clear = pop = popitem = setdefault = update = _readonly
     __ior__ = _readonly
 
+    def __call__(self) -> PluginConfig:
+        """The configuration without its secret fields (what templates see)."""
+        return PluginConfig(
+            {key: value for key, value in self.items() if key not in self._secret_fields}
+        )
+
     def __repr__(self) -> str:
         return "PluginConfig({" + ", ".join(f"{key!r}: '***'" for key in self) + "})"
 
@@ -238,8 +265,19 @@ class PluginConfig(dict[str, Any]):
     def __copy__(self) -> dict[str, Any]:
         return dict(self)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (PluginConfig, (dict(self),))
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        import copy
+
+        return copy.deepcopy(dict(self), memo)
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        raise TypeError(
+            "A plugin's configuration is not pickled: it may hold secrets in clear. Pickle the "
+            "plugin item instead (it pickles its instance, whose configuration stays "
+            "encrypted), or pickle dict(config) if you mean to store the values in clear."
+        )
+
+    __reduce__ = __reduce_ex__  # type: ignore[assignment]
 
 
 class PluginConfiguration:
@@ -445,13 +483,47 @@ class BasePluginItem:
         config: Mapping[str, Any] | None = None,
         plugin_instance: InstanceRecord | None = None,
     ) -> None:
-        self._config = PluginConfig(config or {})
+        self._config = PluginConfig(config or {}, secret=self.get_secret_fields())
         self._plugin_instance = plugin_instance
 
     @property
     def config(self) -> PluginConfig:
-        """The instance's configuration (read-only; empty for unconfigured items)."""
+        """The instance's configuration (read-only; empty for unconfigured items).
+
+        ``config()`` gives it without its secret fields.
+        """
         return self._config
+
+    @classmethod
+    def get_secret_fields(cls) -> frozenset[str]:
+        """Names of the configuration's secret fields (none for an unconfigured item)."""
+        return cls.configuration.get_secret_fields() if cls.configuration else frozenset()
+
+    @classmethod
+    def public_config(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``config`` without the secret fields of this item's configuration."""
+        secret = cls.get_secret_fields()
+        return {key: value for key, value in config.items() if key not in secret}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the item as its instance row, whose configuration stays encrypted.
+
+        Unpickling loads the item again from that row (so it needs the same
+        ``FIELD_ENCRYPTION_KEY`` and the item's code); attributes set on the
+        item after loading are not kept. An item made without an instance
+        cannot be pickled when it has a configuration: it has nothing but the
+        values in clear to pickle.
+        """
+        instance = self._plugin_instance
+        if instance is None or not callable(getattr(instance, "load_instance", None)):
+            if self._config:
+                raise TypeError(
+                    f"{type(self).__name__} was made from a configuration, not loaded from a "
+                    f"plugin instance, so pickling it would store its configuration in clear. "
+                    f"Pickle the PluginInstance (or the item loaded from it) instead."
+                )
+            return (type(self), ())
+        return (_load_pickled_item, (instance,))
 
     @property
     def plugin_instance(self) -> InstanceRecord | None:
@@ -489,11 +561,10 @@ class BasePluginItem:
             for key in ("request", "page", "self", "value"):
                 if key in parent_context:
                     context[key] = parent_context[key]
-        secret = self.configuration.get_secret_fields() if self.configuration else frozenset()
         context.update(
             plugin=self,
             instance=self.plugin_instance,
-            config={key: value for key, value in self.config.items() if key not in secret},
+            config=self.public_config(self.config),
             **kwargs,
         )
         return context
@@ -532,6 +603,51 @@ class BasePluginItem:
         instance = self._plugin_instance
         where = f" instance={instance.pk}" if instance is not None else ""
         return f"<{type(self).__name__} {self.plugin_type.name}/{self.name}{where}>"
+
+
+def _load_pickled_item(instance: Any) -> BasePluginItem:
+    item: BasePluginItem = instance.load_instance()
+    return item
+
+
+def render_item(
+    item: BasePluginItem, parent_context: Mapping[str, Any] | None = None, **kwargs: Any
+) -> str:
+    """Render ``item`` into a page, failing closed: never an exception.
+
+    When :meth:`BasePluginItem.render` raises (a bug, a missing template...),
+    nothing is rendered and the error is logged with the item's configuration
+    values blanked out. In a preview (a request whose ``is_preview`` is true,
+    as Wagtail's previews set it), editors see a notice instead.
+    """
+    from django.utils.html import format_html
+    from django.utils.translation import gettext
+
+    from .redact import describe_exception, format_exception
+
+    try:
+        html: str = item.render(parent_context, **kwargs)
+        return html
+    except Exception as exc:
+        config = item.config
+        _logger.error(
+            "Plugin %r could not be rendered, so nothing was shown in its place: %s. Fix the "
+            "item's render() or its template_name (the template must exist).\n%s",
+            item,
+            describe_exception(exc, config),
+            format_exception(exc, config),
+        )
+    request = parent_context.get("request") if parent_context is not None else None
+    if getattr(request, "is_preview", False):
+        return format_html(
+            '<div class="wps-plugin-error" role="alert">{}</div>',
+            gettext(
+                "“%(plugin)s” could not be rendered, so it is left out of the page. "
+                "The error is in the server log; ask a developer to fix it."
+            )
+            % {"plugin": item.label},
+        )
+    return ""
 
 
 def _check_implementation(cls: type[BasePluginItem], plugin_type: type[BasePluginType]) -> None:

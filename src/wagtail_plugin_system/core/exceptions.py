@@ -71,6 +71,16 @@ class ConfigDecryptionError(PluginUnavailableError):
     """
 
 
+class ConfigFormatError(PluginUnavailableError):
+    """Stored configuration decrypts, but is not a JSON object.
+
+    Text that is not JSON (a value written by another field or program) and
+    JSON that is not an object (a list, a string, a number, ``null``) raise it
+    on access. The stored value is kept as it is until the configuration is
+    saved again (the admin's edit form offers the fields empty for that).
+    """
+
+
 class ConfigEncodingError(PluginSystemError, TypeError):
     """A configuration value cannot be stored as JSON."""
 
@@ -84,4 +94,10 @@ class PluginFailoverError(ExceptionGroup, PluginSystemError):
 
     An :class:`ExceptionGroup` holding each instance's error, in the order the
     instances were tried; ``except*`` can pick out the kinds it handles.
+
+    Each error it holds is safe to log or report: a copy of the provider's
+    exception, of its class (or a subclass of it), whose message has the instance's
+    configuration values blanked out, with no attribute, cause or frame of the
+    original, and its traceback (blanked out the same way) attached as a note.
+    See :func:`~wagtail_plugin_system.core.redact.safe_exception`.
     """

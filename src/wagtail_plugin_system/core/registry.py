@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from .contracts import BasePluginItem, BasePluginType
+from .contracts import NAME_PATTERN, BasePluginItem, BasePluginType
 from .exceptions import DuplicatePluginError, PluginRegistrationError, UnknownPluginError
 
 __all__ = [
@@ -367,14 +367,16 @@ class PluginRegistry:
         """The names a type's database row may carry: its name and former names.
 
         For a name that is not registered (a type whose code is missing), that
-        name alone; an unregistered class raises
+        name alone, and none for a string that cannot be a name (so a query by
+        it matches nothing, and never sends a database a value it refuses, such
+        as a NUL byte); an unregistered class raises
         :class:`~wagtail_plugin_system.core.exceptions.UnknownPluginError`.
         """
         try:
             return self.get_type_entry(plugin_type).names
         except UnknownPluginError:
             if isinstance(plugin_type, str):
-                return (plugin_type,)
+                return (plugin_type,) if NAME_PATTERN.match(plugin_type) else ()
             raise
 
     def get_types(self) -> list[type[BasePluginType]]:

@@ -18,9 +18,15 @@ from django.db import models
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from django.views.decorators.debug import sensitive_variables
 
 from ..core.contracts import BasePluginItem, BasePluginType
-from ..core.exceptions import ConfigDecryptionError, PluginUnavailableError, UnknownPluginError
+from ..core.exceptions import (
+    ConfigFormatError,
+    PluginUnavailableError,
+    UnknownPluginError,
+)
+from ..core.redact import describe_exception
 from ..core.registry import registry
 from ..fields import EncryptedJSONField
 from .querysets import InvalidatingQuerySet
@@ -315,22 +321,55 @@ class PluginInstance(models.Model):
         """Whether this process can load the instance's code."""
         return self.get_item_class() is not None
 
+    def get_config_error(self) -> PluginUnavailableError | None:
+        """Why the stored configuration cannot be used, or ``None`` when it can.
+
+        A :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError`
+        when it cannot be decrypted (no key fits, or ``FIELD_ENCRYPTION_KEY`` is
+        missing or malformed), a
+        :class:`~wagtail_plugin_system.core.exceptions.ConfigFormatError` when it
+        decrypts to something other than a JSON object.
+        """
+        try:
+            config = self.config
+        except PluginUnavailableError as exc:
+            return exc
+        if not isinstance(config, dict):
+            return ConfigFormatError(
+                f"Plugin instance {self.pk} ({self.name!r}) has a configuration that is a JSON "
+                f"{_json_kind(config)}, not an object. Open it in the admin and save its "
+                f"configuration again; until then it is not used."
+            )
+        return None
+
     @property
     def has_readable_config(self) -> bool:
-        """Whether the stored configuration can be decrypted with the configured keys."""
-        try:
-            self.config  # noqa: B018 - decrypting is the test
-        except ConfigDecryptionError:
-            return False
-        return True
+        """Whether the stored configuration can be decrypted and is a JSON object."""
+        return self.get_config_error() is None
 
+    def public_config(self) -> dict[str, Any]:
+        """The configuration without its secret fields: what templates get.
+
+        Empty when the item's code is not registered (its secret fields are not
+        known then) or the configuration cannot be read.
+        """
+        item_class = self.get_item_class()
+        if item_class is None or self.get_config_error() is not None:
+            return {}
+        return item_class.public_config(self.config)
+
+    @sensitive_variables()
     def load_instance(self) -> BasePluginItem:
         """Return the item object, carrying this instance's configuration.
 
         Raises :class:`~wagtail_plugin_system.core.exceptions.PluginUnavailableError`
-        when the item's code is not registered in this process, and its
-        subclass :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError`
-        when the configuration cannot be decrypted.
+        when the item's code is not registered in this process or the item
+        cannot be made from the configuration (its ``__init__`` raised; the
+        message names the error, with configuration values blanked out), and its
+        subclasses :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError`
+        when the configuration cannot be decrypted and
+        :class:`~wagtail_plugin_system.core.exceptions.ConfigFormatError` when it
+        is not a JSON object.
         """
         item_class = self.get_item_class()
         if item_class is None:
@@ -339,10 +378,31 @@ class PluginInstance(models.Model):
                 f"{self.item.plugin_type.name}/{self.item.name}, whose code is not registered in "
                 f"this process. Install and register it, or disable the instance."
             )
+        problem = self.get_config_error()
+        if problem is not None:
+            raise problem
         config = self.config
-        if not isinstance(config, dict):
-            raise PluginUnavailableError(
-                f"Plugin instance {self.pk} ({self.name!r}) has a configuration that is not a "
-                f"dict. Open it in the admin and save its configuration again."
-            )
-        return item_class(config=config, plugin_instance=self)
+        try:
+            return item_class(config=config, plugin_instance=self)
+        except Exception as exc:
+            error = describe_exception(exc, config)
+        raise PluginUnavailableError(
+            f"Plugin instance {self.pk} ({self.name!r}) cannot be loaded: creating its "
+            f"implementation {item_class.plugin_type.name}/{item_class.name} raised {error}. "
+            f"Fix the implementation's __init__() or the instance's configuration, or disable "
+            f"the instance."
+        )
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return type(value).__name__

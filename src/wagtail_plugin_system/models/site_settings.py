@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from modelcluster.forms import BaseChildFormSet
 from modelcluster.models import ClusterableModel
+from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, InlinePanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.models import Orderable
@@ -29,6 +30,48 @@ from .plugins import PluginInstance, PluginType
 from .querysets import InvalidatingQuerySet
 
 __all__ = ["PluginSiteChoice", "PluginSiteSettings"]
+
+
+class PluginSiteSettingsForm(WagtailAdminModelForm):
+    """The settings form: a row for a type that already has one is a form error.
+
+    The form's own rows are checked against each other by the formset; this
+    checks them against the rows saved since the form was opened (by another
+    editor), which the database's unique constraint would otherwise refuse
+    with a server error.
+    """
+
+    def clean(self) -> dict[str, Any]:
+        cleaned_data: dict[str, Any] = super().clean()
+        formset = self.formsets.get("choices")
+        if formset is None or self.instance.pk is None or not formset.is_valid():
+            return cleaned_data
+        in_form = {form.instance.pk for form in formset.forms if form.instance.pk is not None}
+        wanted: dict[Any, Any] = {}
+        for form in formset.forms:
+            if not form.has_changed() and form.instance.pk is None:
+                continue
+            if formset.can_delete and formset._should_delete_form(form):
+                continue
+            plugin_type = form.cleaned_data.get("plugin_type")
+            if plugin_type is not None:
+                wanted[plugin_type.pk] = form
+        clashes = (
+            PluginSiteChoice.objects.filter(setting=self.instance, plugin_type__in=list(wanted))
+            .exclude(pk__in=in_form)
+            .select_related("plugin_type")
+        )
+        for clash in clashes:
+            wanted[clash.plugin_type_id].add_error(
+                "plugin_type",
+                _(
+                    "This site already has a choice for %(type)s, saved since you opened this "
+                    "page (by another editor, perhaps). Reload the page, then change that row "
+                    "instead of adding another."
+                )
+                % {"type": clash.plugin_type},
+            )
+        return cleaned_data
 
 
 class PluginChoiceFormSet(BaseChildFormSet):
@@ -63,6 +106,8 @@ class PluginSiteSettings(BaseSiteSetting, ClusterableModel):
     """The plugin instance each plugin type uses on one site (one row per type)."""
 
     objects = InvalidatingQuerySet["PluginSiteSettings"].as_manager()
+
+    base_form_class = PluginSiteSettingsForm
 
     panels = [
         PluginChoicesPanel(

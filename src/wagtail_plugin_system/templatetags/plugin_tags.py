@@ -3,7 +3,9 @@
 ``{% plugin "newsletter_signup" %}`` renders the instance that type currently
 selects for the request's site (see
 :meth:`~wagtail_plugin_system.BasePluginItem.render`). It renders nothing,
-never an error, when the type has no usable instance or is not registered.
+never an error, when the type has no usable instance or is not registered,
+or when the item's rendering fails (logged; in a preview, editors see a
+notice): see :func:`~wagtail_plugin_system.core.contracts.render_item`.
 Extra keyword arguments reach the item's template context:
 ``{% plugin "map" zoom=12 %}``.
 
@@ -19,7 +21,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from ..core.contracts import BasePluginItem
+from ..core.contracts import BasePluginItem, render_item
 from ..core.exceptions import UnknownPluginError
 from ..selection import get_plugin_instance
 
@@ -39,7 +41,7 @@ def plugin(context: template.Context, plugin_type: str, **kwargs: Any) -> SafeSt
     if item is None:
         return mark_safe("")
     flat: dict[str, Any] = {str(key): value for key, value in context.flatten().items()}
-    return mark_safe(item.render(flat, **kwargs))  # rendered by its template
+    return mark_safe(render_item(item, flat, **kwargs))  # rendered by its template
 
 
 @register.simple_tag(takes_context=True)
@@ -52,5 +54,4 @@ def render_plugin(context: template.Context, item: Any, **kwargs: Any) -> SafeSt
     if not isinstance(item, BasePluginItem):
         return mark_safe("")
     flat: dict[str, Any] = {str(key): value for key, value in context.flatten().items()}
-    html: str = item.render(flat, **kwargs)
-    return mark_safe(html)  # rendered by its template
+    return mark_safe(render_item(item, flat, **kwargs))  # rendered by its template

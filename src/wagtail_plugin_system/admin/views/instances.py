@@ -19,11 +19,13 @@ from django.contrib.admin.utils import quote
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from wagtail.admin import messages
 from wagtail.admin.panels import (
     FieldPanel,
@@ -42,6 +44,7 @@ from wagtail.admin.ui.tables import (
 from wagtail.models import ReferenceIndex
 from wagtail.snippets.views import snippets as snippet_views
 
+from ...core.exceptions import ConfigFormatError
 from ...core.ids import parse_id
 from ...health import check_message_display
 from ...models import PluginInstance, PluginItem
@@ -50,6 +53,7 @@ from ..forms import (
     clear_field_name,
     config_field_name,
     configuration_problem,
+    configuration_to_replace,
     instance_form_class,
 )
 from ..permissions import instance_url
@@ -152,6 +156,7 @@ def _status_row() -> FieldRowPanel:
     return FieldRowPanel([FieldPanel("status"), FieldPanel("priority")])
 
 
+@sensitive_variables()
 def build_instance_panel(item: PluginItem | None, instance: PluginInstance | None) -> Panel:
     """The edit handler for an instance of ``item``: its own fields, then its configuration."""
     form_class = instance_form_class(item)
@@ -182,7 +187,21 @@ def build_instance_panel(item: PluginItem | None, instance: PluginInstance | Non
     elif configuration is not None:
         secret = configuration.get_secret_fields()
         stored: dict[str, Any] = {}
-        if instance is not None and instance.pk is not None:
+        if configuration_to_replace(instance):
+            children.append(
+                HelpPanel(
+                    content=format_html(
+                        '<div class="help-block help-warning">{}</div>',
+                        _(
+                            "The stored configuration is not a JSON object (it may have been "
+                            "written by another program), so it cannot be shown and the instance "
+                            "is not used. Fill in the configuration below and save to replace it."
+                        ),
+                    ),
+                    heading=_("Configuration unavailable"),
+                )
+            )
+        elif instance is not None and instance.pk is not None:
             stored = dict(instance.config)
         config_panels: list[Panel] = []
         for name, field in configuration.form_class.base_fields.items():
@@ -204,6 +223,8 @@ class InstanceFormMixin:
         return form_class
 
 
+# Posted configuration values (secrets among them) stay out of error reports.
+@method_decorator(sensitive_post_parameters(), name="dispatch")
 class InstanceCreateView(InstanceFormMixin, snippet_views.CreateView):
     """Step 2 of creating an instance: one form for the chosen implementation."""
 
@@ -256,6 +277,7 @@ class InstanceCreateView(InstanceFormMixin, snippet_views.CreateView):
         return str(capfirst(PluginInstance._meta.verbose_name))
 
 
+@method_decorator(sensitive_post_parameters(), name="dispatch")
 class InstanceEditView(InstanceFormMixin, snippet_views.EditView):
     """The edit form: the same layout as creating, with secrets write-only."""
 
@@ -284,7 +306,13 @@ class InstanceInspectView(snippet_views.InspectView):
         item_class = instance.get_item_class()
         if item_class is None:
             return _("Unavailable: the implementation's code is not installed.")
-        if not instance.has_readable_config:
+        error = instance.get_config_error()
+        if isinstance(error, ConfigFormatError):
+            return _(
+                "Unavailable: it is not a JSON object. Fill in the configuration again in the "
+                "edit form."
+            )
+        if error is not None:
             return _("Unavailable: it cannot be decrypted with the configured keys.")
         configuration = item_class.configuration
         if configuration is None:
