@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_transactional_and_live_server_tests_pass_in_an_adopters_project() -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_defaults"}
-    env.pop("WPS_SQLITE_TEST_NAME", None)  # the subprocess makes its own test database
+    # The subprocess makes its own test database, never this run's: on PostgreSQL its name
+    # comes from PGDATABASE, which would otherwise be the same.
+    env.pop("WPS_SQLITE_TEST_NAME", None)
+    env["PGDATABASE"] = "wps_adopter_project"
     result = subprocess.run(
         [
             sys.executable,
