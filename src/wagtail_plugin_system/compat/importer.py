@@ -68,71 +68,63 @@ class SeedImportError(PluginSystemError):
 _SEED_APPS = Apps()
 
 
-class SeedType(models.Model):
+class _SeedRow(models.Model):
+    """Base of the read-only models over django-plugin-system's tables."""
+
+    id = models.UUIDField(primary_key=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        abstract = True
+        apps = _SEED_APPS
+        app_label = "wps_seed_import"
+        managed = False
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pk})"
+
+
+class SeedType(_SeedRow):
     """django-plugin-system's type rows (read only)."""
 
     objects: models.Manager[SeedType]
 
-    id = models.UUIDField(primary_key=True)
-    name = models.CharField(max_length=100)
     manager = models.CharField(max_length=100)
     description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
 
-    class Meta:
-        apps = _SEED_APPS
-        app_label = "wps_seed_import"
-        managed = False
+    class Meta(_SeedRow.Meta):
         db_table = TYPE_TABLE
 
-    def __str__(self) -> str:
-        return f"{self.name} ({self.pk})"
 
-
-class SeedItem(models.Model):
+class SeedItem(_SeedRow):
     """django-plugin-system's item rows (read only)."""
 
     objects: models.Manager[SeedItem]
 
-    id = models.UUIDField(primary_key=True)
     plugin_type_id = models.UUIDField()
     module = models.CharField(max_length=100)
-    name = models.CharField(max_length=100)
     configurable = models.BooleanField()
     priority = models.IntegerField()
     description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
 
-    class Meta:
-        apps = _SEED_APPS
-        app_label = "wps_seed_import"
-        managed = False
+    class Meta(_SeedRow.Meta):
         db_table = ITEM_TABLE
 
-    def __str__(self) -> str:
-        return f"{self.name} ({self.pk})"
 
-
-class SeedInstance(models.Model):
+class SeedInstance(_SeedRow):
     """django-plugin-system's instance rows (read only)."""
 
     objects: models.Manager[SeedInstance]
 
-    id = models.UUIDField(primary_key=True)
     item_id = models.UUIDField()
-    name = models.CharField(max_length=100)
     # Read as text and parsed per row, so that one damaged value cannot stop the import.
     config = models.TextField(null=True)  # noqa: DJ001 - NULL is a stored value there
     status = models.CharField(max_length=10)
     priority = models.IntegerField()
     description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
 
-    class Meta:
-        apps = _SEED_APPS
-        app_label = "wps_seed_import"
-        managed = False
+    class Meta(_SeedRow.Meta):
         db_table = INSTANCE_TABLE
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.pk})"
 
 
 # -- the report ---------------------------------------------------------------------------
