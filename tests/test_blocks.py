@@ -15,6 +15,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from wagtail.blocks import CharBlock, ListBlock, StreamBlock, StreamValue, StructBlock
 from wagtail.models import Page, ReferenceIndex, Site
 from wagtail.test.utils import WagtailTestUtils
 
@@ -27,7 +28,8 @@ from tests.testapp.plugins import (
     SilentWidget,
     StripeGateway,
 )
-from wagtail_plugin_system.blocks import PluginInstanceChooserBlock
+from wagtail_plugin_system import cache as plugin_cache
+from wagtail_plugin_system.blocks import PluginInstanceChooserBlock, prefetch_plugin_blocks
 from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import PluginInstance
 from wagtail_plugin_system.sync import sync_plugins
@@ -412,3 +414,192 @@ def test_any_stored_block_value_loads_as_an_instance_or_none(
     for value in values:
         assert block.to_python(value) is None or isinstance(block.to_python(value), PluginInstance)
         assert str(block.render(block.to_python(value))) in ("", str(block.render(None)))
+
+
+# -- one query for a page (issue: pages ran one query per chooser block kind) ----------------
+# Memoisation needs committed data, as in production: these tests are transactional.
+
+INSTANCE_TABLE = PluginInstance._meta.db_table
+
+
+def instance_reads_by_id(queries: CaptureQueriesContext) -> int:
+    """The queries that read instances by their ids (what chooser blocks need)."""
+    marker = f'"{INSTANCE_TABLE}"."id" IN ('
+    return sum(marker in query["sql"] for query in queries.captured_queries)
+
+
+def serve(page: Page, client: Client, *, cold: bool) -> tuple[int, int, str]:
+    """(queries, of which instance reads by id, html) of one request for the page."""
+    if cold:
+        plugin_cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        html = render(page, client)
+    return len(queries), instance_reads_by_id(queries), html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_served_page_reads_its_chosen_instances_in_one_query_whatever_their_kinds(
+    widgets: PluginRegistry, default_site: Site, client: Client
+) -> None:
+    banners = [banner(f"Banner {n}") for n in range(3)]
+    stripe = PluginInstance.objects.create_instance(
+        StripeGateway, name="Stripe", config=STRIPE_CONFIG
+    )
+    bank = PluginInstance.objects.get(item__name="bank_transfer")
+    kinds = [
+        ("widget", banners[0]),
+        ("gateway", stripe),
+        ("widget_or_default", banners[1]),
+        ("gateway_card", bank),
+    ]
+    mixed = make_page(kinds * 5, title="Four kinds")
+    single = make_page([("widget", banners[n % 3]) for n in range(20)], title="One kind")
+    render(single, client)  # Wagtail reads and caches the site's root paths on a first request
+
+    mixed_cold, mixed_reads, html = serve(mixed, client, cold=True)
+    assert mixed_reads == 1
+    assert html.count('class="banner"') == 10
+    assert html.count("Bank transfer:bank_transfer") == 5
+    mixed_warm, warm_reads, again = serve(mixed, client, cold=False)
+    assert warm_reads == 0  # read since plugin data last changed: no query at all
+    assert again == html
+
+    single_cold, single_reads, _ = serve(single, client, cold=True)
+    assert single_reads == 1
+    assert mixed_cold == single_cold  # four kinds of blocks cost what one kind costs
+    assert mixed_warm == serve(single, client, cold=False)[0]
+
+    # A change is seen at the next request, by every kind of block.
+    stripe.name = "Stripe (renamed)"
+    stripe.save()
+    bank.status = "disabled"
+    bank.save()
+    _, reads, html = serve(mixed, client, cold=False)
+    assert reads == 1
+    assert "Bank transfer:bank_transfer" not in html
+    assert html.count('<div class="gateway-card">no gateway</div>') == 5
+
+
+NESTED = StreamBlock(
+    [
+        (
+            "card",
+            StructBlock(
+                [
+                    ("widget", PluginInstanceChooserBlock(plugin_type="widget")),
+                    ("gateway", PluginInstanceChooserBlock(plugin_type=PaymentGatewayType)),
+                    ("caption", CharBlock()),
+                ]
+            ),
+        ),
+        ("widgets", ListBlock(PluginInstanceChooserBlock(plugin_type="widget"))),
+        (
+            "inner",
+            StreamBlock([("gateway", PluginInstanceChooserBlock(plugin_type="payment_gateway"))]),
+        ),
+        ("widget", PluginInstanceChooserBlock(plugin_type="widget")),
+        ("text", CharBlock()),
+    ]
+)
+
+
+def chosen_values(value: Any) -> list[Any]:
+    """Every chooser value in a nested stream value, depth first."""
+    found: list[Any] = []
+    for child in value:
+        if child.block_type == "card":
+            found += [child.value["widget"], child.value["gateway"]]
+        elif child.block_type == "widgets":
+            found += list(child.value)
+        elif child.block_type == "inner":
+            found += [inner.value for inner in child.value]
+        elif child.block_type == "widget":
+            found.append(child.value)
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prefetch_reads_nested_struct_list_and_stream_blocks_in_one_query(
+    widgets: PluginRegistry,
+) -> None:
+    one, two = banner("One"), banner("Two")
+    bank = PluginInstance.objects.get(item__name="bank_transfer")
+    raw = [
+        {"type": "card", "value": {"widget": one.pk, "gateway": bank.pk, "caption": "x"}},
+        {"type": "widgets", "value": [{"type": "item", "value": two.pk, "id": "a"}, one.pk]},
+        {"type": "inner", "value": [{"type": "gateway", "value": bank.pk}]},
+        {"type": "widget", "value": one.pk},
+        {"type": "widget", "value": bank.pk},  # of another type: None
+        {"type": "text", "value": "hello"},
+    ]
+    expected = [one, bank, two, one, bank, one, None]
+    with plugin_cache.version_scope():
+        plugin_cache.current_version()  # the token read a request makes anyway
+        without = NESTED.to_python(raw)
+        with CaptureQueriesContext(connection) as queries:
+            assert chosen_values(without) == expected
+        assert len(queries) > 1  # block by block, Wagtail reads ids one kind at a time
+
+        plugin_cache.clear()
+        plugin_cache.current_version()
+        value = NESTED.to_python(raw)
+        with CaptureQueriesContext(connection) as queries:
+            prefetch_plugin_blocks(value)
+        assert len(queries) == 1
+        with CaptureQueriesContext(connection) as queries:
+            loaded = chosen_values(value)
+        assert len(queries) == 0
+    assert loaded == expected
+    # Each value is an object of its own: changing one changes no other, and no later read.
+    loaded[0].name = "Changed in memory"
+    assert loaded[3].name == "One"
+    with plugin_cache.version_scope():
+        assert chosen_values(NESTED.to_python(raw))[0].name == "One"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prefetch_takes_pages_and_skips_deferred_fields(
+    widgets: PluginRegistry, default_site: Site
+) -> None:
+    page = make_page([("widget", banner("One")), ("gateway_card", banner("Two"))])
+    plugin_cache.clear()  # publishing read the rows (for the reference index)
+    with plugin_cache.version_scope():
+        plugin_cache.current_version()
+        deferred = PluginPage.objects.defer("body").get(pk=page.pk)
+        with CaptureQueriesContext(connection) as queries:
+            prefetch_plugin_blocks(deferred, None, "not a model")
+        assert len(queries) == 0  # loading the deferred body would be a query of its own
+        fetched = PluginPage.objects.get(pk=page.pk)
+        with CaptureQueriesContext(connection) as queries:
+            prefetch_plugin_blocks(fetched)
+            values = [child.value for child in fetched.body]
+        assert len(queries) == 1
+    assert values[0].name == "One"
+    assert values[1] is None  # a banner in a gateway block
+
+
+RAW_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["type", "value", "id", "widget", "x"]), inner, max_size=3
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@hypothesis_settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(raw=st.lists(RAW_JSON, max_size=5))
+def test_prefetch_never_fails_on_any_stored_data(widgets: PluginRegistry, raw: list[Any]) -> None:
+    items = [
+        {"type": name, "value": value}
+        for name, value in zip(
+            ["card", "widgets", "inner", "widget", "text"] * 2, raw, strict=False
+        )
+    ]
+    prefetch_plugin_blocks(StreamValue(NESTED, items, is_lazy=True))
+    prefetch_plugin_blocks(StreamValue(NESTED, raw, is_lazy=True))

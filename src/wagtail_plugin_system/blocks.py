@@ -9,7 +9,9 @@
 
 * The chooser lists only instances of the block's type, and the server refuses
   any other instance, an unknown id or a tampered value.
-* A page with many plugin blocks loads all their instances in one query.
+* A served page reads the instances of all its chooser blocks in one query,
+  whatever their kinds and depth, and none while plugin data is unchanged
+  (:func:`prefetch_plugin_blocks` does the same for other views).
 * ``{% include_block %}`` renders the chosen instance's item (see
   :meth:`~wagtail_plugin_system.BasePluginItem.render`). A deleted, disabled
   or unusable instance renders nothing, or, with ``fallback="default"``, the
@@ -26,23 +28,33 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django import forms
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from wagtail.blocks import ChooserBlock
+from wagtail.blocks import (
+    BaseStreamBlock,
+    BaseStructBlock,
+    Block,
+    ChooserBlock,
+    ListBlock,
+    StreamValue,
+)
+from wagtail.fields import StreamField
 
 from .core.contracts import BasePluginItem, BasePluginType, render_item
 from .core.exceptions import PluginUnavailableError, UnknownPluginError
 from .core.ids import parse_id
+from .core.registry import registry
+from .instances import get_instances, load
 from .models import PluginInstance, PluginStatus, PluginType
 from .selection import get_plugin_instance
 from .widgets import PluginInstanceChooser
 
-__all__ = ["PluginInstanceChooserBlock"]
+__all__ = ["PluginInstanceChooserBlock", "prefetch_plugin_blocks"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,23 +181,30 @@ class PluginInstanceChooserBlock(ChooserBlock):
     # -- loading values -----------------------------------------------------------------
 
     def to_python(self, value: Any) -> PluginInstance | None:
-        pk = parse_id(value)
-        if pk is None:
-            return None
-        instance: PluginInstance | None = self.get_queryset().filter(pk=pk).first()
-        return instance
+        return self.bulk_to_python([value])[0]
 
-    def bulk_to_python(self, values: list[Any]) -> list[PluginInstance | None]:
-        """All the block's values in one query, in order, with ``None`` for missing ones."""
+    def bulk_to_python(self, values: Iterable[Any]) -> list[PluginInstance | None]:
+        """The block's values as instances, in order, with ``None`` for missing ones.
+
+        Rows come from :func:`~wagtail_plugin_system.instances.get_instances`: at
+        most one query, none for rows already read since plugin data last changed
+        (for instance by :func:`prefetch_plugin_blocks`, which a served page runs
+        for all its chooser blocks at once). An instance of another type is
+        ``None`` too.
+        """
         keys = [parse_id(value) for value in values]
-        objects = self.get_queryset().in_bulk([key for key in keys if key is not None])
+        found = get_instances(key for key in keys if key is not None)
+        names = registry.type_names(self.plugin_type_name) if self.plugin_type_name else None
         result: list[PluginInstance | None] = []
-        seen: set[Any] = set()
+        seen: set[int] = set()
         for key in keys:
-            instance = objects.get(key) if key is not None else None
-            if instance is not None and key in seen:
-                instance = copy.copy(instance)
-            seen.add(key)
+            instance = found.get(key) if key is not None else None
+            if instance is not None and names is not None and not _of(instance, names):
+                instance = None
+            if instance is not None:
+                if key in seen:  # each occurrence gets its own object
+                    instance = copy.copy(instance)
+                seen.add(instance.pk)
             result.append(instance)
         return result
 
@@ -197,7 +216,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
         """The item to render for ``value``: the chosen one, the fallback, or ``None``."""
         if value is not None and value.status != PluginStatus.DISABLED:
             try:
-                return value.load_instance()
+                return load(value)
             except PluginUnavailableError as exc:
                 logger.error("Plugin block cannot use instance %s: %s", value.pk, exc)
         if self.fallback == "default" and self.plugin_type_name:
@@ -230,3 +249,77 @@ class PluginInstanceChooserBlock(ChooserBlock):
 
     class Meta:
         icon = "plug"
+
+
+def _of(instance: PluginInstance, names: tuple[str, ...]) -> bool:
+    return instance.item.plugin_type.name in names
+
+
+# -- one query for a page ---------------------------------------------------------------------
+
+
+def prefetch_plugin_blocks(*sources: Any) -> None:
+    """Read the instances chosen in every chooser block of ``sources`` in one query.
+
+    Wagtail converts a stream's blocks one block name at a time, so a page with
+    chooser blocks of four kinds would read instances four times. Call this
+    before rendering (served pages do it already: the package's
+    ``before_serve_page`` hook calls it with the page) and every chooser block
+    in ``sources`` finds its instance read, at any depth (in struct, list and
+    nested stream blocks): one query for all, none when they were read since
+    plugin data last changed.
+
+    :param sources: model instances (all their ``StreamField`` s are read;
+        deferred fields are left alone) or ``StreamValue`` s. Values already
+        converted to Python are skipped, as they need no query.
+    """
+    found: set[int] = set()
+    for source in sources:
+        if isinstance(source, StreamValue):
+            _collect_stream_value(source, found)
+            continue
+        meta = getattr(source, "_meta", None)
+        if meta is None:
+            continue
+        deferred = source.get_deferred_fields()
+        for field in meta.concrete_fields:
+            if isinstance(field, StreamField) and field.attname not in deferred:
+                value = getattr(source, field.attname)
+                if isinstance(value, StreamValue):
+                    _collect_stream_value(value, found)
+    if found:
+        get_instances(found)
+
+
+def _collect_stream_value(value: StreamValue, found: set[int]) -> None:
+    if not value.is_lazy:  # its blocks hold Python values already
+        return
+    raw_data = value.raw_data
+    items = []
+    for index in range(len(raw_data)):
+        try:
+            items.append(raw_data[index])
+        except Exception:  # data Wagtail cannot read either: its own error, when it reads it
+            continue
+    _collect(value.stream_block, items, found)
+
+
+def _collect(block: Block, raw: Any, found: set[int]) -> None:
+    """Add the instance ids chosen in ``raw`` (stored data of ``block``) to ``found``."""
+    if isinstance(block, PluginInstanceChooserBlock):
+        pk = parse_id(raw)
+        if pk is not None:
+            found.add(pk)
+    elif isinstance(block, BaseStreamBlock):
+        for child in raw if isinstance(raw, list) else ():
+            kind = child.get("type") if isinstance(child, dict) else None
+            if isinstance(kind, str) and kind in block.child_blocks:
+                _collect(block.child_blocks[kind], child.get("value"), found)
+    elif isinstance(block, BaseStructBlock):
+        if isinstance(raw, dict):
+            for name, child_block in block.child_blocks.items():
+                _collect(child_block, raw.get(name), found)
+    elif isinstance(block, ListBlock):
+        for item in raw if isinstance(raw, list) else ():
+            in_block_format = isinstance(item, dict) and "id" in item and "value" in item
+            _collect(block.child_block, item["value"] if in_block_format else item, found)

@@ -1,11 +1,17 @@
-"""Wagtail hooks: the permission policy, the Plugins menu, bulk actions, log labels, the icon."""
+"""Wagtail hooks: the permission policy, the Plugins menu, bulk actions, log labels, the icon,
+the dashboard panel, and one read of a served page's chosen instances.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.http import HttpRequest
 from wagtail import hooks
+from wagtail.models import Page
 from wagtail.snippets.models import register_snippet
 
-from . import audit
+from . import audit, blocks
 from .admin import bulk_actions, homepage
 from .admin.permissions import instance_permission_policy
 from .admin.viewsets import PluginsViewSetGroup
@@ -41,3 +47,9 @@ def register_icons(icons: list[str]) -> list[str]:
 
 
 hooks.register("construct_homepage_panels", homepage.construct_homepage_panels)
+
+
+@hooks.register("before_serve_page")
+def prefetch_plugin_blocks_of_page(page: Page, request: HttpRequest, *args: Any) -> None:
+    """One query for the instances of all the page's chooser blocks, before it renders."""
+    blocks.prefetch_plugin_blocks(page)

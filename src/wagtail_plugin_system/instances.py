@@ -1,0 +1,76 @@
+"""Instance rows by id, read at most once per version of plugin data.
+
+Chooser blocks store instance ids; a page shows the rows and renders their
+items. :func:`get_instances` serves them from the in-process memo (see
+:mod:`wagtail_plugin_system.cache`), so rendering a page again runs no query
+until plugin data changes, and reads the ids it does not hold in **one** query,
+whatever the blocks and types that asked for them. :func:`load` memoises the
+loaded item of a row the same way, so a warm page decrypts nothing.
+
+Rules:
+
+* What comes back is a copy of the memoised row: callers may change it freely.
+* An id with no row is remembered as missing until the next change, like a row.
+* The memo holds at most ``MEMO_SIZE`` rows; past that it starts over.
+* Nothing is memoised while the memo is off (see :func:`.cache.current_version`)
+  or while this thread's transaction has written plugin data: then every call
+  reads what it needs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+
+from . import cache
+from .core.contracts import BasePluginItem
+from .core.settings import get_setting
+from .models import PluginInstance
+
+__all__ = ["get_instances", "load"]
+
+_ROWS_KEY = ("instance_rows",)
+
+#: The memoised rows: id -> row, or ``None`` for an id with no row.
+Rows = dict[int, PluginInstance | None]
+
+
+def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
+    """The instances with these ids (item and type joined), as copies; missing ids are left out.
+
+    Runs one query for the ids the memo does not hold, none when it holds them all.
+    """
+    wanted = set(pks)
+    if not wanted:
+        return {}
+    version = cache.current_version()
+    memoised = cache.memo_get(_ROWS_KEY, version)
+    rows: Rows = {} if memoised is cache.MISS else memoised
+    missing = wanted.difference(rows)
+    if missing:
+        found = PluginInstance.objects.select_related("item__plugin_type").in_bulk(missing)
+        if len(rows) + len(missing) > get_setting("MEMO_SIZE"):
+            rows = {pk: rows[pk] for pk in wanted if pk in rows}  # start over
+        # Copy on write: other threads may be reading the memoised dict.
+        rows = {**rows, **{pk: found.get(pk) for pk in missing}}
+        cache.memo_set(_ROWS_KEY, version, rows)
+    return {pk: copy.copy(row) for pk in wanted if (row := rows.get(pk)) is not None}
+
+
+def load(instance: PluginInstance) -> BasePluginItem:
+    """``instance.load_instance()``, memoised by id for the current version.
+
+    The item returned may be shared with other callers of the same version, as
+    :func:`~wagtail_plugin_system.selection.get_plugin_instance` shares its
+    items. Raises :class:`~wagtail_plugin_system.core.exceptions.PluginUnavailableError`
+    as ``load_instance()`` does; failures are not memoised.
+    """
+    version = cache.current_version()
+    key = ("loaded", instance.pk)
+    memoised = cache.memo_get(key, version)
+    if memoised is not cache.MISS:
+        item: BasePluginItem = memoised
+        return item
+    item = instance.load_instance()
+    cache.memo_set(key, version, item)
+    return item
