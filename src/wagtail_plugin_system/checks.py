@@ -22,6 +22,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.core import checks
+from django.core.cache.backends.filebased import FileBasedCache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
@@ -30,7 +31,7 @@ from .core.settings import SETTING_NAME, get_setting, unknown_settings, version_
 from .fields import get_crypter
 from .models import PluginInstance, PluginItem, PluginType
 from .sync import sync_plugins
-from .version_store import PER_PROCESS_BACKENDS, cache_backend, store
+from .version_store import PER_PROCESS_BACKENDS, QUERY_BACKENDS, cache_alias, cache_backend, store
 
 ID = "wagtail_plugin_system"
 
@@ -147,14 +148,14 @@ def check_version_store(
         chosen = store()
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), hint="Leave it unset for 'auto'.", id=f"{ID}.E005")]
-    alias = get_setting("CACHE_ALIAS")
+    alias = cache_alias()
     if chosen == "cache" and isinstance(cache_backend(), PER_PROCESS_BACKENDS):
         return [
             checks.Warning(
                 f"{SETTING_NAME}['VERSION_STORE'] is 'cache', but the cache {alias!r} "
                 f"({type(cache_backend()).__name__}) is private to each process: a plugin "
                 f"change made in one process is never seen by the others.",
-                hint="Configure a shared cache (Redis, Memcached, database) for CACHE_ALIAS, "
+                hint="Configure a shared cache (Redis, Memcached) and name it in CACHE_ALIAS, "
                 "or set VERSION_STORE to 'auto' or 'database'.",
                 id=f"{ID}.W004",
             )
@@ -170,25 +171,36 @@ def check_version_store_for_deployment(
         chosen = store()
     except ImproperlyConfigured:
         return []  # E005 says why
-    alias = get_setting("CACHE_ALIAS")
-    backend = type(cache_backend()).__name__
+    alias = cache_alias()
+    backend = cache_backend()
+    name = type(backend).__name__
     if chosen == "database":
+        why = (
+            "reading the token from it would be a query as well"
+            if isinstance(backend, QUERY_BACKENDS)
+            else "it is private to each process"
+        )
         message = (
             f"Plugin changes reach every process through the database (version store "
-            f"'database', because the cache {alias!r} is {backend}): each request that "
+            f"'database', because the cache {alias!r} is {name}: {why}): each request that "
             f"resolves a plugin runs one small query to read the version."
         )
         hint = (
-            "Correct with any number of processes. To save that query, point CACHE_ALIAS "
-            "at a cache all processes share (Redis, Memcached)."
+            "Correct with any number of processes. To save that query, add a cache all "
+            "processes share (Redis, Memcached) to CACHES: the token then lives there."
         )
     else:
         message = (
-            f"Plugin changes reach every process through the cache {alias!r} ({backend}, "
+            f"Plugin changes reach every process through the cache {alias!r} ({name}, "
             f"version store 'cache'): each request that resolves a plugin reads one key "
             f"from it, and runs no query."
         )
-        hint = "Make sure every process and server uses this same cache."
+        hint = (
+            "The file cache is shared by the processes of one server only: with several "
+            "servers, use Redis or Memcached."
+            if isinstance(backend, FileBasedCache)
+            else "Make sure every process and server uses this same cache."
+        )
     return [checks.Info(message, hint=hint, id=f"{ID}.I001")]
 
 

@@ -5,18 +5,25 @@ under a version token that every write to plugin data replaces. The token must
 be seen by every process, so it lives in a place they share:
 
 ``"cache"``
-    The token is a key in Django's cache (``CACHE_ALIAS``). Reading it costs
-    one cache access and no query. Right for Redis, Memcached, the database
-    cache and the file cache, which every process of a server shares.
+    The token is a key in a Django cache (:func:`cache_alias`). Reading it
+    costs one cache access and no query. Right for Redis and Memcached, which
+    every process and server shares, and for the file cache, which the
+    processes of one server share.
 ``"database"``
     The token is a row (:class:`~wagtail_plugin_system.models.PluginDataVersion`)
     replaced in the same transaction as the change, so it is committed with it.
-    Reading it costs one small query. Right when the cache is private to each
-    process (Django's default local-memory cache, or the dummy cache), where a
-    token in the cache would never reach the other processes.
+    Reading it costs one small query (a primary-key lookup). Right when the
+    cache is private to each process (Django's default local-memory cache, or
+    the dummy cache), where a token in the cache would never reach the other
+    processes, and with the database cache, where reading the token from the
+    cache would be a query as well.
 
 ``WAGTAIL_PLUGIN_SYSTEM["VERSION_STORE"]`` chooses: ``"auto"`` (the default)
-takes ``"database"`` for a per-process cache and ``"cache"`` otherwise.
+takes ``"database"`` for a per-process cache and for the database cache, and
+``"cache"`` otherwise. ``CACHE_ALIAS`` names the cache; unset, it is the first
+Redis or Memcached cache in ``CACHES``, or ``"default"`` when there is none, so
+a site whose default cache is the database cache but that also configures
+Redis reads the token from Redis, with no query.
 """
 
 from __future__ import annotations
@@ -24,9 +31,13 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.memcached import BaseMemcachedCache
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import router
@@ -36,10 +47,12 @@ from .models import PluginDataVersion
 
 __all__ = [
     "PER_PROCESS_BACKENDS",
+    "QUERY_BACKENDS",
     "STORES",
     "VERSION_KEY",
     "bump",
     "bump_after_commit",
+    "cache_alias",
     "read",
     "store",
 ]
@@ -52,15 +65,53 @@ STORES = ("auto", "cache", "database")
 #: Cache backends whose data each process keeps to itself.
 PER_PROCESS_BACKENDS: tuple[type, ...] = (LocMemCache, DummyCache)
 
+#: Cache backends whose every read is a database query.
+QUERY_BACKENDS: tuple[type, ...] = (DatabaseCache,)
+
+#: Cache backends in a server's memory that every process and server can share.
+SHARED_MEMORY_BACKENDS: tuple[type, ...] = (RedisCache, BaseMemcachedCache)
+
 #: The key of the version token in Django's cache.
 VERSION_KEY = "wagtail_plugin_system:version"
 
 _chosen: list[Store] = []
+_alias: list[str] = []
+
+
+def _in_shared_memory(backend: Any) -> bool:
+    # django-redis is not a subclass of Django's own RedisCache.
+    return isinstance(backend, SHARED_MEMORY_BACKENDS) or type(backend).__module__.startswith(
+        "django_redis."
+    )
+
+
+def _cache(alias: str) -> Any:
+    """The cache ``alias``, or ``None`` when it cannot be made (its own error comes on use)."""
+    try:
+        return caches[alias]
+    except Exception:  # a missing client library, a bad BACKEND: not ours to report here
+        return None
+
+
+def cache_alias() -> str:
+    """The cache that holds the token with the ``"cache"`` store.
+
+    ``CACHE_ALIAS`` when set; else the first Redis or Memcached cache of
+    ``CACHES`` (the cheapest to read), else ``"default"``.
+    """
+    if _alias:
+        return _alias[0]
+    alias: str | None = get_setting("CACHE_ALIAS")
+    if alias is None:
+        configured = list(getattr(settings, "CACHES", {}) or {"default": {}})
+        alias = next((name for name in configured if _in_shared_memory(_cache(name))), "default")
+    _alias[:] = [alias]
+    return alias
 
 
 def cache_backend() -> Any:
-    """The Django cache named by ``CACHE_ALIAS``."""
-    return caches[get_setting("CACHE_ALIAS")]
+    """The Django cache named by :func:`cache_alias`."""
+    return caches[cache_alias()]
 
 
 def store() -> Store:
@@ -75,8 +126,9 @@ def store() -> Store:
         )
     chosen: Store
     if configured == "auto":
-        per_process = isinstance(cache_backend(), PER_PROCESS_BACKENDS)
-        chosen = "database" if per_process else "cache"
+        backend = cache_backend()
+        in_database = isinstance(backend, PER_PROCESS_BACKENDS + QUERY_BACKENDS)
+        chosen = "database" if in_database else "cache"
     else:
         chosen = configured
     _chosen[:] = [chosen]
@@ -86,6 +138,7 @@ def store() -> Store:
 def _forget_choice(setting: str, **kwargs: Any) -> None:
     if setting in ("CACHES", SETTING_NAME):
         _chosen.clear()
+        _alias.clear()
 
 
 setting_changed.connect(_forget_choice, dispatch_uid="wagtail_plugin_system.version_store")

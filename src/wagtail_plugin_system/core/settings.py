@@ -36,12 +36,13 @@ DEFAULTS: dict[str, Any] = {
     # marks missing or deletes.
     "SYNC_HISTORY": True,
     # The Django cache that holds the version token of resolved plugins (with the "cache"
-    # version store): one shared by all processes (Redis, Memcached, database, file).
-    "CACHE_ALIAS": "default",
+    # version store): one shared by all processes. None: the first Redis or Memcached cache
+    # of CACHES, else "default".
+    "CACHE_ALIAS": None,
     # Where the version token lives: "cache" (CACHE_ALIAS; no query per request),
     # "database" (a row written with each change; one small query per request), or
-    # "auto": "database" when CACHE_ALIAS is private to each process (local memory,
-    # dummy), else "cache".
+    # "auto": "database" when that cache is private to each process (local memory,
+    # dummy) or is the database cache (reading it would be a query too), else "cache".
     "VERSION_STORE": "auto",
     # The most entries the in-process memo of resolved plugins holds before it starts over.
     "MEMO_SIZE": 10000,

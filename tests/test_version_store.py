@@ -1,0 +1,106 @@
+"""Tests for wagtail_plugin_system.version_store: which cache and which store hold the token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core import checks
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from tests.test_cache import _change_in_another_process, selected
+from tests.testapp.plugins import BankTransferGateway
+from wagtail_plugin_system import cache as plugin_cache
+from wagtail_plugin_system import version_store
+from wagtail_plugin_system.models import PluginInstance
+
+DATABASE_CACHE = {
+    "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+    "LOCATION": "wps_test_cache_table",
+}
+LOCAL_MEMORY = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
+def redis_at(url: str) -> dict[str, str]:
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+
+
+def plugin_settings(**values: Any) -> Any:
+    return override_settings(WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, **values})
+
+
+def chosen() -> tuple[str, str]:
+    return version_store.cache_alias(), version_store.store()
+
+
+def test_a_per_process_cache_puts_the_token_in_the_database() -> None:
+    with override_settings(CACHES={"default": LOCAL_MEMORY}):
+        assert chosen() == ("default", "database")
+
+
+def test_the_database_cache_puts_the_token_in_the_database_row() -> None:
+    """Reading it from the cache table would be a query too, and writing it several."""
+    with override_settings(CACHES={"default": DATABASE_CACHE}):
+        assert chosen() == ("default", "database")
+
+
+@pytest.mark.parametrize("default", [DATABASE_CACHE, LOCAL_MEMORY])
+def test_a_redis_or_memcached_cache_elsewhere_in_caches_is_preferred(
+    default: dict[str, str],
+) -> None:
+    caches = {
+        "default": default,
+        "broken": {"BACKEND": "no.such.CacheBackend"},  # left alone: its error is for its users
+        "shared": redis_at("redis://127.0.0.1:1/0"),  # made, never connected to here
+    }
+    with override_settings(CACHES=caches):
+        assert chosen() == ("shared", "cache")
+
+
+def test_cache_alias_when_set_is_used_as_is() -> None:
+    caches = {"default": DATABASE_CACHE, "shared": redis_at("redis://127.0.0.1:1/0")}
+    with override_settings(CACHES=caches), plugin_settings(CACHE_ALIAS="default"):
+        assert chosen() == ("default", "database")
+    with override_settings(CACHES=caches), plugin_settings(VERSION_STORE="cache"):
+        assert chosen() == ("shared", "cache")
+
+
+@pytest.mark.django_db
+def test_the_deploy_check_says_why_the_database_cache_means_the_database_store() -> None:
+    with override_settings(CACHES={"default": DATABASE_CACHE}):
+        messages = {m.id: m for m in checks.run_checks(include_deployment_checks=True)}
+    message = messages["wagtail_plugin_system.I001"]
+    assert "DatabaseCache: reading the token from it would be a query as well" in message.msg
+    assert "Redis, Memcached" in (message.hint or "")
+
+
+def queries_of(func: Callable[[], Any]) -> tuple[int, Any]:
+    with CaptureQueriesContext(connection) as queries:
+        result = func()
+    return len(queries), result
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_database_cache_and_redis_a_warm_request_runs_no_query(synced: Any, redis_url: str) -> None:
+    """The default cache is the database cache; Redis is configured too: the token is there."""
+    PluginInstance.objects.create_instance(BankTransferGateway, name="Second bank", priority=60)
+    with override_settings(CACHES={"default": DATABASE_CACHE, "shared": redis_at(redis_url)}):
+        from django.core.cache import caches
+
+        caches["shared"].clear()
+        plugin_cache.clear()
+        assert chosen() == ("shared", "cache")
+        with plugin_cache.version_scope():
+            assert selected() == "Bank transfer"
+        with plugin_cache.version_scope():
+            assert queries_of(selected) == (0, "Bank transfer")  # no query, not even the token
+        # The other process has Redis as its default cache: the same server, the same key.
+        _change_in_another_process(None, redis_url=redis_url)  # disables "Bank transfer"
+        with plugin_cache.version_scope():
+            assert selected() == "Second bank"
+    plugin_cache.clear()
