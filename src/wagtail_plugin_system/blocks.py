@@ -321,5 +321,10 @@ def _collect(block: Block, raw: Any, found: set[int]) -> None:
                 _collect(child_block, raw.get(name), found)
     elif isinstance(block, ListBlock):
         for item in raw if isinstance(raw, list) else ():
-            in_block_format = isinstance(item, dict) and "id" in item and "value" in item
+            in_block_format = (  # as Wagtail tells the list formats apart
+                isinstance(item, dict)
+                and item.get("type") == "item"
+                and "id" in item
+                and "value" in item
+            )
             _collect(block.child_block, item["value"] if in_block_format else item, found)
