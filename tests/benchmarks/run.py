@@ -557,11 +557,9 @@ def backend_rows(our_error: str | None) -> list[Row]:
                     caches = stack.enter_context(make_caches())
                     store = stack.enter_context(backend(caches))
                 except Exception as exc:  # the backend cannot be had here: its row says why
+                    why = describe_failure(exc)
                     rows.append(
-                        row(
-                            f"{label} cache: not measured",
-                            ours_=f"could not start: {describe_failure(exc)}",
-                        )
+                        row(f"{label} cache: not measured ({why})", ours_=f"not started: {why}")
                     )
                     continue
                 rows += backend_scenarios(our_error, f"[{label} cache; version store: {store}]")
