@@ -1,7 +1,7 @@
 """Timing, query counting and the table of ``make bench``.
 
 Nothing here knows about plugins. A scenario is a name and, per system, a
-:class:`Case` (what to call, how often, what to check): :func:`measure_row`
+:class:`Case` (what to call, how often, what to check): :func:`measure_rows`
 times the systems' cases **interleaved**, one batch of each system per
 round, in an order that rotates from round to round, so that a load spike
 on the machine falls on every column alike instead of on one system's
@@ -151,11 +151,6 @@ def _batch(case: Case, number: int) -> float:
                 case.func()
                 elapsed += clock() - start
     return elapsed / number
-
-
-def measure_row(name: str, plans: dict[str, Plan], *, rounds: int = 7) -> Row:
-    """Run one scenario on every system, interleaved; never raise."""
-    return measure_rows([(name, plans)], rounds=rounds)[0]
 
 
 def measure_rows(scenarios: Sequence[tuple[str, dict[str, Plan]]], *, rounds: int = 7) -> list[Row]:

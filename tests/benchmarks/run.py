@@ -88,7 +88,7 @@ PAGE_SIZES = (1, 10, 100)
 #: Requests per round for a page of that many blocks.
 PAGE_NUMBER = {1: 60, 10: 30, 100: 6}
 #: (items, types, rounds) of the sync scenarios.
-SYNC_SIZES = ((10, 1, 7), (1000, 100, 5), (5000, 500, 5))
+SYNC_SIZES = ((10, 1, 7), (1000, 100, 7), (5000, 500, 5))
 #: Instances of the growth scenarios, with (ours, dps) calls per round: dps reads every
 #: instance of the type on a cold resolution, so its calls are fewer as the type grows.
 GROWTH_SIZES = ((10, 50, 50), (1000, 50, 5), (5000, 30, 2))
@@ -112,23 +112,6 @@ def admin_page_size() -> int:
     return int(getattr(PluginInstanceViewSet, "list_per_page", ADMIN_PAGE_SIZE_DEFAULT))
 
 
-def row(
-    name: str,
-    *,
-    ours_: Plan,
-    dps_: Plan = None,
-    baseline: Plan = None,
-    rounds: int = 7,
-) -> Row:
-    """Run one scenario on the three systems, interleaved (see :func:`harness.measure_row`)."""
-    result = harness.measure_row(
-        name, {"ours": ours_, "dps": dps_, "baseline": baseline}, rounds=rounds
-    )
-    failed = [key for key, cell in result.cells.items() if cell.failed]
-    progress(f"  {name}" + (f"  (error: {', '.join(failed)})" if failed else ""))
-    return result
-
-
 Scenario = tuple[str, dict[str, Plan]]
 
 
@@ -137,12 +120,27 @@ def scenario(name: str, *, ours_: Plan, dps_: Plan = None, baseline: Plan = None
 
 
 def rows_together(scenarios: list[Scenario], *, rounds: int = 7) -> list[Row]:
-    """Run scenarios interleaved with one another (see :func:`harness.measure_rows`)."""
+    """Run scenarios, their systems and the scenarios themselves interleaved in the same
+    rounds (see :func:`harness.measure_rows`)."""
     result = harness.measure_rows(scenarios, rounds=rounds)
     for done in result:
         failed = [key for key, cell in done.cells.items() if cell.failed]
         progress(f"  {done.scenario}" + (f"  (error: {', '.join(failed)})" if failed else ""))
     return result
+
+
+def row(
+    name: str,
+    *,
+    ours_: Plan,
+    dps_: Plan = None,
+    baseline: Plan = None,
+    rounds: int = 7,
+) -> Row:
+    """Run one scenario on the three systems, interleaved."""
+    return rows_together(
+        [scenario(name, ours_=ours_, dps_=dps_, baseline=baseline)], rounds=rounds
+    )[0]
 
 
 def or_error(error: str | None, plan: Plan) -> Plan:
@@ -604,7 +602,7 @@ def page_rows(our: Any) -> list[Row]:
                     scenario(f"page, {blocks} {kind}, {state}", ours_=or_error(our_error, render))
                 )
             # The warm and the cold request of a page run interleaved.
-            rows += rows_together(pair, rounds=5)
+            rows += rows_together(pair)
     return rows
 
 
@@ -706,7 +704,7 @@ def growth_rows(our_error: str | None, dps: Any, dps_error: str | None) -> list[
                             check=dps.named("Growth 0"),
                         ),
                     ),
-                    rounds=5,
+                    rounds=7,
                 )
             )
             rows.append(
@@ -732,7 +730,7 @@ def growth_rows(our_error: str | None, dps: Any, dps_error: str | None) -> list[
                             check=paid_by_stripe,
                         ),
                     ),
-                    rounds=5,
+                    rounds=7,
                 )
             )
     finally:
