@@ -18,7 +18,9 @@
 #                         the message catalogs
 #   make messages         regenerate the message catalogs from the source and compile them
 #   make format           ruff format, ruff check --fix
-#   make bench            the benchmarks (tests/benchmarks/run.py): a table of timings
+#   make bench            the benchmarks (tests/benchmarks/run.py): a table of timings of
+#                         wagtail-plugin-system, django-plugin-system and direct instantiation,
+#                         interleaved; with BENCH_ARGS="--scale 0.2" a quicker, rougher run
 #   make docs             build the documentation (mkdocs build --strict)
 #   make dist             build the sdist and the wheel into dist/
 #   make demo             run the sandbox site on http://$(DEMO_ADDRESS)/ (set DEMO_ADDRESS to
@@ -26,6 +28,11 @@
 #   make clean            delete build output and caches (keeps $(VENV))
 #
 # The message catalogs need GNU gettext (Debian: apt-get install gettext).
+#
+# The benchmarks start their own Redis and memcached servers on loopback (Debian: apt-get
+# install redis-server memcached); `make bench` installs the missing ones when it runs as
+# root with apt-get, and otherwise stops and says what to install. WPS_REDIS_SERVER and
+# WPS_MEMCACHED_SERVER name other binaries.
 #
 # The PostgreSQL runs need the PostgreSQL server programs (Debian: apt-get install
 # postgresql). Without them they are skipped with a message, except when CI=true, where
@@ -192,8 +199,28 @@ format: venv
 messages: venv
 	"$(BIN)/python" scripts/translations.py update
 
+# Options for the benchmark script, e.g. BENCH_ARGS="--scale 0.2 --markdown".
+BENCH_ARGS ?=
+
 bench: venv
-	"$(BIN)/python" tests/benchmarks/run.py
+	@missing=""; \
+	if [ -z "$$WPS_REDIS_SERVER" ] && ! command -v redis-server >/dev/null 2>&1 \
+		&& [ ! -x /usr/bin/redis-server ]; then missing="$$missing redis-server"; fi; \
+	if [ -z "$$WPS_MEMCACHED_SERVER" ] && ! command -v memcached >/dev/null 2>&1 \
+		&& [ ! -x /usr/bin/memcached ]; then missing="$$missing memcached"; fi; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "==> Installing$$missing for the benchmarks (apt-get)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
+				|| { echo "==> Could not install$$missing."; exit 1; }; \
+		else \
+			echo "==> The benchmarks start their own Redis and memcached; not installed:$$missing."; \
+			echo "    Install (Debian, as root: apt-get install$$missing) and run make bench again,"; \
+			echo "    or set WPS_REDIS_SERVER / WPS_MEMCACHED_SERVER to the binaries."; \
+			exit 1; \
+		fi; \
+	fi
+	"$(BIN)/python" tests/benchmarks/run.py $(BENCH_ARGS)
 
 docs: venv
 	"$(BIN)/mkdocs" build --strict

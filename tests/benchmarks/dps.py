@@ -237,18 +237,54 @@ def clear_tables() -> None:
 # -- admin -----------------------------------------------------------------------------------
 
 
-def make_instances(total: int) -> None:
-    """Bring the number of instances up to ``total`` (Stripe instances, encrypted config)."""
-    item = PluginItem.objects.get(name="stripe")
-    missing = total - PluginInstance.objects.count()
+def bulk_instances(prefix: str, count: int, *, first_priority: int) -> None:
+    """Add ``count`` Stripe instances named ``<prefix> <n>`` in one ``bulk_create`` (as ours).
+
+    Its configuration field encrypts each value, as on ``save()``.
+    """
+    if count <= 0:
+        return
+    item = PluginItem.objects.get(name="stripe", plugin_type__name=DpsPaymentGatewayType.name)
+    start = PluginInstance.objects.filter(name__startswith=f"{prefix} ").count()
     PluginInstance.objects.bulk_create(
-        PluginInstance(item=item, name=f"Stripe {n}", config=dict(STRIPE_CONFIG), priority=100 + n)
-        for n in range(missing)
+        [
+            PluginInstance(
+                item=item,
+                name=f"{prefix} {n}",
+                config=dict(STRIPE_CONFIG),
+                priority=first_priority + n,
+                status=PluginStatus.ACTIVE,
+            )
+            for n in range(start, start + count)
+        ],
+        batch_size=500,
     )
+    cache.clear()  # bulk_create sends no post_save: its cached selection would be stale
 
 
-def remove_bulk_instances() -> None:
-    PluginInstance.objects.filter(name__startswith="Stripe ").delete()
+def make_instances(total: int) -> None:
+    """Bring the number of instances up to ``total`` (Stripe instances, priorities from 100)."""
+    bulk_instances("Stripe", total - PluginInstance.objects.count(), first_priority=100)
+
+
+def remove_bulk_instances(prefix: str = "Stripe") -> None:
+    PluginInstance.objects.filter(name__startswith=f"{prefix} ").delete()
+    cache.clear()
+
+
+# -- growth ----------------------------------------------------------------------------------
+
+
+def gateway_instances() -> int:
+    count: int = PluginInstance.objects.filter(
+        item__plugin_type__name=DpsPaymentGatewayType.name
+    ).count()
+    return count
+
+
+def grow_to(total: int) -> None:
+    """Give the payment gateway type ``total`` instances, "Growth 0" selected (as ours)."""
+    bulk_instances("Growth", total - gateway_instances(), first_priority=0)
 
 
 def set_admin_page_size(size: int) -> None:

@@ -42,7 +42,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # The rows that compare with django-plugin-system measure the version token in the
 # cache (as with Redis or Memcached, here without the network round trip); the
-# per-request rows measure each version store explicitly.
+# per-backend rows set CACHES to each backend and leave VERSION_STORE at "auto".
 WAGTAIL_PLUGIN_SYSTEM = {
     **TEST_PLUGIN_SETTINGS,
     "SYNC_AFTER_MIGRATE": False,
