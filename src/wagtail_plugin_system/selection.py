@@ -356,14 +356,15 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             if not isinstance(exc, Exception):
                 raise
             # What the group carries is safe to log: a copy without configuration values.
-            errors.append(safe_exception(exc, item.config))
+            safe = safe_exception(exc, item.config)
+            errors.append(safe)
             logger.warning(
                 "Plugin instance %s (%r) of type %r failed in %s(): %s",
                 instance.pk,
                 instance.name,
                 entry.name,
                 method,
-                describe_exception(exc, item.config),
+                describe_exception(safe, {}),  # already blanked out
             )
     raise PluginFailoverError(
         f"All {len(errors)} instances of plugin type {entry.name!r} failed in {method}()",

@@ -83,7 +83,10 @@ def redact(text: str, config: Mapping[str, Any]) -> str:
     and in their ``repr()``-escaped, JSON-escaped, URL-encoded and
     HTML-escaped forms. Longer values are replaced first.
     """
-    needles = _needles(config)
+    return _redact(text, _needles(config))
+
+
+def _redact(text: str, needles: list[str]) -> str:
     changed = True
     while changed:  # a replacement can join two halves into a value: go on until none is left
         changed = False
@@ -104,7 +107,11 @@ def _text_of(exc: BaseException) -> str:
 
 def describe_exception(exc: BaseException, config: Mapping[str, Any]) -> str:
     """``"TypeName: message"`` with the configuration's values blanked out."""
-    message = redact(_text_of(exc), config)
+    return _describe(exc, _needles(config))
+
+
+def _describe(exc: BaseException, needles: list[str]) -> str:
+    message = _redact(_text_of(exc), needles)
     name = type(exc).__name__
     return f"{name}: {message}" if message else name
 
@@ -114,11 +121,15 @@ def format_exception(exc: BaseException, config: Mapping[str, Any]) -> str:
 
     Only the text is kept: no frame, so no local variable, survives.
     """
+    return _format(exc, _needles(config))
+
+
+def _format(exc: BaseException, needles: list[str]) -> str:
     try:
         text = "".join(traceback.format_exception(exc))
     except Exception:
-        text = describe_exception(exc, config)
-    return redact(text, config)
+        text = _describe(exc, needles)
+    return _redact(text, needles)
 
 
 class RedactedError(PluginSystemError):
@@ -165,8 +176,9 @@ def safe_exception(exc: Exception, config: Mapping[str, Any]) -> Exception:
     configuration values blanked out, is attached as a note. A class that
     cannot be subclassed gives a :class:`RedactedError` instead.
     """
-    message = redact(_text_of(exc), config)
-    trace = format_exception(exc, config)
+    needles = _needles(config)  # the costly part of redacting: once per exception
+    message = _redact(_text_of(exc), needles)
+    trace = _format(exc, needles)
     safe: Exception | None = None
     for attempt in range(2):
         try:
