@@ -16,7 +16,7 @@ from tests.test_cache import _change_in_another_process, selected
 from tests.testapp.plugins import BankTransferGateway
 from wagtail_plugin_system import cache as plugin_cache
 from wagtail_plugin_system import version_store
-from wagtail_plugin_system.models import PluginInstance
+from wagtail_plugin_system.models import PluginDataVersion, PluginInstance
 
 DATABASE_CACHE = {
     "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -104,3 +104,31 @@ def test_database_cache_and_redis_a_warm_request_runs_no_query(synced: Any, redi
         with plugin_cache.version_scope():
             assert selected() == "Second bank"
     plugin_cache.clear()
+
+
+@pytest.mark.django_db
+def test_the_database_store_reads_the_row_in_one_query_each_time() -> None:
+    """The query is compiled once; each read still asks the database (nothing is kept)."""
+    with plugin_settings(VERSION_STORE="database"):
+        version_store.bump(None)
+        first = version_store.read()
+        with CaptureQueriesContext(connection) as queries:
+            assert version_store.read() == first
+        assert len(queries) == 1
+        assert "plugindataversion" in queries[0]["sql"].lower()
+
+        version_store.bump(None)
+        assert version_store.read() not in ("", first)
+
+        PluginDataVersion.objects.all().delete()
+        assert version_store.read() == ""
+
+
+def test_changing_databases_forgets_the_compiled_read() -> None:
+    from django.core.signals import setting_changed
+
+    version_store._read_queries["default"] = ("SELECT 'stale'", ())
+    # Django warns about changing DATABASES in tests; the package forgets its compiled read.
+    with pytest.warns(UserWarning, match="DATABASES"):
+        setting_changed.send(None, setting="DATABASES", value=settings.DATABASES, enter=True)
+    assert version_store._read_queries == {}
