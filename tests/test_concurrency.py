@@ -173,3 +173,88 @@ def test_concurrent_edits_of_one_instance_lose_no_config() -> None:
     assert instance.config["publishable_key"] == f"pk_{rounds - 1}"
     assert instance.name == f"name {rounds - 1}"
     assert instance.config["webhook_secret"] == STRIPE_CONFIG["webhook_secret"]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_settings_saves_committing_together_make_no_server_error(
+    monkeypatch: pytest.MonkeyPatch, default_site: Any
+) -> None:
+    """Both editors add a row for the same type; the second save waits for the first.
+
+    Without the form's lock on the settings row, the second insert meets the
+    first's uncommitted row in the unique constraint and raises ``IntegrityError``.
+    Saving the settings row itself would also lock it, by accident; the test saves
+    only the rows, so that it is the form's lock that is tested.
+    """
+    from django.db.models.signals import post_save
+    from django.test import Client
+    from django.urls import reverse
+    from wagtail.test.utils import WagtailTestUtils
+    from wagtail.test.utils.form_data import inline_formset, nested_form_data
+
+    from tests.testapp.plugins import BankTransferGateway
+    from wagtail_plugin_system.models import PluginSiteChoice, PluginSiteSettings
+
+    sync_plugins()
+    site = default_site
+    PluginSiteSettings.for_site(site)
+    payment = PluginType.objects.get(name="payment_gateway")
+    main = PluginInstance.objects.get(item__name="bank_transfer")
+    backup = PluginInstance.objects.create_instance(BankTransferGateway, name="Backup bank")
+    user = WagtailTestUtils.create_superuser("editor", password="pw")  # type: ignore[arg-type]
+    url = reverse(
+        "wagtailsettings:edit", args=("wagtail_plugin_system", "pluginsitesettings", site.pk)
+    )
+    first_inserted = threading.Event()
+    release_first = threading.Event()
+    responses: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def hold_the_first(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+        if created and threading.current_thread().name == "first":
+            first_inserted.set()
+            release_first.wait(timeout=30)
+
+    def save(name: str, chosen: PluginInstance) -> None:
+        try:
+            client = Client(raise_request_exception=True)
+            client.force_login(user)
+            data = nested_form_data(
+                {"choices": inline_formset([{"plugin_type": payment.pk, "instance": chosen.pk}])}
+            )
+            responses[name] = client.post(url, data).status_code
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    save_settings = PluginSiteSettings.save
+
+    def save_only_the_rows(self: PluginSiteSettings, **kwargs: Any) -> None:
+        save_settings(self, update_fields=["choices"])
+
+    monkeypatch.setattr(PluginSiteSettings, "save", save_only_the_rows)
+    post_save.connect(hold_the_first, sender=PluginSiteChoice)
+    try:
+        first = threading.Thread(target=save, args=("first", main), name="first")
+        second = threading.Thread(target=save, args=("second", backup), name="second")
+        first.start()
+        assert first_inserted.wait(timeout=30)
+        # The first save has inserted its row and not committed; the second one has
+        # validated the same type against the committed rows (none) and now saves.
+        second.start()
+        time.sleep(1.5)
+        release_first.set()
+        first.join(timeout=60)
+        second.join(timeout=60)
+    finally:
+        release_first.set()
+        post_save.disconnect(hold_the_first, sender=PluginSiteChoice)
+    assert not errors, errors
+    assert responses["first"] == 302
+    # The second save validated before the first committed, so it is saved after it,
+    # replacing its row as any later save of the page would.
+    assert responses["second"] == 302
+    choices = list(PluginSiteChoice.objects.filter(setting__site=site))
+    assert [choice.instance for choice in choices] == [backup]

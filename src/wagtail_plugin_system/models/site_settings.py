@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from modelcluster.forms import BaseChildFormSet
@@ -39,6 +39,11 @@ class PluginSiteSettingsForm(WagtailAdminModelForm):
     checks them against the rows saved since the form was opened (by another
     editor), which the database's unique constraint would otherwise refuse
     with a server error.
+
+    Two saves of one site's choices run one after the other: saving locks the
+    site's settings row first. A save that was validated before another one
+    committed a row for the same type replaces that row, as the later of two
+    edits of one row does; it never meets the row in the unique constraint.
     """
 
     def clean(self) -> dict[str, Any]:
@@ -46,22 +51,8 @@ class PluginSiteSettingsForm(WagtailAdminModelForm):
         formset = self.formsets.get("choices")
         if formset is None or self.instance.pk is None or not formset.is_valid():
             return cleaned_data
-        in_form = {form.instance.pk for form in formset.forms if form.instance.pk is not None}
-        wanted: dict[Any, Any] = {}
-        for form in formset.forms:
-            if not form.has_changed() and form.instance.pk is None:
-                continue
-            if formset.can_delete and formset._should_delete_form(form):
-                continue
-            plugin_type = form.cleaned_data.get("plugin_type")
-            if plugin_type is not None:
-                wanted[plugin_type.pk] = form
-        clashes = (
-            PluginSiteChoice.objects.filter(setting=self.instance, plugin_type__in=list(wanted))
-            .exclude(pk__in=in_form)
-            .select_related("plugin_type")
-        )
-        for clash in clashes:
+        clashes, wanted = self._rows_saved_meanwhile(formset)
+        for clash in clashes.select_related("plugin_type"):
             wanted[clash.plugin_type_id].add_error(
                 "plugin_type",
                 _(
@@ -72,6 +63,41 @@ class PluginSiteSettingsForm(WagtailAdminModelForm):
                 % {"type": clash.plugin_type},
             )
         return cleaned_data
+
+    def save(self, commit: bool = True) -> Any:
+        formset = self.formsets.get("choices")
+        if not commit or formset is None or self.instance.pk is None:
+            return super().save(commit=commit)
+        with transaction.atomic():
+            locked = PluginSiteSettings.objects.select_for_update().filter(pk=self.instance.pk)
+            list(locked.values_list("pk", flat=True))
+            # Rows committed for the same types between this form's validation and the
+            # lock: this save is the later edit, so its rows take their place.
+            clashes, _wanted = self._rows_saved_meanwhile(formset)
+            clashes.delete()
+            return super().save(commit=commit)
+
+    def _rows_saved_meanwhile(
+        self, formset: Any
+    ) -> tuple[models.QuerySet[PluginSiteChoice], dict[Any, Any]]:
+        """The stored rows for a type this form saves a row for, that the form does not hold.
+
+        Returns them with the form of each type whose row this form saves.
+        """
+        in_form = {form.instance.pk for form in formset.forms if form.instance.pk is not None}
+        wanted: dict[Any, Any] = {}
+        for form in formset.forms:
+            if not form.has_changed() and form.instance.pk is None:
+                continue
+            if formset.can_delete and formset._should_delete_form(form):
+                continue
+            plugin_type = form.cleaned_data.get("plugin_type")
+            if plugin_type is not None:
+                wanted[plugin_type.pk] = form
+        clashes = PluginSiteChoice.objects.filter(
+            setting=self.instance, plugin_type__in=list(wanted)
+        ).exclude(pk__in=in_form)
+        return clashes, wanted
 
 
 class PluginChoiceFormSet(BaseChildFormSet):
