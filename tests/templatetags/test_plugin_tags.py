@@ -68,7 +68,7 @@ def test_tag_renders_nothing_when_nothing_is_available(
 ) -> None:
     PluginInstance.objects.of_type("widget").update(status="disabled")
     assert render('[{% plugin "widget" %}]') == "[]"
-    with caplog.at_level(logging.WARNING, logger="wagtail_plugin_system.templatetags.plugin_tags"):
+    with caplog.at_level(logging.WARNING, logger="wagtail_plugin_system.rendering"):
         assert render('[{% plugin "no_such_type" %}]') == "[]"
     assert "no_such_type" in caplog.text
 

@@ -11,37 +11,27 @@ Extra keyword arguments reach the item's template context:
 
 ``{% render_plugin plugin %}`` renders an item already at hand (the ``plugin``
 variable of a block template) with the page's context.
+
+Jinja2 templates have the same two as functions: see
+:mod:`wagtail_plugin_system.jinja2tags`.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django import template
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
-from ..core.contracts import BasePluginItem, render_item
-from ..core.exceptions import UnknownPluginError
-from ..selection import get_plugin_instance
+from ..rendering import render_given, render_selected
 
 register = template.Library()
-logger = logging.getLogger(__name__)
 
 
 @register.simple_tag(takes_context=True)
 def plugin(context: template.Context, plugin_type: str, **kwargs: Any) -> SafeString:
     """Render the selected instance of ``plugin_type`` for the current site."""
-    request = context.get("request")
-    try:
-        item = get_plugin_instance(plugin_type, request=request)
-    except UnknownPluginError:
-        logger.warning("{%% plugin %%} got %r, which is not a registered plugin type.", plugin_type)
-        return mark_safe("")
-    if item is None:
-        return mark_safe("")
-    flat: dict[str, Any] = {str(key): value for key, value in context.flatten().items()}
-    return mark_safe(render_item(item, flat, **kwargs))  # rendered by its template
+    return render_selected(plugin_type, context.flatten(), "{% plugin %}", **kwargs)
 
 
 @register.simple_tag(takes_context=True)
@@ -51,7 +41,4 @@ def render_plugin(context: template.Context, item: Any, **kwargs: Any) -> SafeSt
     For block templates, which get the item as ``plugin``:
     ``{% render_plugin plugin %}``. ``None`` (or anything else) renders nothing.
     """
-    if not isinstance(item, BasePluginItem):
-        return mark_safe("")
-    flat: dict[str, Any] = {str(key): value for key, value in context.flatten().items()}
-    return mark_safe(render_item(item, flat, **kwargs))  # rendered by its template
+    return render_given(item, context.flatten(), **kwargs)
