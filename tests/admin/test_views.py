@@ -205,6 +205,29 @@ def test_listing_columns_filters_search_and_ordering(editor: Client, make_instan
     assert ordered.index("Bank transfer") < ordered.index("Stripe live")
 
 
+def test_test_buttons_lead_back_to_the_listing_as_it_was(
+    editor: Client, make_instance: Any
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    stripe = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG, priority=5)
+    wire = make_instance(BankTransferGateway, "Wire", status="disabled")
+    query = {"ordering": "-priority", "q": "i"}
+    for listing in (url("list"), url("list_results")):
+        soup = WagtailTestUtils.get_soup(editor.get(listing, query).content)  # type: ignore[arg-type]
+        buttons = {
+            a["href"].split("?")[0]: a["href"]
+            for a in soup.select("a[href]")
+            if "/check/" in a["href"]
+        }
+        for instance in (stripe, wire):
+            href = buttons[url("check", instance.pk)]
+            (back,) = parse_qs(urlsplit(href).query)["next"]
+            # The listing page itself (not the results-only view), with its query.
+            assert urlsplit(back).path == url("list")
+            assert parse_qs(urlsplit(back).query) == {"ordering": ["-priority"], "q": ["i"]}
+
+
 def test_usage_count_links_to_the_usage_view(editor: Client, make_instance: Any) -> None:
     instance = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG)
     soup = WagtailTestUtils.get_soup(editor.get(url("list")).content)  # type: ignore[arg-type]

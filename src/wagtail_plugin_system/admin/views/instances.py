@@ -140,16 +140,23 @@ class InstanceIndexView(snippet_views.IndexView):
 
         buttons: list[Any] = super().get_list_more_buttons(instance)
         if self.user_has_permission("change"):
-            # Back to this page of the listing, with its filters, after the check.
-            # (the same for the results-only view that filters and sorting use).
-            listing = instance_url("list")
-            if self.request.GET:
-                listing += "?" + self.request.GET.urlencode()
-            url = instance_url("check", quote(instance.pk)) + "?" + urlencode({"next": listing})
+            url = instance_url("check", quote(instance.pk)) + self._back_to_listing
             buttons.append(
                 MenuItem(gettext_lazy("Test"), url=url, icon_name="circle-check", priority=25)
             )
         return buttons
+
+    @cached_property
+    def _back_to_listing(self) -> str:
+        """The Test buttons' query: back to this page of the listing, with its filters.
+
+        The same for the results-only view that filters and sorting use; made
+        once per listing, not once per row.
+        """
+        listing = instance_url("list")
+        if self.request.GET:
+            listing += "?" + self.request.GET.urlencode()
+        return "?" + urlencode({"next": listing})
 
 
 def _status_row() -> FieldRowPanel:
