@@ -255,6 +255,26 @@ def test_failover_moves_on_to_the_next_candidate(
     assert "rejected key ***" in caplog.text
 
 
+def test_failover_records_which_instance_served(
+    clean: None, make_instance: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    flaky = make_instance(FlakyGateway, "Flaky", config={**FLAKY, "fail_with": "provider"})
+    bank = make_instance(BankTransferGateway, "Bank", status="reserved")
+    with caplog.at_level(logging.INFO, logger="wagtail_plugin_system.selection"):
+        assert call_with_failover(PaymentGatewayType, "create_payment", 7) == "bank:7"
+    served = [record for record in caplog.records if record.levelno == logging.INFO]
+    assert [record.getMessage() for record in served] == [
+        f"Plugin instance {bank.pk} ('Bank') of type 'payment_gateway' served "
+        "create_payment() after 1 other candidate(s) could not."
+    ]
+    # The first candidate serving is the normal case: nothing to record.
+    caplog.clear()
+    flaky.delete()
+    with caplog.at_level(logging.INFO, logger="wagtail_plugin_system.selection"):
+        assert call_with_failover(PaymentGatewayType, "create_payment", 8) == "bank:8"
+    assert not [record for record in caplog.records if record.levelno == logging.INFO]
+
+
 def test_failover_skips_unloadable_instances_whatever_the_failover_exceptions(
     clean: None, make_instance: Any, plugin_registry: PluginRegistry
 ) -> None:

@@ -319,7 +319,9 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
     in the type's ``failover_exceptions`` (default:
     any :class:`Exception`) moves on to the next candidate and is logged
     (type and message, with the instance's configuration values blanked out);
-    any other exception propagates at once. When every candidate fails,
+    any other exception propagates at once. When a candidate succeeds after
+    others failed or could not be loaded, that is logged too (at ``INFO``,
+    naming the instance that served). When every candidate fails,
     :class:`~wagtail_plugin_system.core.exceptions.PluginFailoverError` (an
     :class:`ExceptionGroup`) holds each error, as a copy that is safe to log
     (of a subclass of the error's class, with configuration values blanked
@@ -351,7 +353,7 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             )
             continue
         try:
-            return getattr(item, method)(*args, **kwargs)
+            result = getattr(item, method)(*args, **kwargs)
         except type_class.failover_exceptions as exc:
             if not isinstance(exc, Exception):
                 raise
@@ -366,6 +368,18 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                 method,
                 describe_exception(safe, {}),  # already blanked out
             )
+            continue
+        if errors:
+            logger.info(
+                "Plugin instance %s (%r) of type %r served %s() after %d other candidate(s) "
+                "could not.",
+                instance.pk,
+                instance.name,
+                entry.name,
+                method,
+                len(errors),
+            )
+        return result
     raise PluginFailoverError(
         f"All {len(errors)} instances of plugin type {entry.name!r} failed in {method}()",
         errors,
