@@ -318,6 +318,18 @@ def test_templates_never_print_a_secret_of_a_row(make_instance: Any) -> None:
     assert row.config["secret_key"] == SECRET  # code reads it as before
 
 
+def test_stored_json_repr_and_str_hide_the_values(make_instance: Any) -> None:
+    instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
+    row = PluginInstance.objects.get(pk=instance.pk)
+    for shown in (repr(row.config), str(row.config), f"{row.config}", "%s" % (row.config,)):
+        for value in STRIPE_CONFIG.values():
+            if isinstance(value, str):
+                assert value not in shown
+        assert "'secret_key': '***'" in shown
+    # Inside other containers too, as a debug page or an error report shows locals.
+    assert SECRET not in repr({"config": row.config, "rows": [row.config]})
+
+
 def test_stored_json_copies_and_pickles_as_a_plain_dict(make_instance: Any) -> None:
     import copy
 

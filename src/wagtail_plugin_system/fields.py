@@ -32,7 +32,9 @@ Rules:
 * A decrypted JSON object is a :class:`StoredJSON` dict. Django templates call
   callables, and calling it gives only what its model's ``public_config()``
   returns (nothing when the model has none), so ``{{ row.config }}`` and
-  ``{{ row.config.token }}`` never print a secret.
+  ``{{ row.config.token }}`` never print a secret. Its ``repr()`` and ``str()``
+  show the keys and hide every value, so a log line, a debug page or an error
+  report's local variables do not show them either.
 * Keys are read when used, so ``override_settings(FIELD_ENCRYPTION_KEY=...)``
   and key rotation work without a restart.
 """
@@ -231,7 +233,9 @@ class StoredJSON(dict[str, Any]):
     calling this dict returns only what its model instance's ``public_config()``
     gives (an empty dict when the model defines none). So ``{{ row.config }}``
     and ``{{ row.config.token }}`` never print a secret, however a template
-    reached the row. Copies and pickles of it are plain dicts.
+    reached the row. Its ``repr()`` hides the values, as
+    :class:`~wagtail_plugin_system.PluginConfig`'s does. Copies and pickles of it
+    are plain dicts.
     """
 
     __slots__ = ("_owner",)
@@ -243,6 +247,9 @@ class StoredJSON(dict[str, Any]):
     def __call__(self) -> dict[str, Any]:
         public = getattr(self._owner, "public_config", None)
         return dict(public()) if callable(public) else {}
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{key!r}: '***'" for key in self) + "}"
 
     def __copy__(self) -> dict[str, Any]:
         return dict(self)
