@@ -6,6 +6,7 @@ import datetime
 import decimal
 import io
 import json
+import logging
 import pickle
 from typing import Any
 
@@ -321,7 +322,8 @@ def test_templates_never_print_a_secret_of_a_row(make_instance: Any) -> None:
 def test_stored_json_repr_and_str_hide_the_values(make_instance: Any) -> None:
     instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
     row = PluginInstance.objects.get(pk=instance.pk)
-    for shown in (repr(row.config), str(row.config), f"{row.config}", "%s" % (row.config,)):
+    logged = logging.LogRecord("x", logging.INFO, "", 0, "%s %r", (row.config, row.config), None)
+    for shown in (repr(row.config), str(row.config), f"{row.config}", logged.getMessage()):
         for value in STRIPE_CONFIG.values():
             if isinstance(value, str):
                 assert value not in shown
