@@ -204,3 +204,24 @@ def test_a_sandbox_stays_a_sandbox(banners: tuple[PluginInstance, PluginInstance
     assert SECRET not in environment.from_string("{{ row.config }}").render(row=row)
     with pytest.raises(SecurityError):
         environment.from_string("{{ row.config.__init__.__globals__ }}").render(row=row)
+
+
+def test_chooser_blocks_render_in_a_jinja2_page_with_wagtails_extension(
+    banners: tuple[PluginInstance, PluginInstance], default_site: Any
+) -> None:
+    from tests.testapp.models import PluginPage
+
+    first, _ = banners
+    page = PluginPage(title="Jinja page", slug="jinja-page", body=[("widget", first)])
+    default_site.root_page.add_child(instance=page)
+    page = PluginPage.objects.get(pk=page.pk)
+    with jinja2_engine(["wagtail.jinja2tags.core", EXTENSION]) as backend:
+        html = render(
+            backend,
+            "{% for block in page.body %}{% include_block block %}{% endfor %}"
+            "|{{ page.body[0].value.config }}|{{ page.body[0].value.config.token }}",
+            page=page,
+        )
+    assert html.startswith('<div class="banner">Hello||Hello|First</div>')
+    assert SECRET not in html
+    assert "headline" in html  # the row's public view: its non-secret fields
