@@ -195,6 +195,7 @@ def test_two_settings_saves_committing_together_make_no_server_error(
 
     from tests.testapp.plugins import BankTransferGateway
     from wagtail_plugin_system.models import PluginSiteChoice, PluginSiteSettings
+    from wagtail_plugin_system.models.site_settings import PluginSiteSettingsForm
 
     sync_plugins()
     site = default_site
@@ -207,6 +208,7 @@ def test_two_settings_saves_committing_together_make_no_server_error(
         "wagtailsettings:edit", args=("wagtail_plugin_system", "pluginsitesettings", site.pk)
     )
     first_inserted = threading.Event()
+    second_validated = threading.Event()
     release_first = threading.Event()
     responses: dict[str, int] = {}
     errors: list[BaseException] = []
@@ -235,6 +237,14 @@ def test_two_settings_saves_committing_together_make_no_server_error(
         save_settings(self, update_fields=["choices"])
 
     monkeypatch.setattr(PluginSiteSettings, "save", save_only_the_rows)
+    save_form = PluginSiteSettingsForm.save
+
+    def note_the_second_validated(self: PluginSiteSettingsForm, commit: bool = True) -> Any:
+        if threading.current_thread().name == "second":
+            second_validated.set()  # its form is valid: it is about to save
+        return save_form(self, commit=commit)
+
+    monkeypatch.setattr(PluginSiteSettingsForm, "save", note_the_second_validated)
     post_save.connect(hold_the_first, sender=PluginSiteChoice)
     try:
         first = threading.Thread(target=save, args=("first", main), name="first")
@@ -244,7 +254,8 @@ def test_two_settings_saves_committing_together_make_no_server_error(
         # The first save has inserted its row and not committed; the second one has
         # validated the same type against the committed rows (none) and now saves.
         second.start()
-        time.sleep(1.5)
+        assert second_validated.wait(timeout=30)
+        time.sleep(0.5)  # time to reach the lock; validated before the commit either way
         release_first.set()
         first.join(timeout=60)
         second.join(timeout=60)
