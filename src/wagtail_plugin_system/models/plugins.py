@@ -177,8 +177,12 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
         )
 
     def in_selection_order(self) -> PluginInstanceQuerySet:
-        """Active before reserved (before disabled), then priority, then creation order."""
-        return self.select_related("item__plugin_type").order_by(
+        """Active before reserved (before disabled), then priority, then creation order.
+
+        Each row comes with its circuit (when it has one), so that selection with
+        the database store reads circuits in the same query.
+        """
+        return self.select_related("item__plugin_type", "circuit").order_by(
             status_rank(), "priority", "created_at", "pk"
         )
 
