@@ -56,6 +56,7 @@ __all__ = [
     "Limits",
     "admit",
     "circuit_of",
+    "forget",
     "limits_of",
     "read",
     "record_failure",
@@ -121,12 +122,18 @@ class _CacheStore:
         return Circuit(True, value[0], value[1])
 
     def count_failure(self, pk: int, limits: Limits, now: float) -> int:
-        key = f"{KEY_PREFIX}:{pk}:failures"
-        timeout = max(1, round(limits.window))
+        # The window starts at its first failure; its counter is named after its start.
+        window_key = f"{KEY_PREFIX}:{pk}:failures"
+        timeout = max(1, round(limits.window * 2))
+        start = self.cache.get(window_key)
+        if not isinstance(start, float) or now - start > limits.window:
+            start = now
+            self.cache.set(window_key, start, timeout=timeout)
+        key = f"{window_key}:{round(start * 1000)}"
         self.cache.add(key, 0, timeout=timeout)
         try:
             return int(self.cache.incr(key))
-        except ValueError:  # the window ended between the two
+        except ValueError:  # it expired between the two
             self.cache.set(key, 1, timeout=timeout)
             return 1
 
@@ -353,6 +360,11 @@ def is_open(instance: PluginInstance) -> bool:
 _probe_taken: dict[tuple[int, float], float] = {}
 
 
+def forget() -> None:
+    """Forget what this process knows of other processes' probes (tests start afresh)."""
+    _probe_taken.clear()
+
+
 def admit(instance: PluginInstance) -> Admission | None:
     """May ``call_with_failover()`` call the instance now? ``None``: skip it.
 
@@ -399,9 +411,7 @@ def record_failure(instance: PluginInstance, admission: Admission) -> None:
     if limits.failures <= 0:
         return
     now = clock()
-    store = _guarded("reach its store", None, _store)
-    if store is None:
-        return
+    store = _store()
     count = _guarded("count a failure", 0, lambda: store.count_failure(instance.pk, limits, now))
     if count < limits.failures:
         return

@@ -39,7 +39,15 @@ from .core.settings import get_setting
 from .core.signals import failed_over
 from .models import LATENCY_BOUNDS_MS, PluginCallStats, PluginFailoverEvent, PluginInstance
 
-__all__ = ["Call", "failed_over_event", "flush", "observed", "percentile", "summary"]
+__all__ = [
+    "Call",
+    "discard",
+    "failed_over_event",
+    "flush",
+    "observed",
+    "percentile",
+    "summary",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +135,12 @@ def flush(before: int | None = None) -> int:
         )
         return 0
     return len(rows)
+
+
+def discard() -> None:
+    """Drop the statistics gathered in this process and not written yet (tests start afresh)."""
+    with _lock:
+        _buckets.clear()
 
 
 def _purge() -> None:
