@@ -239,7 +239,6 @@ def test_when_every_candidate_is_open_the_error_says_so_without_calling_them(
 
 
 def test_programming_errors_do_not_count(remote_plugins: Any) -> None:
-    primary, backup = remote_plugins
     broken = PluginInstance.objects.create_instance(
         remote.BrokenProvider, name="Broken", priority=1
     )
@@ -273,7 +272,6 @@ def test_an_editor_override_applies_to_its_instance(
 
 
 def test_a_zero_threshold_turns_the_breaker_off(remote_plugins: Any, stub: ProviderStub) -> None:
-    primary, _ = remote_plugins
     with override_settings(WAGTAIL_PLUGIN_SYSTEM={"BREAKER_FAILURES": 0}):
         stub.set("fail")
         for _ in range(6):
