@@ -4,7 +4,7 @@
 :class:`ProviderStub`: ``stub.url`` is what a plugin instance calls;
 ``stub.mode`` is ``"ok"`` (200, body ``ok``), ``"fail"`` (503 at once) or
 ``"hang"`` (answers 503 after ``stub.hang`` seconds); ``stub.hits`` counts the
-requests that reached it, per mode.
+requests that reached it, per mode, and ``stub.log`` lists when each arrived.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ class ProviderStub:
         self.mode = "ok"
         self.hang = 0.2
         self.hits: Counter[str] = Counter()
+        #: (mode, monotonic time) of each request, in arrival order.
+        self.log: list[tuple[str, float]] = []
         self.lock = threading.Lock()
 
     def set(self, mode: str, hang: float | None = None) -> None:
@@ -47,6 +49,7 @@ def provider_stub() -> Iterator[ProviderStub]:
             with stub.lock:
                 mode, hang = stub.mode, stub.hang
                 stub.hits[mode] += 1
+                stub.log.append((mode, time.monotonic()))
             if mode == "hang":
                 time.sleep(hang)
             status = 200 if mode == "ok" else 503

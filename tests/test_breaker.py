@@ -454,3 +454,22 @@ def test_an_unreachable_store_lets_calls_through_and_says_so_once(
     assert stub.count("fail") == 5  # no circuit could open: every call tried the primary
     warnings = [r for r in caplog.records if "cannot be reached" in r.getMessage()]
     assert len(warnings) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_open_circuit_costs_no_query_once_known(
+    remote_plugins: Any, stub: ProviderStub
+) -> None:
+    from django.db import connection
+
+    stub.set("fail")
+    for _ in range(3):
+        fetch()
+    traffic.flush()
+    with cache.version_scope():
+        fetch()
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(5):
+                assert fetch() == "backup"
+    assert [query["sql"] for query in queries] == []
+    assert stub.count("fail") == 3
