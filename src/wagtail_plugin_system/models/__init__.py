@@ -7,10 +7,12 @@
 * :mod:`.querysets`: the bulk-write signal the cache listens to;
 * :mod:`.version`: the version token of plugin data, for sites without a shared cache;
 * :mod:`.circuits`: each instance's circuit breaker (overrides, and state in the database);
-* :mod:`.traffic`: per-minute call statistics and failover events.
+* :mod:`.traffic`: per-minute call statistics and failover events;
+* :mod:`.health`: the history of health checks.
 """
 
 from .circuits import PluginCircuit
+from .health import CheckSource, CheckStatus, PluginCheckResult
 from .plugins import (
     SELECTABLE_STATUSES,
     PluginInstance,
@@ -28,8 +30,11 @@ from .version import PluginDataVersion
 __all__ = [
     "LATENCY_BOUNDS_MS",
     "SELECTABLE_STATUSES",
+    "CheckSource",
+    "CheckStatus",
     "InvalidatingQuerySet",
     "PluginCallStats",
+    "PluginCheckResult",
     "PluginCircuit",
     "PluginDataVersion",
     "PluginFailoverEvent",
