@@ -145,6 +145,8 @@ WAGTAILADMIN_BASE_URL = "http://testserver"
 WAGTAIL_PLUGIN_SYSTEM = {
     # Tests call the sync explicitly; the post-migrate sync has its own test.
     "SYNC_AFTER_MIGRATE": False,
+    # Tests press Test as often as they need; the interval has its own tests.
+    "CHECK_MIN_INTERVAL": 0,
     # Servers started by the tests: more settings, as a JSON object.
     **json.loads(os.environ.get("WPS_TEST_PLUGIN_SETTINGS", "{}")),
 }

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.admin.utils import quote
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
@@ -47,7 +47,7 @@ from wagtail.snippets.views import snippets as snippet_views
 from ...core.exceptions import ConfigFormatError
 from ...core.ids import parse_id
 from ...health import check_message_display
-from ...models import PluginInstance, PluginItem
+from ...models import PluginCheckResult, PluginInstance, PluginItem
 from ..columns import PluginStatusColumn
 from ..forms import (
     clear_field_name,
@@ -57,6 +57,7 @@ from ..forms import (
     instance_form_class,
 )
 from ..permissions import instance_url
+from .health import CheckHistory
 from .registry import date_or_dash
 
 __all__ = [
@@ -87,7 +88,11 @@ class InstanceIndexView(snippet_views.IndexView):
     def get_base_queryset(self) -> QuerySet[PluginInstance]:
         queryset: QuerySet[PluginInstance] = super().get_base_queryset()
         return queryset.select_related("item__plugin_type").annotate(
-            usage_count=ReferenceIndex.usage_count_subquery(PluginInstance)
+            usage_count=ReferenceIndex.usage_count_subquery(PluginInstance),
+            # The newest check's status, from the history (timed out or failed).
+            last_check_status=Subquery(
+                PluginCheckResult.objects.filter(instance=OuterRef("pk")).values("status")[:1]
+            ),
         )
 
     @cached_property
@@ -307,6 +312,15 @@ class InstanceInspectView(snippet_views.InspectView):
 
     def get_last_check_message_display_value(self) -> str:
         return check_message_display(self.object.last_check_message) or "\u2014"
+
+    def get_check_history_display_value(self) -> CheckHistory:
+        return CheckHistory(self.object)
+
+    def get_field_label(self, field_name: str, field: Any) -> str:
+        if field_name == "check_history":
+            return _("Recent checks")
+        label: str = super().get_field_label(field_name, field)
+        return label
 
     def get_config_display_value(self) -> str:
         instance: PluginInstance = self.object
