@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     # django-plugin-system, to write its tables for the pluginimport tests. Its app has no
     # post-migrate sync (its signals module is never imported); it requires SALT_KEY.
     "django_plugin_system",
+    # A queueing task backend with a worker process, for the health checks' task.
+    "django_tasks_db",
 ]
 
 # The pluginimport test of a project that has removed django-plugin-system from its apps.
@@ -128,6 +130,21 @@ elif os.environ.get("WPS_TEST_CACHE_DIR"):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The tasks framework: django.tasks from Django 6.0, the django-tasks backport before.
+try:
+    import django.tasks  # noqa: F401
+
+    _TASKS = "django.tasks"
+except ImportError:
+    _TASKS = "django_tasks"
+
+TASKS = {
+    # Inline, as in a project that configures nothing.
+    "default": {"BACKEND": f"{_TASKS}.backends.immediate.ImmediateBackend"},
+    # Rows in the database, run by `manage.py db_worker --backend queue`.
+    "queue": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 USE_TZ = True
