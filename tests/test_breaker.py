@@ -457,9 +457,7 @@ def test_an_unreachable_store_lets_calls_through_and_says_so_once(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_open_circuit_costs_no_query_once_known(
-    remote_plugins: Any, stub: ProviderStub
-) -> None:
+def test_an_open_circuit_costs_no_query_once_known(remote_plugins: Any, stub: ProviderStub) -> None:
     from django.db import connection
 
     stub.set("fail")

@@ -59,9 +59,11 @@ __all__ = [
     "forget",
     "limits_of",
     "read",
+    "read_row",
     "record_failure",
     "record_success",
     "reset",
+    "site_limits",
 ]
 
 logger = logging.getLogger(__name__)
@@ -275,7 +277,8 @@ def _guarded(action: str, default: _T, operation: Callable[[], _T]) -> _T:
 # -- settings ----------------------------------------------------------------------------
 
 
-def _site_limits() -> Limits:
+def site_limits() -> Limits:
+    """The site's ``BREAKER_*`` settings, checked."""
     failures = non_negative_number("BREAKER_FAILURES", "0 turns the circuit breaker off")
     window = non_negative_number("BREAKER_WINDOW", "seconds within which failures count")
     cooldown = non_negative_number("BREAKER_COOLDOWN", "seconds an open circuit stays open")
@@ -293,7 +296,7 @@ def limits_of(instance: PluginInstance | int) -> Limits:
     found = cache.memo_get(key, version)
     if found is not cache.MISS:
         return found  # type: ignore[no-any-return]
-    site = _site_limits()
+    site = site_limits()
     row = (
         PluginCircuit.objects.filter(pk=pk)
         .values_list("failure_threshold", "window_seconds", "cooldown_seconds")
@@ -317,6 +320,12 @@ def read(instance: PluginInstance | int) -> Circuit:
     """The circuit's state, read from the store now (for the admin; not memoised)."""
     pk = instance if isinstance(instance, int) else instance.pk
     return _guarded("read a circuit", CLOSED, lambda: _store().read(pk))
+
+
+def read_row(instance: PluginInstance) -> Circuit:
+    """The circuit's state now; with the database store, as read with the row when it was."""
+    joined = _joined(instance)
+    return joined if joined is not None else read(instance.pk)
 
 
 def circuit_of(instance: PluginInstance) -> Circuit:

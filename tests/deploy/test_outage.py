@@ -67,9 +67,7 @@ def test_an_outage_costs_the_failures_and_one_probe_per_cooldown(
             name="Primary",
             config={"url": stub.url, "token": "t0ken-value", "timeout": 1.0},
         )
-        PluginInstance.objects.create_instance(
-            remote.LocalBackup, name="Backup", status="reserved"
-        )
+        PluginInstance.objects.create_instance(remote.LocalBackup, name="Backup", status="reserved")
         with gunicorn(extra_env) as url:
             _outage(url, stub)
 
