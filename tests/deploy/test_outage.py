@@ -10,6 +10,7 @@ recovers. The provider counts what reached it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
@@ -89,9 +90,8 @@ def _outage(url: str, stub: ProviderStub) -> None:
     # at most one probe per cooldown across all workers.
     probes_allowed = int(outage // COOLDOWN) + 1
     assert len(dead_calls) <= FAILURES + WORKERS + probes_allowed, (len(dead_calls), outage)
-    print(f"\n{len(dead_calls)} dead calls during a {outage:.1f} s outage")
     later = dead_calls[FAILURES + WORKERS :]
-    gaps = [b - a for a, b in zip(later, later[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(later)]
     assert all(gap >= COOLDOWN * 0.8 for gap in gaps), gaps
 
     # Back: one probe within a cooldown closes the circuit for every worker.
