@@ -471,3 +471,13 @@ def test_an_open_circuit_costs_no_query_once_known(remote_plugins: Any, stub: Pr
                 assert fetch() == "backup"
     assert [query["sql"] for query in queries] == []
     assert stub.count("fail") == 3
+
+
+@pytest.mark.parametrize("name", ["BREAKER_FAILURES", "BREAKER_WINDOW", "BREAKER_COOLDOWN"])
+def test_a_bad_setting_is_a_system_check_error(name: str) -> None:
+    from wagtail_plugin_system.checks import check_settings
+
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={name: "five"}):
+        errors = [message for message in check_settings() if message.id.endswith(".E006")]
+    assert len(errors) == 1
+    assert name in errors[0].msg

@@ -359,8 +359,11 @@ def _learn(instance: PluginInstance, circuit: Circuit) -> None:
 
 
 def is_open(instance: PluginInstance) -> bool:
-    """Whether selection must treat the instance as unusable (its circuit is not closed)."""
-    return circuit_of(instance).is_open
+    """Whether selection must treat the instance as unusable (its circuit is not closed).
+
+    An instance whose breaker is off (0 failures) is never treated so.
+    """
+    return circuit_of(instance).is_open and limits_of(instance).failures > 0
 
 
 # -- the call loop's hooks ------------------------------------------------------------------
@@ -384,6 +387,9 @@ def admit(instance: PluginInstance) -> Admission | None:
     circuit = circuit_of(instance)
     if not circuit.is_open:
         return CALL
+    limits = limits_of(instance)
+    if limits.failures <= 0:  # the breaker is off: an open circuit is left alone
+        return CALL
     assert circuit.probe_at is not None
     now = clock()
     if now < circuit.probe_at:
@@ -391,7 +397,6 @@ def admit(instance: PluginInstance) -> Admission | None:
     taken = (instance.pk, circuit.probe_at)
     if _probe_taken.get(taken, 0.0) > time.monotonic():
         return None
-    limits = limits_of(instance)
 
     def reserve() -> bool:
         return _store().reserve_probe(instance.pk, circuit, limits, now)
