@@ -328,9 +328,18 @@ def read_row(instance: PluginInstance) -> Circuit:
     return joined if joined is not None else read(instance.pk)
 
 
-def circuit_of(instance: PluginInstance) -> Circuit:
-    """The circuit's state as this process knows it: read once per version token."""
-    version = cache.current_version()
+#: The version token is read by the caller (once per call) unless it passes none.
+_READ = object()
+
+
+def circuit_of(instance: PluginInstance, version: Any = _READ) -> Circuit:
+    """The circuit's state as this process knows it: read once per version token.
+
+    ``version`` is the token the caller already read (so the breaker reads it
+    no second time); by default it is read here.
+    """
+    if version is _READ:
+        version = cache.current_version()
     key = ("circuit", instance.pk)
     found = cache.memo_get(key, version)
     if found is not cache.MISS:
@@ -358,12 +367,12 @@ def _learn(instance: PluginInstance, circuit: Circuit) -> None:
     cache.memo_set(("circuit", instance.pk), cache.current_version(), circuit)
 
 
-def is_open(instance: PluginInstance) -> bool:
+def is_open(instance: PluginInstance, version: Any = _READ) -> bool:
     """Whether selection must treat the instance as unusable (its circuit is not closed).
 
     An instance whose breaker is off (0 failures) is never treated so.
     """
-    return circuit_of(instance).is_open and limits_of(instance).failures > 0
+    return circuit_of(instance, version).is_open and limits_of(instance).failures > 0
 
 
 # -- the call loop's hooks ------------------------------------------------------------------
@@ -377,14 +386,14 @@ def forget() -> None:
     _probe_taken.clear()
 
 
-def admit(instance: PluginInstance) -> Admission | None:
+def admit(instance: PluginInstance, version: Any = _READ) -> Admission | None:
     """May ``call_with_failover()`` call the instance now? ``None``: skip it.
 
     A closed circuit answers :data:`CALL` from memory. An open one whose cooldown
     is over tries to reserve the probe in the shared store: the one call that
     gets it answers :data:`PROBE`; every other call (in any process) skips.
     """
-    circuit = circuit_of(instance)
+    circuit = circuit_of(instance, version)
     if not circuit.is_open:
         return CALL
     limits = limits_of(instance)
