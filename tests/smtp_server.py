@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
@@ -60,10 +60,14 @@ class SmtpServer:
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
     ) -> AuthResult:
         assert self.login is not None
-        if isinstance(auth_data, LoginPassword) and (
-            auth_data.login.decode(),
-            auth_data.password.decode(),
-        ) == self.login:
+        if (
+            isinstance(auth_data, LoginPassword)
+            and (
+                auth_data.login.decode(),
+                auth_data.password.decode(),
+            )
+            == self.login
+        ):
             return AuthResult(success=True)
         self.failed_logins += 1
         return AuthResult(success=False, handled=False)
@@ -96,10 +100,8 @@ class SmtpServer:
             self.controller.stop()
             self.dead.set()
         else:
-            try:
+            with suppress(Exception):  # its server was closed by _go_down already
                 self.controller.stop()
-            except Exception:  # its server was closed by _go_down already
-                pass
 
 
 class _Handler:
@@ -173,10 +175,8 @@ class DeadPort:
 
     def close(self) -> None:
         self._stopping = True
-        try:
+        with suppress(OSError):
             socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-        except OSError:
-            pass
         self._socket.close()
         self._thread.join(timeout=5)
 

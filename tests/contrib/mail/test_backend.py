@@ -80,7 +80,8 @@ def test_all_instances_down_raises_a_failover_error_naming_each(
     with pytest.raises(PluginFailoverError) as caught:
         send()
     messages = [str(error) for error in caught.value.exceptions]
-    assert "'First'" in messages[0] and "connecting" in messages[0]
+    assert "'First'" in messages[0]
+    assert "connecting" in messages[0]
     assert "'Second'" in messages[1]
 
 
@@ -164,7 +165,8 @@ def test_wrong_password_on_the_first_instance_fails_over_to_the_second(
         with caplog.at_level(logging.INFO):
             assert send("Through the second") == 1
         assert second.subjects() == ["Through the second"]
-    assert "'First'" in caplog.text and PASSWORD not in caplog.text
+    assert "'First'" in caplog.text
+    assert PASSWORD not in caplog.text
 
 
 # The current site's choice ------------------------------------------------------------
@@ -211,9 +213,12 @@ def test_failing_site_choice_fails_over_and_is_not_tried_twice(
     choose(default_site, two)
     second.stop()
     connections = second.connections
-    assert EmailBackend(site=default_site).send_messages(
-        [mail.EmailMessage("Site choice down", "Body", "a@x.com", ["b@x.com"])]
-    ) == 1
+    assert (
+        EmailBackend(site=default_site).send_messages(
+            [mail.EmailMessage("Site choice down", "Body", "a@x.com", ["b@x.com"])]
+        )
+        == 1
+    )
     assert first.subjects() == ["Site choice down"]
     assert second.connections == connections
 

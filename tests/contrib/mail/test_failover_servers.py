@@ -122,29 +122,30 @@ def test_breaker_keeps_sends_away_from_the_dead_server_until_its_cooldown(
 ) -> None:
     limits = {"SYNC_AFTER_MIGRATE": False, "BREAKER_FAILURES": 3, "BREAKER_WINDOW": 3600}
     limits["BREAKER_COOLDOWN"] = 600
-    with override_settings(WAGTAIL_PLUGIN_SYSTEM=limits):
-        with smtp_server() as first, smtp_server() as second:
-            smtp_instance(first, "First", priority=1)
-            smtp_instance(second, "Second", priority=2)
-            for number in range(10):
-                mail.EmailMessage(f"Message {number}", "Body", "a@x.com", ["b@x.com"]).send()
-            first.stop()
-            with dead_port(first.port) as dead:
-                for number in range(10, 40):
-                    sent = mail.EmailMessage(
-                        f"Message {number}", "Body", "a@x.com", ["b@x.com"]
-                    ).send()
-                    assert sent == 1
-                # Three failures opened the circuit: no later send knocked on the dead server.
-                assert dead.connections == 3
-                assert len(first.received) == 10
-                assert subjects(second) == Counter(f"Message {n}" for n in range(10, 40))
+    with (
+        override_settings(WAGTAIL_PLUGIN_SYSTEM=limits),
+        smtp_server() as first,
+        smtp_server() as second,
+    ):
+        smtp_instance(first, "First", priority=1)
+        smtp_instance(second, "Second", priority=2)
+        for number in range(10):
+            mail.EmailMessage(f"Message {number}", "Body", "a@x.com", ["b@x.com"]).send()
+        first.stop()
+        with dead_port(first.port) as dead:
+            for number in range(10, 40):
+                sent = mail.EmailMessage(f"Message {number}", "Body", "a@x.com", ["b@x.com"]).send()
+                assert sent == 1
+            # Three failures opened the circuit: no later send knocked on the dead server.
+            assert dead.connections == 3
+            assert len(first.received) == 10
+            assert subjects(second) == Counter(f"Message {n}" for n in range(10, 40))
 
-                # Once the cooldown is over, one send probes it again (and fails over).
-                from wagtail_plugin_system import breaker  # type: ignore[attr-defined]
+            # Once the cooldown is over, one send probes it again (and fails over).
+            from wagtail_plugin_system import breaker  # type: ignore[attr-defined]
 
-                started = breaker.clock()
-                monkeypatch.setattr(breaker, "clock", lambda: started + 601)
-                assert mail.EmailMessage("Probe", "Body", "a@x.com", ["b@x.com"]).send() == 1
-                assert dead.connections == 4
-                assert second.subjects()[-1] == "Probe"
+            started = breaker.clock()
+            monkeypatch.setattr(breaker, "clock", lambda: started + 601)
+            assert mail.EmailMessage("Probe", "Body", "a@x.com", ["b@x.com"]).send() == 1
+            assert dead.connections == 4
+            assert second.subjects()[-1] == "Probe"

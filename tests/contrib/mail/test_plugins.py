@@ -24,9 +24,7 @@ from wagtail_plugin_system.contrib.mail.plugins import (
 from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.health import run_health_check
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Requiring AUTH while not requiring TLS:UserWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
 PASSWORD = "s3cret-smtp-passw0rd"
 
@@ -64,9 +62,11 @@ def test_one_item_per_listed_anymail_esp(plugin_registry: PluginRegistry) -> Non
 def test_a_wrong_esp_setting_is_a_clear_error(
     plugin_registry: PluginRegistry, value: Any, message: str
 ) -> None:
-    with override_settings(WAGTAIL_PLUGIN_SYSTEM_MAIL_ESPS=value):
-        with pytest.raises(ImproperlyConfigured, match=message):
-            register_mail_plugins()
+    with (
+        override_settings(WAGTAIL_PLUGIN_SYSTEM_MAIL_ESPS=value),
+        pytest.raises(ImproperlyConfigured, match=message),
+    ):
+        register_mail_plugins()
 
 
 def test_smtp_configuration_keeps_the_password_secret_and_refuses_tls_with_ssl() -> None:
@@ -74,7 +74,8 @@ def test_smtp_configuration_keeps_the_password_secret_and_refuses_tls_with_ssl()
     valid = SmtpConfiguration.validate(
         {"host": "mail.example.com", "port": 587, "use_tls": True, "timeout": 10}
     )
-    assert valid["use_tls"] is True and valid["use_ssl"] is False
+    assert valid["use_tls"] is True
+    assert valid["use_ssl"] is False
     form = SmtpConfiguration.get_form(
         data={"host": "mail.example.com", "port": 465, "use_tls": "on", "use_ssl": "on"}
     )
@@ -99,7 +100,8 @@ def test_smtp_check_says_ehlo_and_noop_without_sending(
         assert server.received == []
         with pytest.raises(EmailDeliveryError, match="refused its username and password") as bad:
             smtp_item(server, username="mailer", password="wrong-password").check()
-        assert PASSWORD not in str(bad.value) and "wrong-password" not in str(bad.value)
+        assert PASSWORD not in str(bad.value)
+        assert "wrong-password" not in str(bad.value)
     with pytest.raises(EmailDeliveryError, match="failed while connecting"):
         smtp_item(server).check()  # stopped: nothing listens any more
 
