@@ -37,6 +37,8 @@ from wagtail_plugin_system.models import (
 )
 from wagtail_plugin_system.sync import sync_plugins
 
+pytestmark = pytest.mark.slow  # a loopback provider per test
+
 TOKEN = "tok-s3cr3t-value"
 NOW = 1_800_000_000.0
 

@@ -30,7 +30,11 @@ FAILURES = 5
 COOLDOWN = 2.0
 REQUESTS = 1000
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgresql,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def ask(url: str) -> tuple[int, str]:
