@@ -7,6 +7,7 @@ variables point at the server (``tests/postgres.py`` starts a throwaway one).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
@@ -132,12 +133,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # The tasks framework: django.tasks from Django 6.0, the django-tasks backport before.
-try:
-    import django.tasks  # noqa: F401
-
-    _TASKS = "django.tasks"
-except ImportError:
-    _TASKS = "django_tasks"
+_TASKS = "django.tasks" if importlib.util.find_spec("django.tasks") else "django_tasks"
 
 TASKS = {
     # Inline, as in a project that configures nothing.

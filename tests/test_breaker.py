@@ -37,6 +37,8 @@ from wagtail_plugin_system.models import (
 )
 from wagtail_plugin_system.sync import sync_plugins
 
+pytestmark = pytest.mark.slow  # a loopback provider per test
+
 TOKEN = "tok-s3cr3t-value"
 NOW = 1_800_000_000.0
 
@@ -457,9 +459,7 @@ def test_an_unreachable_store_lets_calls_through_and_says_so_once(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_open_circuit_costs_no_query_once_known(
-    remote_plugins: Any, stub: ProviderStub
-) -> None:
+def test_an_open_circuit_costs_no_query_once_known(remote_plugins: Any, stub: ProviderStub) -> None:
     from django.db import connection
 
     stub.set("fail")
@@ -473,3 +473,50 @@ def test_an_open_circuit_costs_no_query_once_known(
                 assert fetch() == "backup"
     assert [query["sql"] for query in queries] == []
     assert stub.count("fail") == 3
+
+
+@pytest.mark.parametrize("name", ["BREAKER_FAILURES", "BREAKER_WINDOW", "BREAKER_COOLDOWN"])
+def test_a_bad_setting_is_a_system_check_error(name: str) -> None:
+    from wagtail_plugin_system.checks import check_settings
+
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={name: "five"}):
+        errors = [message for message in check_settings() if message.id.endswith(".E006")]
+    assert len(errors) == 1
+    assert name in errors[0].msg
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_warm_path_makes_one_round_trip_to_redis(
+    plugin_registry: PluginRegistry, stub: ProviderStub, redis_url: str
+) -> None:
+    """Outside a request, a warm call reads the version token and nothing else."""
+    import redis
+
+    caches = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
+    server = redis.Redis.from_url(redis_url)
+    with override_settings(CACHES=caches, WAGTAIL_PLUGIN_SYSTEM={"SYNC_AFTER_MIGRATE": False}):
+        server.flushdb()
+        cache.clear()
+        remote.register()
+        sync_plugins()
+        PluginInstance.objects.of_type(remote.RemoteServiceType).delete()
+        PluginInstance.objects.create_instance(
+            remote.HttpProvider,
+            name="Primary",
+            config={"url": stub.url, "token": TOKEN, "timeout": 2.0},
+        )
+        fetch()
+        server.config_resetstat()
+        for _ in range(5):
+            assert fetch() == "remote:ok"
+        commands = {
+            name.removeprefix("cmdstat_"): stats["calls"]
+            for name, stats in server.info("commandstats").items()
+        }
+        traffic.discard()
+        cache.clear()
+    commands.pop("config|resetstat", None)
+    assert commands == {"get": 5}  # the version token, once per call

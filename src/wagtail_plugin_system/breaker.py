@@ -60,10 +60,12 @@ __all__ = [
     "forget",
     "limits_of",
     "read",
+    "read_row",
     "record_failure",
     "record_success",
     "reserve_check",
     "reset",
+    "site_limits",
     "trip",
 ]
 
@@ -324,7 +326,8 @@ def _guarded(action: str, default: _T, operation: Callable[[], _T]) -> _T:
 # -- settings ----------------------------------------------------------------------------
 
 
-def _site_limits() -> Limits:
+def site_limits() -> Limits:
+    """The site's ``BREAKER_*`` settings, checked."""
     failures = non_negative_number("BREAKER_FAILURES", "0 turns the circuit breaker off")
     window = non_negative_number("BREAKER_WINDOW", "seconds within which failures count")
     cooldown = non_negative_number("BREAKER_COOLDOWN", "seconds an open circuit stays open")
@@ -342,7 +345,7 @@ def limits_of(instance: PluginInstance | int) -> Limits:
     found = cache.memo_get(key, version)
     if found is not cache.MISS:
         return found  # type: ignore[no-any-return]
-    site = _site_limits()
+    site = site_limits()
     row = (
         PluginCircuit.objects.filter(pk=pk)
         .values_list("failure_threshold", "window_seconds", "cooldown_seconds")
@@ -368,9 +371,24 @@ def read(instance: PluginInstance | int) -> Circuit:
     return _guarded("read a circuit", CLOSED, lambda: _store().read(pk))
 
 
-def circuit_of(instance: PluginInstance) -> Circuit:
-    """The circuit's state as this process knows it: read once per version token."""
-    version = cache.current_version()
+def read_row(instance: PluginInstance) -> Circuit:
+    """The circuit's state now; with the database store, as read with the row when it was."""
+    joined = _joined(instance)
+    return joined if joined is not None else read(instance.pk)
+
+
+#: The version token is read by the caller (once per call) unless it passes none.
+_READ = object()
+
+
+def circuit_of(instance: PluginInstance, version: Any = _READ) -> Circuit:
+    """The circuit's state as this process knows it: read once per version token.
+
+    ``version`` is the token the caller already read (so the breaker reads it
+    no second time); by default it is read here.
+    """
+    if version is _READ:
+        version = cache.current_version()
     key = ("circuit", instance.pk)
     found = cache.memo_get(key, version)
     if found is not cache.MISS:
@@ -398,9 +416,12 @@ def _learn(instance: PluginInstance, circuit: Circuit) -> None:
     cache.memo_set(("circuit", instance.pk), cache.current_version(), circuit)
 
 
-def is_open(instance: PluginInstance) -> bool:
-    """Whether selection must treat the instance as unusable (its circuit is not closed)."""
-    return circuit_of(instance).is_open
+def is_open(instance: PluginInstance, version: Any = _READ) -> bool:
+    """Whether selection must treat the instance as unusable (its circuit is not closed).
+
+    An instance whose breaker is off (0 failures) is never treated so.
+    """
+    return circuit_of(instance, version).is_open and limits_of(instance).failures > 0
 
 
 # -- the call loop's hooks ------------------------------------------------------------------
@@ -414,15 +435,18 @@ def forget() -> None:
     _probe_taken.clear()
 
 
-def admit(instance: PluginInstance) -> Admission | None:
+def admit(instance: PluginInstance, version: Any = _READ) -> Admission | None:
     """May ``call_with_failover()`` call the instance now? ``None``: skip it.
 
     A closed circuit answers :data:`CALL` from memory. An open one whose cooldown
     is over tries to reserve the probe in the shared store: the one call that
     gets it answers :data:`PROBE`; every other call (in any process) skips.
     """
-    circuit = circuit_of(instance)
+    circuit = circuit_of(instance, version)
     if not circuit.is_open:
+        return CALL
+    limits = limits_of(instance)
+    if limits.failures <= 0:  # the breaker is off: an open circuit is left alone
         return CALL
     assert circuit.probe_at is not None
     now = clock()
@@ -431,7 +455,6 @@ def admit(instance: PluginInstance) -> Admission | None:
     taken = (instance.pk, circuit.probe_at)
     if _probe_taken.get(taken, 0.0) > time.monotonic():
         return None
-    limits = limits_of(instance)
 
     def reserve() -> bool:
         return _store().reserve_probe(instance.pk, circuit, limits, now)

@@ -7,6 +7,7 @@
 * ``wagtail_plugin_system.E003``: ``wagtail.contrib.settings`` is not installed.
 * ``wagtail_plugin_system.E004``: ``VERSION_CHECK_INTERVAL`` is not a number of seconds.
 * ``wagtail_plugin_system.E005``: ``VERSION_STORE`` is not ``auto``, ``cache`` or ``database``.
+* ``wagtail_plugin_system.E006``: a ``BREAKER_*`` setting is not a number, 0 or more.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
 * ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
@@ -26,6 +27,7 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
+from .breaker import site_limits
 from .core.registry import registry
 from .core.settings import SETTING_NAME, get_setting, unknown_settings, version_check_interval
 from .fields import get_crypter
@@ -108,6 +110,16 @@ def check_settings(
                 str(exc),
                 hint="Set it to 0 (the default) or to a few seconds, e.g. 1.",
                 id=f"{ID}.E004",
+            )
+        )
+    try:
+        site_limits()
+    except ImproperlyConfigured as exc:
+        messages.append(
+            checks.Error(
+                str(exc),
+                hint="The defaults are 5 failures within 60 seconds and a 30-second cooldown.",
+                id=f"{ID}.E006",
             )
         )
     return messages

@@ -155,7 +155,7 @@ def get_plugin_instance(
         found = _site_choice(entry, site=site, request=request)
     if found is None:
         for instance in _iter_selectable(entry, SELECTABLE_STATUSES):
-            if breaker.is_open(instance):  # unusable until its circuit closes
+            if breaker.is_open(instance, version):  # unusable until its circuit closes
                 continue
             found = _load(instance)
             if found is not None:
@@ -307,9 +307,8 @@ class _Candidates:
         return self._get(0) is not None
 
 
-def _failover_candidates(entry: RegisteredType) -> _Candidates:
+def _failover_candidates(entry: RegisteredType, version: str | None) -> _Candidates:
     """Active then reserved instances, each loaded when reached (or with its load error)."""
-    version = cache.current_version()
     key = ("candidates", entry.name)
     found = cache.memo_get(key, version)
     if found is not cache.MISS:
@@ -353,7 +352,8 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             f"Plugin type {entry.name!r} ({type_class.__qualname__}) has no public method "
             f"{method!r}; call_with_failover() can only call the type's methods."
         )
-    candidates = _failover_candidates(entry)
+    version = cache.current_version()  # read once: the breaker's state is kept under it too
+    candidates = _failover_candidates(entry, version)
     if not candidates:
         raise PluginUnavailableError(
             f"No active or reserved instance of plugin type {entry.name!r} is available. "
@@ -371,9 +371,9 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                 "Skipping plugin instance %s (%r): %s", instance.pk, instance.name, load_error
             )
             continue
-        admission = breaker.admit(instance)
+        admission = breaker.admit(instance, version)
         if admission is None:  # its circuit is open: skipped without a call
-            open_until[instance.pk] = breaker.circuit_of(instance).probe_at or 0.0
+            open_until[instance.pk] = breaker.circuit_of(instance, version).probe_at or 0.0
             continue
         with traffic.observed(entry, instance, method, admission) as call:
             try:

@@ -7,11 +7,13 @@ plugin instances, and only when something is wrong:
 * instances in use whose implementation's code is missing, or whose
   configuration cannot be decrypted;
 * plugin types with no usable instance at all;
+* instances whose circuit is open (calls skip them);
 * active instances not checked for longer than ``CHECK_STALE_AFTER`` seconds
   (counted from their creation when they were never checked): their checks
   are not scheduled, or the schedule stopped.
 
-Two queries, whatever the number of instances and types.
+Three queries, whatever the number of instances and types (with the cache
+store, the circuits are read from the cache, one key per instance in use).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from wagtail.admin.ui.components import Component
 
 from ..health import check_message_display, stale_after
 from ..models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
+from .circuits import circuit_label, open_circuits
 from .permissions import instance_permission_policy, instance_url
 
 __all__ = ["PluginProblemsPanel", "find_all_problems", "find_problems", "find_stale"]
@@ -119,7 +122,7 @@ def find_problems() -> tuple[list[Problem], list[Problem]]:
 
 
 def find_all_problems() -> tuple[list[Problem], list[Problem], list[Problem]]:
-    """(instances to fix, types without a usable instance, stale checks), in two queries."""
+    """(instances to fix, types without a usable instance, stale checks), in three queries."""
     in_use = list(
         PluginInstance.objects.filter(status__in=SELECTABLE_STATUSES)
         .select_related("item__plugin_type")
@@ -133,8 +136,20 @@ def find_all_problems() -> tuple[list[Problem], list[Problem], list[Problem]]:
             fine.append(instance)
         else:
             instances.append(problem)
+    circuits = open_circuits()
+    instances += [
+        Problem(
+            title=str(instance),
+            reason=_("Its circuit is open: calls skip it (%(state)s).")
+            % {"state": circuit_label(circuit)},
+            url=instance_url("circuit", quote(instance.pk)),
+            action=_("Reset circuit"),
+        )
+        for instance, circuit in circuits
+    ]
     # An instance with a problem is listed once, for that problem.
-    stale = find_stale(fine)
+    tripped = {instance.pk for instance, _circuit in circuits}
+    stale = find_stale([instance for instance in fine if instance.pk not in tripped])
     usable_types = {
         instance.item.plugin_type_id
         for instance in in_use

@@ -44,10 +44,12 @@ from wagtail.admin.ui.tables import (
 from wagtail.models import ReferenceIndex
 from wagtail.snippets.views import snippets as snippet_views
 
+from ... import breaker
 from ...core.exceptions import ConfigFormatError
 from ...core.ids import parse_id
 from ...health import check_message_display
 from ...models import PluginCheckResult, PluginInstance, PluginItem
+from ..circuits import CircuitColumn, FailoverEvents, TrafficChart, circuit_label
 from ..columns import PluginStatusColumn
 from ..forms import (
     clear_field_name,
@@ -87,7 +89,7 @@ class InstanceIndexView(snippet_views.IndexView):
 
     def get_base_queryset(self) -> QuerySet[PluginInstance]:
         queryset: QuerySet[PluginInstance] = super().get_base_queryset()
-        return queryset.select_related("item__plugin_type").annotate(
+        return queryset.select_related("item__plugin_type", "circuit").annotate(
             usage_count=ReferenceIndex.usage_count_subquery(PluginInstance),
             # The newest check's status, from the history (timed out or failed).
             last_check_status=Subquery(
@@ -122,6 +124,9 @@ class InstanceIndexView(snippet_views.IndexView):
                 accessor="pk",
                 sort_key="last_check_at",
             ),
+            CircuitColumn(
+                "circuit", label=pgettext_lazy("plugins admin", "Circuit"), accessor="pk"
+            ),
             UsageColumn(
                 "usage_count", label=pgettext_lazy("plugins admin", "Usage"), sort_key="usage_count"
             ),
@@ -148,6 +153,14 @@ class InstanceIndexView(snippet_views.IndexView):
             url = instance_url("check", quote(instance.pk)) + self._back_to_listing
             buttons.append(
                 MenuItem(gettext_lazy("Test"), url=url, icon_name="circle-check", priority=25)
+            )
+            buttons.append(
+                MenuItem(
+                    gettext_lazy("Circuit breaker"),
+                    url=instance_url("circuit", quote(instance.pk)),
+                    icon_name="warning",
+                    priority=26,
+                )
             )
         return buttons
 
@@ -299,7 +312,34 @@ class InstanceEditView(InstanceFormMixin, snippet_views.EditView):
 
 
 class InstanceInspectView(snippet_views.InspectView):
-    """Shows an instance without its configuration values."""
+    """Shows an instance without its configuration values, with its circuit and traffic."""
+
+    #: Shown after the viewset's fields: not model fields, each with its own value method.
+    extra_fields = {
+        "circuit": pgettext_lazy("plugins admin", "Circuit"),
+        "traffic": gettext_lazy("Last 24 hours"),
+        "failover_events": gettext_lazy("Recent failover events"),
+    }
+
+    def get_fields(self) -> list[str]:
+        fields: list[str] = super().get_fields()
+        return [*fields, *self.extra_fields]
+
+    def get_field_label(self, field_name: str, field: Any) -> str:
+        if field_name in self.extra_fields:
+            return str(self.extra_fields[field_name])
+        if field_name == "check_history":  # a viewset field, shown after the last check
+            return _("Recent checks")
+        return str(super().get_field_label(field_name, field))
+
+    def get_circuit_display_value(self) -> str:
+        return circuit_label(breaker.read(self.object))
+
+    def get_traffic_display_value(self) -> TrafficChart:
+        return TrafficChart(self.object)
+
+    def get_failover_events_display_value(self) -> FailoverEvents:
+        return FailoverEvents(self.object)
 
     def get_last_check_ok_display_value(self) -> str:
         instance: PluginInstance = self.object
@@ -315,12 +355,6 @@ class InstanceInspectView(snippet_views.InspectView):
 
     def get_check_history_display_value(self) -> CheckHistory:
         return CheckHistory(self.object)
-
-    def get_field_label(self, field_name: str, field: Any) -> str:
-        if field_name == "check_history":
-            return _("Recent checks")
-        label: str = super().get_field_label(field_name, field)
-        return label
 
     def get_config_display_value(self) -> str:
         instance: PluginInstance = self.object
