@@ -33,7 +33,7 @@ from typing import Any
 
 from django import forms
 from django.utils.functional import cached_property
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from wagtail.blocks import (
     BaseStreamBlock,
@@ -45,12 +45,13 @@ from wagtail.blocks import (
 )
 from wagtail.fields import StreamField
 
-from .core.contracts import BasePluginItem, BasePluginType, render_item
+from .core.contracts import BasePluginItem, BasePluginType
 from .core.exceptions import PluginUnavailableError, UnknownPluginError
 from .core.ids import parse_id
 from .core.registry import registry
 from .instances import get_instances, load
 from .models import PluginInstance, PluginStatus, PluginType
+from .rendering import render_given
 from .selection import get_plugin_instance
 from .widgets import PluginInstanceChooser
 
@@ -240,12 +241,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
     def render_basic(
         self, value: PluginInstance | None, context: Mapping[str, Any] | None = None
     ) -> SafeString:
-        plugin = self.resolve(value, context)
-        if plugin is None:
-            return mark_safe("")
-        flatten = getattr(context, "flatten", None)
-        flat: Mapping[str, Any] | None = flatten() if callable(flatten) else context
-        return mark_safe(render_item(plugin, flat))  # the item renders through its template
+        return render_given(self.resolve(value, context), context)
 
     class Meta:
         icon = "plug"

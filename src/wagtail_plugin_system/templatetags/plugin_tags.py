@@ -5,7 +5,7 @@ selects for the request's site (see
 :meth:`~wagtail_plugin_system.BasePluginItem.render`). It renders nothing,
 never an error, when the type has no usable instance or is not registered,
 or when the item's rendering fails (logged; in a preview, editors see a
-notice): see :func:`~wagtail_plugin_system.core.contracts.render_item`.
+notice): see :func:`~wagtail_plugin_system.rendering.render_item`.
 Extra keyword arguments reach the item's template context:
 ``{% plugin "map" zoom=12 %}``.
 
