@@ -41,7 +41,6 @@ Rules:
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from typing import TYPE_CHECKING, Any
@@ -53,6 +52,7 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
 from .core.exceptions import ConfigDecryptionError, ConfigEncodingError, ConfigFormatError
+from .core.masking import MaskedConfig
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -226,14 +226,15 @@ class Ciphertext:
         return hash(self.token)
 
 
-class StoredJSON(dict[str, Any]):
+class StoredJSON(MaskedConfig):
     """A decrypted JSON object: a plain, writable dict, except in templates.
 
-    Django's templates call whatever is callable before looking into it, and
-    calling this dict returns only what its model instance's ``public_config()``
-    gives (an empty dict when the model defines none). So ``{{ row.config }}``
-    and ``{{ row.config.token }}`` never print a secret, however a template
-    reached the row. Its ``repr()`` hides the values, as
+    It is a :class:`~wagtail_plugin_system.core.masking.MaskedConfig`: Django's
+    templates call whatever is callable before looking into it, and calling
+    this dict returns only what its model instance's ``public_config()`` gives
+    (an empty dict when the model defines none). So ``{{ row.config }}`` and
+    ``{{ row.config.token }}`` never print a secret, however a template reached
+    the row. Its ``repr()`` hides the values, as
     :class:`~wagtail_plugin_system.PluginConfig`'s does. Copies and pickles of it
     are plain dicts.
     """
@@ -244,18 +245,9 @@ class StoredJSON(dict[str, Any]):
         super().__init__(value)
         self._owner = owner
 
-    def __call__(self) -> dict[str, Any]:
+    def public(self) -> dict[str, Any]:
         public = getattr(self._owner, "public_config", None)
         return dict(public()) if callable(public) else {}
-
-    def __repr__(self) -> str:
-        return "{" + ", ".join(f"{key!r}: '***'" for key in self) + "}"
-
-    def __copy__(self) -> dict[str, Any]:
-        return dict(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
-        return copy.deepcopy(dict(self), memo)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (dict, (dict(self),))

@@ -26,6 +26,7 @@ from ..core.exceptions import (
     PluginUnavailableError,
     UnknownPluginError,
 )
+from ..core.masking import without_secrets
 from ..core.redact import describe_exception
 from ..core.registry import registry
 from ..fields import EncryptedJSONField
@@ -353,10 +354,11 @@ class PluginInstance(models.Model):
         Empty when the item's code is not registered (its secret fields are not
         known then) or the configuration cannot be read.
         """
-        item_class = self.get_item_class()
-        if item_class is None or self.get_config_error() is not None:
+        if self.get_config_error() is not None:
             return {}
-        return item_class.public_config(self.config)
+        item_class = self.get_item_class()
+        secret = item_class.get_secret_fields() if item_class is not None else None
+        return without_secrets(self.config, secret)
 
     @sensitive_variables()
     def load_instance(self) -> BasePluginItem:
