@@ -228,3 +228,20 @@ def test_seed_configuration_form_renders_no_stored_secret(
     assert STORED_SECRET not in html
     assert form.initial["url"] == "https://vault.example"
     assert field not in form.initial
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "1e3", "-1", " ", None, [1], {}, 1.0, True, str(2**63)])
+def test_get_plugin_by_id_finds_nothing_for_a_malformed_id(plugins: None, raw: Any) -> None:
+    sync_registered_plugins_to_db(prune=False)
+    kind = PluginType.objects.get(name="compat_mail")
+    assert kind.get_plugin_by_id(raw) is None
+
+
+def test_get_plugin_by_id_finds_its_types_instances_only(plugins: None) -> None:
+    sync_registered_plugins_to_db(prune=False)
+    kind = PluginType.objects.get(name="compat_mail")
+    default = PluginInstance.objects.get(item__name="log")
+    assert kind.get_plugin_by_id(f" {default.pk} ") == default
+    registry.register_item(Vault)
+    other_kind = PluginType.objects.create(name="compat_other")
+    assert other_kind.get_plugin_by_id(default.pk) is None

@@ -26,6 +26,7 @@ from ..core.exceptions import (
     PluginUnavailableError,
     UnknownPluginError,
 )
+from ..core.ids import parse_id
 from ..core.masking import without_secrets
 from ..core.redact import describe_exception
 from ..core.registry import registry
@@ -169,6 +170,34 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
         """
         return self.filter(item__plugin_type__name__in=registry.type_names(plugin_type))
 
+    def with_item_and_type(self) -> PluginInstanceQuerySet:
+        """The rows with their item and type read in the same query (what displaying needs)."""
+        return self.select_related("item__plugin_type")
+
+    def by_outside_id(
+        self,
+        raw: object,
+        plugin_type: type[BasePluginType] | str | PluginType | None = None,
+    ) -> PluginInstance | None:
+        """The instance an id from outside stands for, with its item and type; else ``None``.
+
+        ``raw`` is whatever arrived (a URL part, a form post, a block value): it
+        is parsed by :func:`~wagtail_plugin_system.core.ids.parse_id`, so a
+        malformed value (``"²"``, ``"1e3"``, ``None``, a list) is "not found",
+        never an error. With ``plugin_type`` (a class, a name or a former name,
+        or a :class:`PluginType` row), an instance of another type is not found
+        either. One query at most, none for a malformed id.
+        """
+        pk = parse_id(raw)
+        if pk is None:
+            return None
+        queryset = self.with_item_and_type().filter(pk=pk)
+        if isinstance(plugin_type, PluginType):
+            queryset = queryset.filter(item__plugin_type=plugin_type)
+        elif plugin_type is not None:
+            queryset = queryset.of_type(plugin_type)
+        return queryset.first()
+
     def selectable(self) -> PluginInstanceQuerySet:
         """Instances that may be selected: active or reserved, with their code synced."""
         return self.filter(
@@ -179,9 +208,7 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
 
     def in_selection_order(self) -> PluginInstanceQuerySet:
         """Active before reserved (before disabled), then priority, then creation order."""
-        return self.select_related("item__plugin_type").order_by(
-            status_rank(), "priority", "created_at", "pk"
-        )
+        return self.with_item_and_type().order_by(status_rank(), "priority", "created_at", "pk")
 
 
 class PluginInstanceManager(models.Manager["PluginInstance"]):
@@ -190,6 +217,16 @@ class PluginInstanceManager(models.Manager["PluginInstance"]):
 
     def of_type(self, plugin_type: type[BasePluginType] | str) -> PluginInstanceQuerySet:
         return self.get_queryset().of_type(plugin_type)
+
+    def with_item_and_type(self) -> PluginInstanceQuerySet:
+        return self.get_queryset().with_item_and_type()
+
+    def by_outside_id(
+        self,
+        raw: object,
+        plugin_type: type[BasePluginType] | str | PluginType | None = None,
+    ) -> PluginInstance | None:
+        return self.get_queryset().by_outside_id(raw, plugin_type)
 
     def create_instance(
         self,
