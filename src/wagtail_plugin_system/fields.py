@@ -321,6 +321,7 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
         token decrypts to something that is not JSON text.
         """
         where = ""
+        instance_id = instance.pk if instance is not None else None
         if instance is not None:
             where = f" of {instance._meta.verbose_name} {instance.pk}"
         crypter, key_problem = _reading_crypter()
@@ -334,7 +335,8 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
             if key_problem is not None and crypter is None:
                 raise ConfigDecryptionError(
                     f"The stored {self.verbose_name}{where} cannot be decrypted: {key_problem} "
-                    f"Fix the setting; the stored value is kept unchanged."
+                    f"Fix the setting; the stored value is kept unchanged.",
+                    instance_id=instance_id,
                 )
             hint = f" Also, {key_problem[:1].lower()}{key_problem[1:]}" if key_problem else ""
             raise ConfigDecryptionError(
@@ -342,7 +344,8 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
                 f"{KEY_SETTING}. If the key was changed, put the key it was encrypted with back "
                 f"as a later entry of {KEY_SETTING} (the first key encrypts, the others only "
                 f"decrypt) and run 'manage.py pluginrotatekeys'. The stored value is kept "
-                f"unchanged.{hint}"
+                f"unchanged.{hint}",
+                instance_id=instance_id,
             )
         try:
             return json.loads(data.decode("utf-8"))
@@ -351,7 +354,8 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
                 f"The stored {self.verbose_name}{where} decrypts, but is not JSON text (it may "
                 f"have been written by another field or program). Save the configuration again "
                 f"(in the admin, its edit form offers the fields empty); until then it is not "
-                f"used. The stored value is kept unchanged."
+                f"used. The stored value is kept unchanged.",
+                instance_id=instance_id,
             ) from None
 
     # -- writing ------------------------------------------------------------------

@@ -96,7 +96,8 @@ def _dict_form(
 def _require_concrete(cls: object, base: type, function: str) -> None:
     if not (isinstance(cls, type) and issubclass(cls, base) and not cls.__dict__.get("abstract")):
         raise PluginRegistrationError(
-            f"{function}() needs a concrete {base.__name__} subclass; got {cls!r}."
+            f"{function}() needs a concrete {base.__name__} subclass; got {cls!r}.",
+            plugin_class=cls if isinstance(cls, type) else None,
         )
 
 
@@ -112,5 +113,8 @@ def _refuse_clash(
             raise DuplicatePluginError(
                 f"Plugin {'item' if issubclass(new, BasePluginItem) else 'type'} "
                 f"{_qualname(new)} uses the name or alias {sorted(clash)[0]!r}, which "
-                f"{_qualname(other)} uses already{where}. Remove it from one of them."
+                f"{_qualname(other)} uses already{where}. Remove it from one of them.",
+                plugin_class=new,
+                type_name=new.name if issubclass(new, BasePluginType) else None,
+                item_name=new.name if issubclass(new, BasePluginItem) else None,
             )

@@ -120,7 +120,9 @@ class PluginRegistry:
         if get_plugin is not None and not callable(get_plugin):
             raise PluginRegistrationError(
                 f"'get_plugin' for plugin type {type_class.name!r} must be callable; "
-                f"got {get_plugin!r}."
+                f"got {get_plugin!r}.",
+                plugin_class=type_class,
+                type_name=type_class.name,
             )
         with self._lock:
             entry = self._register_type(type_class)
@@ -136,7 +138,9 @@ class PluginRegistry:
                 raise DuplicatePluginError(
                     f"Plugin type name {type_class.name!r} is taken by "
                     f"{_qualname(existing.type_class)}; {_qualname(type_class)} cannot use it "
-                    f"too. Give one of them another name."
+                    f"too. Give one of them another name.",
+                    plugin_class=type_class,
+                    type_name=type_class.name,
                 )
             existing.type_class = type_class
             return existing
@@ -166,7 +170,9 @@ class PluginRegistry:
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
             raise PluginRegistrationError(
                 f"'priority' for plugin item {item_class.name!r} must be an integer; "
-                f"got {priority!r}."
+                f"got {priority!r}.",
+                plugin_class=item_class,
+                item_name=item_class.name,
             )
         with self._lock:
             type_entry = self._register_type(item_class.plugin_type)
@@ -175,7 +181,10 @@ class PluginRegistry:
                 raise DuplicatePluginError(
                     f"Plugin item name {item_class.name!r} of type {type_entry.name!r} is taken "
                     f"by {_qualname(existing.item_class)}; {_qualname(item_class)} cannot use it "
-                    f"too. Give one of them another name."
+                    f"too. Give one of them another name.",
+                    plugin_class=item_class,
+                    type_name=type_entry.name,
+                    item_name=item_class.name,
                 )
             if existing is None:
                 _refuse_clash(
@@ -232,7 +241,8 @@ class PluginRegistry:
             raise UnknownPluginError(
                 f"Plugin type {name or plugin_type!r} is not registered (registered types: "
                 f"{known}). Register it with register_plugin_type() in an AppConfig.ready() or "
-                f"through a '{ENTRY_POINT_GROUP}' entry point."
+                f"through a '{ENTRY_POINT_GROUP}' entry point.",
+                type_name=name if isinstance(name, str) else None,
             )
         return entry
 
@@ -260,7 +270,9 @@ class PluginRegistry:
             raise UnknownPluginError(
                 f"Plugin item {name or item!r} of type {type_entry.name!r} is not registered "
                 f"(its registered items: {known}). Register it with register_plugin_item() in "
-                f"an AppConfig.ready() or through a '{ENTRY_POINT_GROUP}' entry point."
+                f"an AppConfig.ready() or through a '{ENTRY_POINT_GROUP}' entry point.",
+                type_name=type_entry.name,
+                item_name=name if isinstance(name, str) else None,
             )
         return found
 

@@ -255,7 +255,10 @@ class PluginInstanceManager(models.Manager["PluginInstance"]):
             except PluginItem.DoesNotExist:
                 raise PluginUnavailableError(
                     f"Plugin item {item.plugin_type.name}/{item.name} has no database row yet. "
-                    f"Register it and run 'manage.py pluginsync' first."
+                    f"Register it and run 'manage.py pluginsync' first.",
+                    plugin_class=item,
+                    type_name=item.plugin_type.name,
+                    item_name=item.name,
                 ) from None
         else:
             row = item
@@ -263,7 +266,9 @@ class PluginInstanceManager(models.Manager["PluginInstance"]):
             if found is None:
                 raise PluginUnavailableError(
                     f"The code of plugin item {row.plugin_type.name}/{row.name} is not "
-                    f"registered in this process, so its configuration cannot be checked."
+                    f"registered in this process, so its configuration cannot be checked.",
+                    type_name=row.plugin_type.name,
+                    item_name=row.name,
                 )
             item_class = found
         data = dict(config or {})
@@ -272,7 +277,7 @@ class PluginInstanceManager(models.Manager["PluginInstance"]):
         elif validate and data:
             raise ValidationError(
                 _("%(item)s has no configuration, so it cannot store config values.")
-                % {"item": f"{item_class.plugin_type.name}/{item_class.name}"}
+                % {"item": f"{item_class.plugin_type.name}/{item_class.name}"},
             )
         fields.setdefault("priority", row.default_priority)
         instance: PluginInstance = self.create(item=row, name=name, config=data, **fields)
@@ -376,7 +381,8 @@ class PluginInstance(models.Model):
             return ConfigFormatError(
                 f"Plugin instance {self.pk} ({self.name!r}) has a configuration that is a JSON "
                 f"{_json_kind(config)}, not an object. Open it in the admin and save its "
-                f"configuration again; until then it is not used."
+                f"configuration again; until then it is not used.",
+                instance_id=self.pk,
             )
         return None
 
@@ -415,7 +421,10 @@ class PluginInstance(models.Model):
             raise PluginUnavailableError(
                 f"Plugin instance {self.pk} ({self.name!r}) uses implementation "
                 f"{self.item.plugin_type.name}/{self.item.name}, whose code is not registered in "
-                f"this process. Install and register it, or disable the instance."
+                f"this process. Install and register it, or disable the instance.",
+                instance_id=self.pk,
+                type_name=self.item.plugin_type.name,
+                item_name=self.item.name,
             )
         problem = self.get_config_error()
         if problem is not None:
@@ -429,7 +438,11 @@ class PluginInstance(models.Model):
             f"Plugin instance {self.pk} ({self.name!r}) cannot be loaded: creating its "
             f"implementation {item_class.plugin_type.name}/{item_class.name} raised {error}. "
             f"Fix the implementation's __init__() or the instance's configuration, or disable "
-            f"the instance."
+            f"the instance.",
+            plugin_class=item_class,
+            instance_id=self.pk,
+            type_name=item_class.plugin_type.name,
+            item_name=item_class.name,
         )
 
 

@@ -12,7 +12,11 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
-from ..exceptions import PluginDefinitionError, PluginItemDefinitionError
+from ..exceptions import (
+    PluginDefinitionError,
+    PluginItemDefinitionError,
+    PluginTypeDefinitionError,
+)
 
 __all__ = ["NAME_PATTERN"]
 
@@ -28,7 +32,17 @@ def _qualname(cls: type) -> str:
 
 
 def _fail(error: type[PluginDefinitionError], cls: type, problem: str) -> NoReturn:
-    raise error(f"{_qualname(cls)}: {problem}")
+    name = cls.__dict__.get("name")
+    name = name if isinstance(name, str) else None
+    plugin_type = getattr(cls, "plugin_type", None)
+    type_name = getattr(plugin_type, "name", None) if isinstance(plugin_type, type) else None
+    if error is PluginItemDefinitionError:
+        names = {"item_name": name, "type_name": type_name if isinstance(type_name, str) else None}
+    elif error is PluginTypeDefinitionError:
+        names = {"type_name": name}
+    else:
+        names = {}
+    raise error(f"{_qualname(cls)}: {problem}", plugin_class=cls, **names)
 
 
 def _check_name(cls: type, error: type[PluginDefinitionError], kind: str) -> None:
