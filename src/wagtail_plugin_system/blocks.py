@@ -51,7 +51,7 @@ from .core.ids import parse_id
 from .core.registry import registry
 from .instances import get_instances, load
 from .models import PluginInstance, PluginStatus, PluginType
-from .rendering import render_given
+from .rendering import render_loaded_item
 from .selection import get_plugin_instance
 from .widgets import PluginInstanceChooser
 
@@ -228,7 +228,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
     def render_basic(
         self, value: PluginInstance | None, context: Mapping[str, Any] | None = None
     ) -> SafeString:
-        return render_given(self.resolve(value, context), context)
+        return render_loaded_item(self.resolve(value, context), context)
 
     class Meta:
         icon = "plug"

@@ -52,7 +52,7 @@ from jinja2.utils import _PassArg
 from markupsafe import Markup
 
 from .core.masking import public_view
-from .rendering import render_given, render_selected
+from .rendering import render_loaded_item, render_selected_item
 
 __all__ = ["PluginExtension", "plugins"]
 
@@ -60,13 +60,13 @@ __all__ = ["PluginExtension", "plugins"]
 @pass_context
 def plugin(context: Context, plugin_type: str, **kwargs: Any) -> Markup:
     """Render the selected instance of ``plugin_type`` for the current site."""
-    return Markup(render_selected(plugin_type, context.get_all(), "plugin()", **kwargs))
+    return Markup(render_selected_item(plugin_type, context.get_all(), "plugin()", **kwargs))
 
 
 @pass_context
 def render_plugin(context: Context, item: Any, **kwargs: Any) -> Markup:
     """Render a loaded plugin item with the template's context; anything else renders nothing."""
-    return Markup(render_given(item, context.get_all(), **kwargs))
+    return Markup(render_loaded_item(item, context.get_all(), **kwargs))
 
 
 class PublicContext(Context):

@@ -24,7 +24,7 @@ from .core.exceptions import UnknownPluginError
 from .core.redact import describe_exception, format_exception
 from .selection import get_plugin_instance
 
-__all__ = ["flat_context", "render_given", "render_item", "render_selected"]
+__all__ = ["flat_context", "render_item", "render_loaded_item", "render_selected_item"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,9 @@ def render_item(
     return ""
 
 
-def render_selected(plugin_type: str, context: Any, spelling: str, **kwargs: Any) -> SafeString:
+def render_selected_item(
+    plugin_type: str, context: Any, spelling: str, **kwargs: Any
+) -> SafeString:
     """The HTML of the instance ``plugin_type`` selects for ``context``'s request, or ``""``.
 
     ``spelling`` is how the template called it, for the warning about an
@@ -93,10 +95,10 @@ def render_selected(plugin_type: str, context: Any, spelling: str, **kwargs: Any
             plugin_type,
         )
         return mark_safe("")
-    return render_given(item, context, **kwargs)
+    return render_loaded_item(item, context, **kwargs)
 
 
-def render_given(item: Any, context: Any, **kwargs: Any) -> SafeString:
+def render_loaded_item(item: Any, context: Any, **kwargs: Any) -> SafeString:
     """The HTML of a loaded plugin item with ``context``; ``""`` for anything else."""
     if not isinstance(item, BasePluginItem):
         return mark_safe("")
