@@ -42,6 +42,7 @@ list) or printed (``{{ config }}``) is its non-secret view.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -144,6 +145,29 @@ class PluginExtension(Extension):
         if not isinstance(environment.filters, PublicFilters):
             environment.filters = PublicFilters(environment.filters)
         environment.finalize = _public_finalize(environment.finalize)
+        dumps = environment.policies.get("json.dumps_function") or json.dumps
+        if not getattr(dumps, "_public", False):
+            environment.policies["json.dumps_function"] = _public_dumps(dumps)
+
+
+def _public_deep(value: Any) -> Any:
+    """``value`` with every configuration inside lists, tuples and dicts made public."""
+    value = public_view(value)
+    if isinstance(value, dict):
+        return {key: _public_deep(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_public_deep(item) for item in value]
+    return value
+
+
+def _public_dumps(dumps: Callable[..., str]) -> Callable[..., str]:
+    """The ``tojson`` serialiser, seeing configurations nested in what it serialises as public."""
+
+    def public_dumps(value: Any, **kwargs: Any) -> str:
+        return dumps(_public_deep(value), **kwargs)
+
+    public_dumps._public = True  # type: ignore[attr-defined]
+    return public_dumps
 
 
 def _public_finalize(previous: Callable[..., Any] | None) -> Callable[..., Any]:

@@ -145,6 +145,8 @@ JINJA2_PATHS = [
     "{% for c in configs %}{{ c.token }}{{ c|tojson }}{{ c.values()|join }}{% endfor %}",
     "{{ configs|map(attribute='token')|join }}",
     "{{ configs|first|tojson }}",
+    "{{ configs|tojson }}",
+    "{{ {'nested': [config, row_config]}|tojson }}",
     "{% set c = config %}{{ c.token }}",
     "{% with c = row.config %}{{ c.token }}{{ c|dictsort }}{% endwith %}",
 ]
