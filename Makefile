@@ -142,15 +142,17 @@ test: venv
 
 # The quick loop. The test database is kept in .cache/ (one per worker) and reused:
 # migrations that are new since are applied, and the tests' configuration makes
-# Wagtail's root page and default site again after each flush. TEST_FAST_WORKERS=0 runs
-# in one process (pytest-xdist's -n 0).
+# Wagtail's root page and default site again after each flush. Each test file runs whole,
+# in order, on one worker, as in a run of one process (some tests count the queries of a
+# request after the same file's earlier tests have warmed Django's caches).
+# TEST_FAST_WORKERS=0 runs in one process (pytest-xdist's -n 0).
 TEST_FAST_WORKERS ?= 2
 TEST_FAST_DB := $(abspath .cache)/test-fast.sqlite3
 
 test-fast: venv
 	@mkdir -p .cache
 	WPS_SQLITE_TEST_NAME="$(TEST_FAST_DB)" $(PYTEST) --reuse-db -n $(TEST_FAST_WORKERS) \
-		-m "not slow and not browser and not packaging"
+		--dist loadfile -m "not slow and not browser and not packaging"
 
 # mypy's daemon keeps what it has checked in memory and re-checks what changed. It is
 # given the source directory (a daemon started on packages = ... misses edits); the
