@@ -26,10 +26,6 @@ passes when its class is defined).
 
 from __future__ import annotations
 
-import importlib
-import warnings
-from typing import Any
-
 from .configuration import PluginConfig, PluginConfiguration
 from .items import BasePluginItem, InstanceRecord
 from .types import BasePluginType, required_plugin_item_method
@@ -44,16 +40,3 @@ __all__ = [
     "PluginConfiguration",
     "required_plugin_item_method",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # render_item() moved to the services layer, which every surface renders through.
-    if name == "render_item":
-        warnings.warn(
-            "wagtail_plugin_system.core.contracts.render_item is deprecated; use "
-            "wagtail_plugin_system.rendering.render_item.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return importlib.import_module("wagtail_plugin_system.rendering").render_item
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
