@@ -140,6 +140,7 @@ class PluginInstanceViewSet(SnippetViewSet):
         "last_check_at",
         "last_check_ok",
         "last_check_message",
+        "last_check_detail",
         "created_at",
         "updated_at",
     ]

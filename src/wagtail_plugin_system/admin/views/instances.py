@@ -46,7 +46,7 @@ from wagtail.snippets.views import snippets as snippet_views
 
 from ...core.exceptions import ConfigFormatError
 from ...core.ids import parse_id
-from ...health import check_message_display
+from ...health import check_message_detail, check_message_display
 from ...models import PluginInstance, PluginItem
 from ..columns import PluginStatusColumn
 from ..forms import (
@@ -69,7 +69,14 @@ __all__ = [
 
 
 class HealthColumn(Column):
+    """The last check: passed or failed, when, and what editors should read about it."""
+
     cell_template_name = "wagtail_plugin_system/tables/health_cell.html"
+
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_cell_context_data(instance, parent_context)
+        context["check_message"] = check_message_display(instance.last_check_message)
+        return context
 
 
 class UsageColumn(UsageCountColumn):
@@ -307,6 +314,15 @@ class InstanceInspectView(snippet_views.InspectView):
 
     def get_last_check_message_display_value(self) -> str:
         return check_message_display(self.object.last_check_message) or "\u2014"
+
+    def get_last_check_detail_display_value(self) -> str:
+        return check_message_detail(self.object.last_check_message) or "\u2014"
+
+    def get_field_label(self, field_name: str, field: Any) -> str:
+        if field_name == "last_check_detail":
+            return _("Technical detail of the last check")
+        label: str = super().get_field_label(field_name, field)
+        return label
 
     def get_config_display_value(self) -> str:
         instance: PluginInstance = self.object

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
@@ -25,6 +26,13 @@ def _status_counts(prefix: str) -> dict[str, Count]:
         f"{status}_count": Count(prefix, filter=Q(**{f"{prefix}__status": status}))
         for status in PluginStatus.values
     }
+
+
+class DescriptionColumn(Column):
+    """The start of a description: a long one would push the last columns off the screen."""
+
+    def get_value(self, instance: Any) -> str:
+        return Truncator(instance.description).chars(80)
 
 
 class CodePresentColumn(BooleanColumn):
@@ -97,7 +105,7 @@ class RegistryIndexView(IndexView):
                 )
             )
         columns += [
-            Column("description", label=pgettext_lazy("plugins admin", "Description")),
+            DescriptionColumn("description", label=pgettext_lazy("plugins admin", "Description")),
             CodePresentColumn("code", label=pgettext_lazy("plugins admin", "Code present")),
             Column(
                 "active_count",
