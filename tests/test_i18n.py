@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gettext
 import re
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -245,3 +246,39 @@ def test_the_instance_listing_in_french(client: Client, make_instance: Any) -> N
         "Choisissez l\u2019implémentation que la nouvelle instance utilisera."
         in choose.content.decode()
     )
+
+
+def _translations_script() -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "translations.py"
+    spec = importlib.util.spec_from_file_location("translations_script", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_catalog_check_finds_template_text_outside_the_translation_tags(
+    tmp_path: Path,
+) -> None:
+    script = _translations_script()
+    template = tmp_path / "t.html"
+    template.write_text(
+        "{% load i18n %}{# a note #}<p>{% trans 'Fine' %}</p>"
+        "{% blocktrans %}Also fine {{ x }}{% endblocktrans %}{% comment %}Hidden{% endcomment %}"
+        '<div class="w-flex" data-x="{{ y }}">{{ z }} &nbsp; &mdash; 42</div>'
+        "<script>var text = 'code';</script><!-- A comment -->"
+    )
+    assert script.untranslated_template_text(template) == []
+    template.write_text(
+        '{% load i18n %}<button title="Run it">Run the check</button>'
+        '<input placeholder="{% trans "Search" %}">'
+    )
+    assert script.untranslated_template_text(template) == ["Run it", "Run the check"]
+
+
+def test_every_template_of_the_package_shows_only_translated_text() -> None:
+    script = _translations_script()
+    assert script.check_templates(script.PACKAGE) == []

@@ -10,6 +10,7 @@ from .health import HealthCheckView
 from .implementations import ChooseImplementationView
 from .instances import (
     InstanceCreateView,
+    InstanceDeleteView,
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
@@ -20,6 +21,7 @@ __all__ = [
     "ChooseImplementationView",
     "HealthCheckView",
     "InstanceCreateView",
+    "InstanceDeleteView",
     "InstanceEditView",
     "InstanceIndexView",
     "InstanceInspectView",
