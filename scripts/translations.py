@@ -253,7 +253,7 @@ def untranslated_template_text(path: Path) -> list[str]:
     ]
     text = re.sub(r"<[^>]*>", " ", text).replace("\x00", " ")
     text = re.sub(r"&\w+;|&#\d+;", " ", text)
-    found += [words for words in re.findall(r"[A-Za-z][A-Za-z' ]*[A-Za-z]", text)]
+    found += re.findall(r"[A-Za-z][A-Za-z' ]*[A-Za-z]", text)
     return found
 
 

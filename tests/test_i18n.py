@@ -253,7 +253,8 @@ def _translations_script() -> Any:
 
     path = Path(__file__).resolve().parents[1] / "scripts" / "translations.py"
     spec = importlib.util.spec_from_file_location("translations_script", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
