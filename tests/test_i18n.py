@@ -283,3 +283,38 @@ def test_the_catalog_check_finds_template_text_outside_the_translation_tags(
 def test_every_template_of_the_package_shows_only_translated_text() -> None:
     script = _translations_script()
     assert script.check_templates(script.PACKAGE) == []
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_the_demos_labels_and_descriptions_are_translated(language: str) -> None:
+    """The sandbox's plugins, read in French or German: none of their words left English."""
+    import importlib.util
+
+    from django import forms
+
+    from wagtail_plugin_system import BasePluginItem, BasePluginType
+
+    demo = Path(__file__).resolve().parents[1] / "sandbox" / "demo"
+    spec = importlib.util.spec_from_file_location("sandbox_demo_plugins", demo / "plugins.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    texts: list[Any] = []
+    for value in vars(module).values():
+        if isinstance(value, type) and issubclass(value, BasePluginType | BasePluginItem):
+            if value.__module__ == module.__name__:
+                texts += [value.label, value.description]
+        elif isinstance(value, type) and issubclass(value, forms.Form):
+            for form_field in value.base_fields.values():
+                texts += [form_field.label, form_field.help_text]
+                texts += [label for _, label in getattr(form_field, "choices", [])]
+    catalog = gettext.translation("django", demo / "locale", languages=[language])
+    with override(None):
+        sources = sorted({str(text) for text in texts if text})
+    assert len(sources) > 20
+    same_in_both = {"Euro"}
+    untranslated = [
+        text for text in sources if catalog.gettext(text) == text and text not in same_in_both
+    ]
+    assert untranslated == []

@@ -193,7 +193,7 @@ def build_instance_panel(item: PluginItem | None, instance: PluginInstance | Non
                     "<p><strong>{}</strong> ({})</p><p>{}</p>",
                     item,
                     item.plugin_type,
-                    item.description,
+                    item.display_description,
                 ),
                 heading=_("Implementation"),
             )

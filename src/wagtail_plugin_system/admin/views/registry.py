@@ -32,7 +32,7 @@ class DescriptionColumn(Column):
     """The start of a description: a long one would push the last columns off the screen."""
 
     def get_value(self, instance: Any) -> str:
-        return Truncator(instance.description).chars(80)
+        return Truncator(instance.display_description).chars(80)
 
 
 class CodePresentColumn(BooleanColumn):
