@@ -145,3 +145,26 @@ def test_going_back_to_a_deleted_instance_says_it_was_deleted(
         assert "The plugin instance “Stripe live” has been deleted." in response.content.decode()
     # An id that never existed is still "not found".
     assert client.get(url("edit", pk + 1000)).status_code == 404
+
+
+def test_the_implementations_listing_says_when_code_went_missing_in_its_code_column(
+    client: Client, synced: Any, plugin_registry: PluginRegistry
+) -> None:
+    from django.utils import timezone
+
+    from wagtail_plugin_system.models import PluginItem
+
+    login(client)
+    plugin_registry.unregister_item(StripeGateway)
+    PluginItem.objects.filter(name="stripe").update(is_missing=True, missing_since=timezone.now())
+    response = client.get(reverse("wagtail_plugin_system_items:index"))
+    soup = WagtailTestUtils.get_soup(response.content)  # type: ignore[arg-type]
+    headings = [th.get_text(" ", strip=True) for th in soup.select("thead th")]
+    assert "Code" in headings
+    assert "Missing since" not in headings  # one column fewer: it fits a laptop's screen
+    rows = {
+        row.select_one("td a").get_text(strip=True): row.get_text(" ", strip=True)  # type: ignore[union-attr]
+        for row in soup.select("tbody tr")
+    }
+    assert "Missing since" in rows["Stripe"]
+    assert "Missing since" not in rows["Bank transfer"]
