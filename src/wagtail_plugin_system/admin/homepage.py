@@ -124,8 +124,8 @@ def find_problems() -> tuple[list[Problem], list[Problem]]:
 def find_all_problems() -> tuple[list[Problem], list[Problem], list[Problem]]:
     """(instances to fix, types without a usable instance, stale checks), in three queries."""
     in_use = list(
-        PluginInstance.objects.filter(status__in=SELECTABLE_STATUSES)
-        .select_related("item__plugin_type")
+        PluginInstance.objects.with_item_and_type()
+        .filter(status__in=SELECTABLE_STATUSES)
         .order_by("item__plugin_type__name", "priority", "name")
     )
     instances: list[Problem] = []
