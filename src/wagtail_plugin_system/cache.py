@@ -30,11 +30,13 @@ in the memory of the process that loaded them. Changes made outside the ORM
 from __future__ import annotations
 
 import contextvars
+import enum
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Final, Generic, Protocol, TypeVar
 
 from django.db import connections, transaction
 
@@ -44,23 +46,38 @@ from .core.settings import get_setting, version_check_interval
 
 __all__ = [
     "MISS",
+    "Memo",
+    "Miss",
     "bump_version",
     "clear",
     "current_version",
-    "memo_get",
-    "memo_set",
     "version_scope",
 ]
 
 #: The key of the version token in Django's cache (with the cache store).
 VERSION_KEY = version_store.VERSION_KEY
 
-#: Returned by :func:`memo_get` when there is no current entry.
-MISS: Any = object()
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
-_memo: dict[Any, tuple[str, Any]] = {}
-_memo_lock = threading.Lock()
-_scope: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+
+class _Clearable(Protocol):
+    def clear(self) -> None: ...
+
+
+#: Every namespace made, so that :func:`clear` empties them all.
+_namespaces: list[_Clearable] = []
+
+
+class _Scope:
+    """What a :func:`version_scope` read: the version, for the marker it was read at."""
+
+    def __init__(self) -> None:
+        self.version: str | None = None
+        self.marker: tuple[int, int] | None = None
+
+
+_scope: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
     "wagtail_plugin_system_version_scope", default=None
 )
 #: Incremented by every bump in this process, so a scope notices local changes.
@@ -90,13 +107,12 @@ def current_version() -> str | None:
     marker = (registry.generation, _local_generation)
     if scope is None:
         return _outside_scope(marker)
-    if scope[1] != marker:
-        scope[0] = _compose(_read_shared_token(), marker)
-        scope[1] = marker
+    if scope.marker != marker:
+        scope.version = _compose(_read_shared_token(), marker)
+        scope.marker = marker
         if _ambient is not None:  # a fresher read for resolutions outside scopes, too
-            _ambient = (scope[0], marker, time.monotonic())
-    version: str | None = scope[0]
-    return version
+            _ambient = (scope.version, marker, time.monotonic())
+    return scope.version
 
 
 def _outside_scope(marker: tuple[int, int]) -> str | None:
@@ -122,7 +138,7 @@ def version_scope() -> Iterator[None]:
     still seen at once. Changes made by other processes are seen by the next
     scope.
     """
-    token = _scope.set([None, None])
+    token = _scope.set(_Scope())
     try:
         yield
     finally:
@@ -197,36 +213,81 @@ def writes_pending() -> bool:
     return bool(_pending.aliases)
 
 
-def memo_get(key: Any, version: str | None) -> Any:
-    """The memoised value for ``key`` if it carries ``version``, else :data:`MISS`."""
-    if version is None:
-        return MISS
-    entry = _memo.get(key)
-    if entry is None or entry[0] != version:
-        return MISS
-    return entry[1]
+class Miss(enum.Enum):
+    """The type of :data:`MISS`: what :meth:`Memo.get` returns when it holds no current entry."""
+
+    MISS = "MISS"
 
 
-def memo_set(key: Any, version: str | None, value: Any) -> None:
-    """Memoise ``value`` for ``key`` under ``version``.
+#: Returned by :meth:`Memo.get` when there is no current entry (test with ``is``).
+MISS: Final = Miss.MISS
 
-    Nothing is memoised when ``version`` is None, or while this thread's
-    transaction holds uncommitted plugin writes.
+
+class Memo(Generic[K, V]):
+    """One namespace of the in-process memo: values by key, each under the version it was read.
+
+    Each namespace has its own bound (``max_size``, or ``MEMO_SIZE`` when it is
+    ``None``) and evicts its own least recently used entry when full, so one
+    busy namespace never empties the others. Safe to share between threads.
     """
-    if version is None or writes_pending():
-        return
-    with _memo_lock:
-        if len(_memo) >= get_setting("MEMO_SIZE"):
-            _memo.clear()
-        _memo[key] = (version, value)
+
+    def __init__(self, name: str, max_size: int | None = None) -> None:
+        self.name = name
+        self.max_size = max_size
+        self._entries: OrderedDict[K, tuple[str, V]] = OrderedDict()
+        self._lock = threading.Lock()
+        _namespaces.append(self)
+
+    def __repr__(self) -> str:
+        return f"<Memo {self.name!r}: {len(self)} entries>"
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def bound(self) -> int:
+        """The most entries this namespace holds."""
+        size: int = self.max_size if self.max_size is not None else get_setting("MEMO_SIZE")
+        return max(1, size)
+
+    def get(self, key: K, version: str | None) -> V | Miss:
+        """The value memoised for ``key`` if it carries ``version``, else :data:`MISS`."""
+        if version is None:
+            return MISS
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version:
+                return MISS
+            self._entries.move_to_end(key)
+        return entry[1]
+
+    def set(self, key: K, version: str | None, value: V) -> None:
+        """Memoise ``value`` for ``key`` under ``version``.
+
+        Nothing is memoised when ``version`` is ``None``, or while this thread's
+        transaction holds uncommitted plugin writes. Past the bound, the least
+        recently used entries of this namespace go.
+        """
+        if version is None or writes_pending():
+            return
+        bound = self.bound()
+        with self._lock:
+            self._entries[key] = (version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > bound:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every entry of this namespace."""
+        with self._lock:
+            self._entries.clear()
 
 
 def clear() -> None:
     """Forget this process's memo and last token read (the shared token is left alone)."""
     global _ambient
-    with _memo_lock:
-        _memo.clear()
-        _ambient = None
+    for namespace in list(_namespaces):
+        namespace.clear()
+    _ambient = None
 
 
 def connect_signals() -> None:
@@ -262,5 +323,5 @@ def connect_signals() -> None:
     plugin_data_changed.connect(_on_change, dispatch_uid="wps-cache-bulk")
 
 
-def _on_change(sender: Any, using: str | None = None, **kwargs: Any) -> None:
+def _on_change(sender: object, using: str | None = None, **kwargs: object) -> None:
     bump_version(using)
