@@ -21,6 +21,13 @@ Where the token is read:
   set; then changes made by other processes can take that long to be seen
   outside a scope. Changes made by this process are seen at once either way.
 
+When the cache holding the token fails (unreachable, or refusing writes),
+nothing is memoised and nothing memoised is used until it answers: plugins are
+read from the database, and the failure is logged once. A token that could not
+be replaced is deleted where the cache allows it, and written again by the
+next resolution of the process that failed to write it. With the database
+store, a missing token row means nothing is memoised until a write makes it.
+
 Only the token is shared. Loaded plugins, and so decrypted configuration, stay
 in the memory of the process that loaded them. Changes made outside the ORM
 (raw SQL, another application writing the tables) are not seen until
@@ -31,10 +38,11 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Final, Generic, Protocol, TypeVar
 
@@ -86,8 +94,85 @@ _local_generation = 0
 _ambient: tuple[str | None, tuple[int, int], float] | None = None
 
 
+logger = logging.getLogger(__name__)
+
+
+class _StoreHealth:
+    """Whether the shared cache holding the token fails, and whether a bump is unsent."""
+
+    def __init__(self) -> None:
+        self.failing = False
+        #: A bump this process could not write: its memo is not trusted until one is.
+        self.unsent = False
+        self.lock = threading.Lock()
+
+
+_health = _StoreHealth()
+
+
+def _store_failed(exc: Exception) -> None:
+    """Log that the cache holding the token fails: once, not once per request."""
+    with _health.lock:
+        if _health.failing:
+            return
+        _health.failing = True
+    logger.error(
+        "The cache %r that holds the plugin version token failed (%s: %s). Plugins are read "
+        "from the database, without the in-process memo, until it answers again.",
+        version_store.cache_alias(),
+        type(exc).__name__,
+        exc,
+    )
+
+
+def _store_answered() -> None:
+    with _health.lock:
+        if not _health.failing:
+            return
+        _health.failing = False
+    logger.info(
+        "The cache %r that holds the plugin version token answers again; the memo is back on.",
+        version_store.cache_alias(),
+    )
+
+
+def _write_token(write: Callable[[], None]) -> None:
+    """Write the token; when the cache refuses, keep the site up and distrust the memo.
+
+    The database store writes inside the caller's transaction: its errors are the
+    caller's. A cache that fails is logged (once); until a later write succeeds
+    this process memoises nothing and uses nothing it memoised, and the old
+    token has been deleted where the cache allowed it (see
+    :func:`.version_store.bump`), so other processes read plugins afresh too.
+    """
+    if version_store.store() == "database":
+        write()
+        return
+    try:
+        write()
+    except Exception as exc:
+        _health.unsent = True
+        _store_failed(exc)
+        return
+    _health.unsent = False
+    _store_answered()
+
+
 def _read_shared_token() -> str | None:
-    return version_store.read()
+    """The shared token; ``None`` (memo off) while the cache holding it fails."""
+    if version_store.store() == "database":
+        return version_store.read()
+    if _health.unsent:
+        _write_token(version_store.bump_after_commit)
+        if _health.unsent:
+            return None
+    try:
+        token = version_store.read()
+    except Exception as exc:
+        _store_failed(exc)
+        return None
+    _store_answered()
+    return token
 
 
 def _compose(token: str | None, marker: tuple[int, int]) -> str | None:
@@ -169,7 +254,7 @@ def bump_version(using: str | None = None) -> None:
     """
     connection = transaction.get_connection(using)
     if not connection.in_atomic_block:
-        version_store.bump(using)
+        _write_token(lambda: version_store.bump(using))
         _bump_local()
         return
     alias = connection.alias
@@ -179,7 +264,7 @@ def bump_version(using: str | None = None) -> None:
     # registers its own.)
     level = (alias, tuple(connection.savepoint_ids))
     if level not in _pending.bumped:
-        version_store.bump(using)
+        _write_token(lambda: version_store.bump(using))
         _pending.bumped.add(level)
         _pending.aliases.add(alias)
         transaction.on_commit(lambda: _transaction_ended(alias), using=alias)
@@ -195,7 +280,7 @@ def _transaction_ended(alias: str) -> None:
     _pending.aliases.discard(alias)
     _pending.bumped = {level for level in _pending.bumped if level[0] != alias}
     _bump_local()
-    version_store.bump_after_commit()
+    _write_token(version_store.bump_after_commit)
 
 
 def _settle_pending() -> None:
@@ -288,6 +373,7 @@ def clear() -> None:
     for namespace in list(_namespaces):
         namespace.clear()
     _ambient = None
+    _health.failing = False  # the next failure is logged again
 
 
 def connect_signals() -> None:

@@ -22,13 +22,14 @@ from django.views.decorators.debug import sensitive_variables
 
 from ..core.contracts import BasePluginItem, BasePluginType
 from ..core.exceptions import (
+    ConfigDecryptionError,
     ConfigFormatError,
     PluginUnavailableError,
     UnknownPluginError,
 )
 from ..core.redact import describe_exception
 from ..core.registry import registry
-from ..fields import EncryptedJSONField
+from ..fields import EncryptedJSONField, key_setting_problem
 from .querysets import InvalidatingQuerySet
 
 if TYPE_CHECKING:
@@ -367,7 +368,9 @@ class PluginInstance(models.Model):
         cannot be made from the configuration (its ``__init__`` raised; the
         message names the error, with configuration values blanked out), and its
         subclasses :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError`
-        when the configuration cannot be decrypted and
+        when the configuration cannot be decrypted (an item with nothing to
+        configure gets an empty configuration when ``FIELD_ENCRYPTION_KEY`` is
+        missing or malformed) and
         :class:`~wagtail_plugin_system.core.exceptions.ConfigFormatError` when it
         is not a JSON object.
         """
@@ -379,9 +382,19 @@ class PluginInstance(models.Model):
                 f"this process. Install and register it, or disable the instance."
             )
         problem = self.get_config_error()
-        if problem is not None:
+        config: dict[str, Any]
+        if problem is None:
+            config = self.config
+        elif (
+            item_class.configuration is None
+            and isinstance(problem, ConfigDecryptionError)
+            and key_setting_problem() is not None
+        ):
+            # Nothing to configure: what is stored is not needed, so an unusable
+            # FIELD_ENCRYPTION_KEY does not stop the item.
+            config = {}
+        else:
             raise problem
-        config = self.config
         try:
             return item_class(config=config, plugin_instance=self)
         except Exception as exc:
