@@ -47,6 +47,7 @@ from contextlib import contextmanager
 from typing import Final, Generic, Protocol, TypeVar
 
 from django.db import connections, transaction
+from django.db.models import Model
 
 from . import version_store
 from .core.registry import registry
@@ -60,6 +61,7 @@ __all__ = [
     "clear",
     "current_version",
     "version_scope",
+    "watch_model",
 ]
 
 #: The key of the version token in Django's cache (with the cache store).
@@ -384,7 +386,6 @@ def connect_signals() -> None:
     querysets' bulk writes (:data:`~wagtail_plugin_system.models.plugin_data_changed`).
     Called once, when the app is ready.
     """
-    from django.db.models.signals import post_delete, post_save
     from wagtail.models import Site
 
     from .models import (
@@ -404,9 +405,21 @@ def connect_signals() -> None:
         PluginSiteSettings,
         Site,
     ):
-        for signal in (post_save, post_delete):
-            signal.connect(_on_change, sender=model, dispatch_uid=f"wps-cache-{model.__name__}")
+        watch_model(model)
     plugin_data_changed.connect(_on_change, dispatch_uid="wps-cache-bulk")
+
+
+def watch_model(model: type[Model]) -> None:
+    """Bump the version when a row of ``model`` is saved or deleted.
+
+    For a proxy of one of the plugin models: Django signals its writes with
+    the proxy as sender.
+    """
+    from django.db.models.signals import post_delete, post_save
+
+    label = f"{model._meta.app_label}.{model.__name__}"
+    for signal in (post_save, post_delete):
+        signal.connect(_on_change, sender=model, dispatch_uid=f"wps-cache-{label}")
 
 
 def _on_change(sender: object, using: str | None = None, **kwargs: object) -> None:

@@ -24,6 +24,7 @@ from django import forms
 from wagtail_plugin_system import BasePluginItem as _BasePluginItem
 from wagtail_plugin_system import BasePluginType, PluginDefinitionError, required_plugin_item_method
 from wagtail_plugin_system import PluginConfiguration as _PluginConfiguration
+from wagtail_plugin_system.core.exceptions import MissingPluginMethodError
 
 if TYPE_CHECKING:
     from wagtail_plugin_system.models import PluginInstance, PluginItem
@@ -35,14 +36,6 @@ __all__ = [
     "PluginConfiguration",
     "required_plugin_item_method",
 ]
-
-
-class MissingPluginMethodError(PluginDefinitionError, AttributeError):
-    """An item does not implement a method its type requires.
-
-    django-plugin-system raises a :class:`TypeError` here and its own tests
-    expect an :class:`AttributeError`; this is both, so code catching either works.
-    """
 
 
 class _NoConfigurationForm(forms.Form):
@@ -165,24 +158,6 @@ class BasePluginItem(_BasePluginItem):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         own_label = bool(cls.__dict__.get("label"))
-        plugin_type = getattr(cls, "plugin_type", None)
-        if (
-            not cls.__dict__.get("abstract", False)
-            and "name" in cls.__dict__
-            and isinstance(plugin_type, type)
-            and issubclass(plugin_type, BasePluginType)
-            and not plugin_type.__dict__.get("abstract", False)
-        ):
-            missing = [
-                method
-                for method in sorted(plugin_type.required_methods)
-                if not callable(getattr(cls, method, None))
-            ]
-            if missing:
-                raise MissingPluginMethodError(
-                    f"{cls.__module__}.{cls.__qualname__}: does not implement "
-                    f"{', '.join(missing)}, required by plugin type {plugin_type.name!r}."
-                )
         super().__init_subclass__(**kwargs)
         if not cls.__dict__.get("abstract", False) and not own_label:
             cls.label = cls.name

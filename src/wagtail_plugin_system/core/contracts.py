@@ -31,6 +31,7 @@ from typing import Any, ClassVar, NoReturn, Protocol, TypeVar
 from django import forms
 
 from .exceptions import (
+    MissingPluginMethodError,
     PluginConfigurationDefinitionError,
     PluginDefinitionError,
     PluginItemDefinitionError,
@@ -668,7 +669,7 @@ def _check_implementation(cls: type[BasePluginItem], plugin_type: type[BasePlugi
             )
     if missing:
         _fail(
-            PluginItemDefinitionError,
+            MissingPluginMethodError,
             cls,
             f"does not implement {', '.join(missing)}, required by plugin type "
             f"{_qualname(plugin_type)} ({plugin_type.name!r}).",
