@@ -3,7 +3,9 @@
 * The header names the Python, Django and Wagtail versions, the database and the
   browser the run uses.
 * Tests marked ``postgresql`` need PostgreSQL: on another database they are
-  deselected (the PostgreSQL run of ``make test`` runs them).
+  deselected (the PostgreSQL run of ``make test`` runs them). Tests marked
+  ``mailers`` need Django 6.1 or later: on Django 5.2 and 6.0 they are deselected
+  (the Python 3.13 run with Django 6.1 runs them).
 * Tests marked ``browser`` need Chromium and Playwright, and tests marked
   ``redis`` need Debian's ``redis-server`` (the ``redis_url`` fixture starts a
   throwaway one). Without them they are deselected with the reason printed at
@@ -103,6 +105,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             reasons.append(
                 f"{len(needs_pg)} test(s) need PostgreSQL; the PostgreSQL run of 'make test' "
                 f"runs them"
+            )
+    import django
+
+    if django.VERSION < (6, 1):
+        needs_mailers = [item for item in items if item.get_closest_marker("mailers")]
+        if needs_mailers:
+            deselected += needs_mailers
+            reasons.append(
+                f"{len(needs_mailers)} test(s) need Django 6.1's MAILERS setting; the "
+                f"Python 3.13 run with Django 6.1 runs them"
             )
     path, why = chromium()
     browser_tests = [item for item in items if item.get_closest_marker("browser")]
