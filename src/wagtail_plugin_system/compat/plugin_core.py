@@ -59,7 +59,10 @@ def _seed_get_form(
     files: Any = None,
     prefix: str | None = None,
 ) -> forms.BaseForm:
-    return type(self).get_form(data=data, files=files, prefix=prefix, initial=self.get_initial())
+    form: forms.BaseForm = type(self).get_form(
+        data=data, files=files, prefix=prefix, initial=self.get_initial()
+    )
+    return form
 
 
 class _SeedStyle:
@@ -101,15 +104,22 @@ def _bridge_get_initial(override: Callable[..., Any]) -> Callable[..., Any]:
     return get_initial
 
 
-_OUR_CLEAN_CONFIG: Callable[..., Any] = _PluginConfiguration.clean_config.__func__  # type: ignore[attr-defined]
-_OUR_GET_INITIAL: Callable[..., Any] = _PluginConfiguration.get_initial.__func__  # type: ignore[attr-defined]
-_OUR_GET_FORM: Callable[..., Any] = _PluginConfiguration.get_form.__func__  # type: ignore[attr-defined]
+# Our class methods' functions, called on the class they are given.
+_OUR_CLEAN_CONFIG: Callable[..., Any] = _PluginConfiguration.__dict__["clean_config"].__func__
+_OUR_GET_INITIAL: Callable[..., Any] = _PluginConfiguration.__dict__["get_initial"].__func__
+_OUR_GET_FORM: Callable[..., Any] = _PluginConfiguration.__dict__["get_form"].__func__
 
 
 class PluginConfiguration(_PluginConfiguration):
     """Declares an item's configuration form, usable the django-plugin-system way too."""
 
     form_class: ClassVar[type[forms.Form]] = _NoConfigurationForm
+
+    # django-plugin-system's methods on objects, ours on the class. (The class statement
+    # does not run __init_subclass__ for this class, so these are not taken for overrides.)
+    get_initial = _SeedStyle(_seed_get_initial, _OUR_GET_INITIAL)
+    clean_config = _SeedStyle(_seed_clean_config, _OUR_CLEAN_CONFIG)
+    get_form = _SeedStyle(_seed_get_form, _OUR_GET_FORM)
 
     def __init__(
         self,
@@ -129,20 +139,12 @@ class PluginConfiguration(_PluginConfiguration):
         own = cls.__dict__
         if isinstance(own.get("clean_config"), FunctionType):
             override = own["clean_config"]
-            cls.clean_config = _SeedStyle(  # type: ignore[method-assign, assignment]
+            cls.clean_config = _SeedStyle(
                 override, _OUR_CLEAN_CONFIG, _bridge_clean_config(override)
             )
         if isinstance(own.get("get_initial"), FunctionType):
             override = own["get_initial"]
-            cls.get_initial = _SeedStyle(  # type: ignore[method-assign, assignment]
-                override, _OUR_GET_INITIAL, _bridge_get_initial(override)
-            )
-
-
-# Set after the class statement, so that they are not mistaken for overrides.
-PluginConfiguration.get_initial = _SeedStyle(_seed_get_initial, _OUR_GET_INITIAL)  # type: ignore[method-assign, assignment]
-PluginConfiguration.clean_config = _SeedStyle(_seed_clean_config, _OUR_CLEAN_CONFIG)  # type: ignore[method-assign, assignment]
-PluginConfiguration.get_form = _SeedStyle(_seed_get_form, _OUR_GET_FORM)  # type: ignore[method-assign, assignment]
+            cls.get_initial = _SeedStyle(override, _OUR_GET_INITIAL, _bridge_get_initial(override))
 
 
 class BasePluginItem(_BasePluginItem):
