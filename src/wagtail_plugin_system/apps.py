@@ -57,6 +57,11 @@ class WagtailPluginSystemConfig(AppConfig):
 
         ReferenceIndex.register_model(PluginSiteSettings)
 
+        # Settings > Plugins: its form and panels live in the admin layer.
+        from .admin.site_settings import attach
+
+        attach()
+
 
 def sync_after_migrate(
     sender: AppConfig, using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, **kwargs: Any
