@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from wagtail.admin.panels import get_edit_handler
 
 from wagtail_plugin_system.admin.site_settings import (
@@ -26,5 +28,5 @@ def test_the_models_hold_no_admin_code() -> None:
     assert "panels" not in PluginSiteSettings.__dict__
     assert "base_form_class" not in PluginSiteSettings.__dict__
     assert "panels" not in PluginSiteChoice.__dict__
-    source = open(storage.__file__, encoding="utf-8").read()
+    source = Path(storage.__file__).read_text(encoding="utf-8")
     assert "wagtail.admin" not in source
