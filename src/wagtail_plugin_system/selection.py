@@ -252,7 +252,7 @@ def get_plugin_instance_by_id(
     key = (entry.name, pk)
     found = _by_id.get(key, version)
     if found is cache.MISS:
-        instance = _instances(entry).select_related("item__plugin_type").filter(pk=pk).first()
+        instance = _instances(entry).by_outside_id(pk)
         if instance is None:
             return None  # unknown ids are not memoised: each could take an entry
         found = (instance.status, _load(instance))
