@@ -97,7 +97,22 @@ class RegistryMirror(models.Model):
         abstract = True
 
     def __str__(self) -> str:
-        return self.label or self.name
+        # The code's label when it is registered: it may be translated (gettext_lazy);
+        # the stored one is the source text, kept for when the code is gone.
+        code = self._code_class()
+        label = code.label if code is not None else None
+        return str(label or self.label or self.name)
+
+    @property
+    def display_description(self) -> str:
+        """The description in the active language (the code's, else the stored one)."""
+        code = self._code_class()
+        description = code.description if code is not None else None
+        return str(description or self.description)
+
+    def _code_class(self) -> type[BasePluginType] | type[BasePluginItem] | None:
+        """The registered class, when it can be found without a query."""
+        return None
 
 
 class PluginType(RegistryMirror):
@@ -124,6 +139,9 @@ class PluginType(RegistryMirror):
     def is_code_present(self) -> bool:
         """Whether this process has the type's code registered."""
         return self.get_type_class() is not None
+
+    def _code_class(self) -> type[BasePluginType] | None:
+        return self.get_type_class()
 
 
 class PluginItem(RegistryMirror):
@@ -158,6 +176,11 @@ class PluginItem(RegistryMirror):
     def is_code_present(self) -> bool:
         """Whether this process has the item's code registered."""
         return self.get_item_class() is not None
+
+    def _code_class(self) -> type[BasePluginItem] | None:
+        if not PluginItem._meta.get_field("plugin_type").is_cached(self):
+            return None  # its type is not loaded: no query just to say its name
+        return self.get_item_class()
 
 
 class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):

@@ -37,6 +37,10 @@ class PluginSiteSettings(BaseSiteSetting, ClusterableModel):
         verbose_name = _("plugins")
         verbose_name_plural = _("plugins")
 
+    def __str__(self) -> str:
+        # Wagtail's "plugins for Second site" starts with the lowercase verbose name.
+        return str(_("Plugins for %(site)s") % {"site": self.site})
+
 
 class PluginSiteChoice(Orderable):
     """One row of :class:`PluginSiteSettings`: plugin type -> instance."""

@@ -10,6 +10,7 @@ from .health_views import HealthCheckView
 from .implementations import ChooseImplementationView
 from .instance_views import (
     InstanceCreateView,
+    InstanceDeleteView,
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
@@ -20,6 +21,7 @@ __all__ = [
     "ChooseImplementationView",
     "HealthCheckView",
     "InstanceCreateView",
+    "InstanceDeleteView",
     "InstanceEditView",
     "InstanceIndexView",
     "InstanceInspectView",
