@@ -334,6 +334,11 @@ def site_limits() -> Limits:
     return Limits(int(failures), window, cooldown)
 
 
+#: The breaker's settings by instance pk, and the circuits' states, per version token.
+_limits: cache.Memo[int, Limits] = cache.Memo("circuit limits")
+_circuits: cache.Memo[int, Circuit] = cache.Memo("circuits")
+
+
 def limits_of(instance: PluginInstance | int) -> Limits:
     """The breaker's settings for an instance: the site's, with the editor's overrides.
 
@@ -341,10 +346,9 @@ def limits_of(instance: PluginInstance | int) -> Limits:
     """
     pk = instance if isinstance(instance, int) else instance.pk
     version = cache.current_version()
-    key = ("circuit_limits", pk)
-    found = cache.memo_get(key, version)
+    found = _limits.get(pk, version)
     if found is not cache.MISS:
-        return found  # type: ignore[no-any-return]
+        return found
     site = site_limits()
     row = (
         PluginCircuit.objects.filter(pk=pk)
@@ -358,7 +362,7 @@ def limits_of(instance: PluginInstance | int) -> Limits:
             site.window if row[1] is None else float(row[1]),
             site.cooldown if row[2] is None else float(row[2]),
         )
-    cache.memo_set(key, version, limits)
+    _limits.set(pk, version, limits)
     return limits
 
 
@@ -389,14 +393,13 @@ def circuit_of(instance: PluginInstance, version: Any = _READ) -> Circuit:
     """
     if version is _READ:
         version = cache.current_version()
-    key = ("circuit", instance.pk)
-    found = cache.memo_get(key, version)
+    found = _circuits.get(instance.pk, version)
     if found is not cache.MISS:
-        return found  # type: ignore[no-any-return]
+        return found
     circuit = _joined(instance)
     if circuit is None:
         circuit = read(instance.pk)
-    cache.memo_set(key, version, circuit)
+    _circuits.set(instance.pk, version, circuit)
     return circuit
 
 
@@ -413,7 +416,7 @@ def _joined(instance: PluginInstance) -> Circuit | None:
 
 def _learn(instance: PluginInstance, circuit: Circuit) -> None:
     """Keep a state this process learned (until the version token changes)."""
-    cache.memo_set(("circuit", instance.pk), cache.current_version(), circuit)
+    _circuits.set(instance.pk, cache.current_version(), circuit)
 
 
 def is_open(instance: PluginInstance, version: Any = _READ) -> bool:

@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from ..core.contracts import BasePluginItem, BasePluginType
 from ..core.exceptions import (
+    ConfigDecryptionError,
     ConfigFormatError,
     PluginUnavailableError,
     UnknownPluginError,
@@ -30,7 +31,7 @@ from ..core.ids import parse_id
 from ..core.masking import without_secrets
 from ..core.redact import describe_exception
 from ..core.registry import registry
-from ..fields import EncryptedJSONField
+from ..fields import EncryptedJSONField, key_setting_problem
 from .querysets import InvalidatingQuerySet
 
 if TYPE_CHECKING:
@@ -443,7 +444,9 @@ class PluginInstance(models.Model):
         cannot be made from the configuration (its ``__init__`` raised; the
         message names the error, with configuration values blanked out), and its
         subclasses :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError`
-        when the configuration cannot be decrypted and
+        when the configuration cannot be decrypted (an item with nothing to
+        configure gets an empty configuration when ``FIELD_ENCRYPTION_KEY`` is
+        missing or malformed) and
         :class:`~wagtail_plugin_system.core.exceptions.ConfigFormatError` when it
         is not a JSON object.
         """
@@ -458,9 +461,19 @@ class PluginInstance(models.Model):
                 item_name=self.item.name,
             )
         problem = self.get_config_error()
-        if problem is not None:
+        config: dict[str, Any]
+        if problem is None:
+            config = self.config
+        elif (
+            item_class.configuration is None
+            and isinstance(problem, ConfigDecryptionError)
+            and key_setting_problem() is not None
+        ):
+            # Nothing to configure: what is stored is not needed, so an unusable
+            # FIELD_ENCRYPTION_KEY does not stop the item.
+            config = {}
+        else:
             raise problem
-        config = self.config
         try:
             return item_class(config=config, plugin_instance=self)
         except Exception as exc:
