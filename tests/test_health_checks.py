@@ -59,6 +59,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[str]:
         breaker.forget()
         yield request.param
         cache.clear()
+        caches["default"].clear()  # no reservation is left for later tests
 
 
 @pytest.fixture
