@@ -1,7 +1,9 @@
 """Small charts for admin pages, drawn on the server as SVG.
 
 No script and no inline style: the markup is plain SVG elements with
-presentation attributes, so it works under a strict Content Security Policy.
+presentation attributes, so it works under a strict Content Security Policy;
+bars take their colours from the admin's theme (its text colour classes, with
+``fill="currentColor"``), as the traffic chart of :mod:`.circuits` does.
 Each bar carries a ``<title>`` (its tooltip, and what screen readers read), and
 the chart as a whole an ``aria-label``.
 """
@@ -16,12 +18,12 @@ from django.utils.safestring import SafeString
 
 __all__ = ["TONES", "Bar", "bar_chart"]
 
-#: Fill colours by tone, close to the admin's own status colours.
+#: The admin's colour class of each tone (bars are filled with ``currentColor``).
 TONES = {
-    "neutral": "#5c6c80",
-    "positive": "#1b8666",
-    "warning": "#c25e00",
-    "critical": "#cd4444",
+    "neutral": "w-text-text-meta",
+    "positive": "w-text-positive-100",
+    "warning": "w-text-warning-100",
+    "critical": "w-text-critical-200",
 }
 
 
@@ -71,7 +73,8 @@ def bar_chart(
         )
     body = format_html_join(
         "",
-        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
+        '<rect x="{}" y="{}" width="{}" height="{}" class="{}" fill="currentColor">'
+        "<title>{}</title></rect>",
         rects,
     )
     caption = (
@@ -81,7 +84,7 @@ def bar_chart(
     )
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" '
-        'viewBox="0 0 {} {}" width="100%" height="{}">'
+        'class="w-text-text-label" viewBox="0 0 {} {}" width="100%" height="{}">'
         '{}{}<line x1="0" y1="{}" x2="{}" y2="{}" stroke="currentColor" stroke-width="1"/>'
         "</svg>",
         label,
