@@ -520,3 +520,22 @@ def test_the_warm_path_makes_one_round_trip_to_redis(
         cache.clear()
     commands.pop("config|resetstat", None)
     assert commands == {"get": 5}  # the version token, once per call
+
+
+def test_the_site_settings_apply_as_soon_as_they_change(
+    remote_plugins: Any, stub: ProviderStub
+) -> None:
+    from django.conf import settings
+
+    primary, _ = remote_plugins
+    stub.set("fail")
+    current = settings.WAGTAIL_PLUGIN_SYSTEM
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={**current, "BREAKER_FAILURES": 0}):
+        for _ in range(4):
+            fetch()
+    assert not breaker.read(primary).is_open
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={**current, "BREAKER_FAILURES": 2}):
+        for _ in range(4):
+            fetch()
+    assert breaker.read(primary).is_open
+    assert stub.count("fail") == 6

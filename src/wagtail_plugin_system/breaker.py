@@ -288,29 +288,26 @@ def site_limits() -> Limits:
 def limits_of(instance: PluginInstance | int) -> Limits:
     """The breaker's settings for an instance: the site's, with the editor's overrides.
 
-    Read once per version token (saving overrides replaces it).
+    The overrides are read once per version token (saving them replaces it);
+    the site's settings are read each time.
     """
     pk = instance if isinstance(instance, int) else instance.pk
     version = cache.current_version()
-    key = ("circuit_limits", pk)
-    found = cache.memo_get(key, version)
-    if found is not cache.MISS:
-        return found  # type: ignore[no-any-return]
+    key = ("circuit_overrides", pk)
+    row = cache.memo_get(key, version)
+    if row is cache.MISS:
+        row = (
+            PluginCircuit.objects.filter(pk=pk)
+            .values_list("failure_threshold", "window_seconds", "cooldown_seconds")
+            .first()
+        ) or (None, None, None)
+        cache.memo_set(key, version, row)
     site = site_limits()
-    row = (
-        PluginCircuit.objects.filter(pk=pk)
-        .values_list("failure_threshold", "window_seconds", "cooldown_seconds")
-        .first()
+    return Limits(
+        site.failures if row[0] is None else row[0],
+        site.window if row[1] is None else float(row[1]),
+        site.cooldown if row[2] is None else float(row[2]),
     )
-    limits = site
-    if row is not None:
-        limits = Limits(
-            site.failures if row[0] is None else row[0],
-            site.window if row[1] is None else float(row[1]),
-            site.cooldown if row[2] is None else float(row[2]),
-        )
-    cache.memo_set(key, version, limits)
-    return limits
 
 
 # -- reading ----------------------------------------------------------------------------
