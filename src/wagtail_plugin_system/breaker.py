@@ -285,14 +285,16 @@ def site_limits() -> Limits:
     return Limits(int(failures), window, cooldown)
 
 
-def limits_of(instance: PluginInstance | int) -> Limits:
+def limits_of(instance: PluginInstance | int, version: Any = None) -> Limits:
     """The breaker's settings for an instance: the site's, with the editor's overrides.
 
     The overrides are read once per version token (saving them replaces it);
-    the site's settings are read each time.
+    the site's settings are read each time. ``version``: the token the caller
+    read, if it did.
     """
     pk = instance if isinstance(instance, int) else instance.pk
-    version = cache.current_version()
+    if version is None:
+        version = cache.current_version()
     key = ("circuit_overrides", pk)
     row = cache.memo_get(key, version)
     if row is cache.MISS:
@@ -369,7 +371,9 @@ def is_open(instance: PluginInstance, version: Any = _READ) -> bool:
 
     An instance whose breaker is off (0 failures) is never treated so.
     """
-    return circuit_of(instance, version).is_open and limits_of(instance).failures > 0
+    if version is _READ:
+        version = cache.current_version()
+    return circuit_of(instance, version).is_open and limits_of(instance, version).failures > 0
 
 
 # -- the call loop's hooks ------------------------------------------------------------------
@@ -390,10 +394,12 @@ def admit(instance: PluginInstance, version: Any = _READ) -> Admission | None:
     is over tries to reserve the probe in the shared store: the one call that
     gets it answers :data:`PROBE`; every other call (in any process) skips.
     """
+    if version is _READ:
+        version = cache.current_version()
     circuit = circuit_of(instance, version)
     if not circuit.is_open:
         return CALL
-    limits = limits_of(instance)
+    limits = limits_of(instance, version)
     if limits.failures <= 0:  # the breaker is off: an open circuit is left alone
         return CALL
     assert circuit.probe_at is not None
