@@ -98,6 +98,13 @@ class Circuit:
 
 CLOSED = Circuit()
 
+#: Each instance's circuit as this process read it, by instance id, per version token.
+_circuits: cache.Memo[int, Circuit] = cache.Memo("circuits")
+#: Each instance's overrides of the breaker's settings (failures, window, cooldown).
+_overrides: cache.Memo[int, tuple[int | None, int | None, int | None]] = cache.Memo(
+    "circuit_overrides"
+)
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -295,15 +302,16 @@ def limits_of(instance: PluginInstance | int, version: Any = None) -> Limits:
     pk = instance if isinstance(instance, int) else instance.pk
     if version is None:
         version = cache.current_version()
-    key = ("circuit_overrides", pk)
-    row = cache.memo_get(key, version)
-    if row is cache.MISS:
+    found = _overrides.get(pk, version)
+    if found is cache.MISS:
         row = (
             PluginCircuit.objects.filter(pk=pk)
             .values_list("failure_threshold", "window_seconds", "cooldown_seconds")
             .first()
-        ) or (None, None, None)
-        cache.memo_set(key, version, row)
+        )
+        found = row if row is not None else (None, None, None)
+        _overrides.set(pk, version, found)
+    row = found
     site = site_limits()
     return Limits(
         site.failures if row[0] is None else row[0],
@@ -339,14 +347,13 @@ def circuit_of(instance: PluginInstance, version: Any = _READ) -> Circuit:
     """
     if version is _READ:
         version = cache.current_version()
-    key = ("circuit", instance.pk)
-    found = cache.memo_get(key, version)
+    found = _circuits.get(instance.pk, version)
     if found is not cache.MISS:
-        return found  # type: ignore[no-any-return]
+        return found
     circuit = _joined(instance)
     if circuit is None:
         circuit = read(instance.pk)
-    cache.memo_set(key, version, circuit)
+    _circuits.set(instance.pk, version, circuit)
     return circuit
 
 
@@ -363,7 +370,7 @@ def _joined(instance: PluginInstance) -> Circuit | None:
 
 def _learn(instance: PluginInstance, circuit: Circuit) -> None:
     """Keep a state this process learned (until the version token changes)."""
-    cache.memo_set(("circuit", instance.pk), cache.current_version(), circuit)
+    _circuits.set(instance.pk, cache.current_version(), circuit)
 
 
 def is_open(instance: PluginInstance, version: Any = _READ) -> bool:

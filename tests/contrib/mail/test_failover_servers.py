@@ -20,7 +20,10 @@ from django.test import override_settings
 from tests.smtp_server import SmtpServer, dead_port, smtp_server
 from wagtail_plugin_system.core.settings import DEFAULTS
 
-pytestmark = pytest.mark.usefixtures("plugin_backend", "no_default_console")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.usefixtures("plugin_backend", "no_default_console"),
+]
 
 TOTAL = 200
 HALF = 100
