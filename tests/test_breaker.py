@@ -60,6 +60,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[str]:
         breaker.forget()
         traffic.discard()
         yield request.param
+        caches["default"].clear()  # the circuits' keys, so no later test finds them
         cache.clear()
         traffic.discard()
 
@@ -487,7 +488,7 @@ def test_a_bad_setting_is_a_system_check_error(name: str) -> None:
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_the_warm_path_makes_one_round_trip_to_redis(
+def test_a_warm_call_makes_one_round_trip_to_redis(
     plugin_registry: PluginRegistry, stub: ProviderStub, redis_url: str
 ) -> None:
     """Outside a request, a warm call reads the version token and nothing else."""
@@ -512,11 +513,45 @@ def test_the_warm_path_makes_one_round_trip_to_redis(
         server.config_resetstat()
         for _ in range(5):
             assert fetch() == "remote:ok"
-        commands = {
-            name.removeprefix("cmdstat_"): stats["calls"]
-            for name, stats in server.info("commandstats").items()
-        }
+        closed = commands_since_reset(server)
+        PluginInstance.objects.create_instance(remote.LocalBackup, name="Backup", status="reserved")
+        stub.set("fail")
+        for _ in range(6):
+            fetch()
+        assert stub.count("fail") == 5  # the circuit opened
+        server.config_resetstat()
+        for _ in range(5):
+            assert fetch() == "backup"
+        opened = commands_since_reset(server)
         traffic.discard()
         cache.clear()
+    assert closed == {"get": 5}  # the version token, once per call
+    assert opened == {"get": 5}  # the same with the primary's circuit open
+
+
+def commands_since_reset(server: Any) -> dict[str, int]:
+    commands = {
+        name.removeprefix("cmdstat_"): stats["calls"]
+        for name, stats in server.info("commandstats").items()
+    }
     commands.pop("config|resetstat", None)
-    assert commands == {"get": 5}  # the version token, once per call
+    return commands
+
+
+def test_the_site_settings_apply_as_soon_as_they_change(
+    remote_plugins: Any, stub: ProviderStub
+) -> None:
+    from django.conf import settings
+
+    primary, _ = remote_plugins
+    stub.set("fail")
+    current = settings.WAGTAIL_PLUGIN_SYSTEM
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={**current, "BREAKER_FAILURES": 0}):
+        for _ in range(4):
+            fetch()
+    assert not breaker.read(primary).is_open
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={**current, "BREAKER_FAILURES": 2}):
+        for _ in range(4):
+            fetch()
+    assert breaker.read(primary).is_open
+    assert stub.count("fail") == 6

@@ -101,6 +101,13 @@ class Circuit:
 
 CLOSED = Circuit()
 
+#: Each instance's circuit as this process read it, by instance id, per version token.
+_circuits: cache.Memo[int, Circuit] = cache.Memo("circuits")
+#: Each instance's overrides of the breaker's settings (failures, window, cooldown).
+_overrides: cache.Memo[int, tuple[int | None, int | None, int | None]] = cache.Memo(
+    "circuit_overrides"
+)
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -334,36 +341,32 @@ def site_limits() -> Limits:
     return Limits(int(failures), window, cooldown)
 
 
-#: The breaker's settings by instance pk, and the circuits' states, per version token.
-_limits: cache.Memo[int, Limits] = cache.Memo("circuit limits")
-_circuits: cache.Memo[int, Circuit] = cache.Memo("circuits")
-
-
-def limits_of(instance: PluginInstance | int) -> Limits:
+def limits_of(instance: PluginInstance | int, version: Any = None) -> Limits:
     """The breaker's settings for an instance: the site's, with the editor's overrides.
 
-    Read once per version token (saving overrides replaces it).
+    The overrides are read once per version token (saving them replaces it);
+    the site's settings are read each time. ``version``: the token the caller
+    read, if it did.
     """
     pk = instance if isinstance(instance, int) else instance.pk
-    version = cache.current_version()
-    found = _limits.get(pk, version)
-    if found is not cache.MISS:
-        return found
-    site = site_limits()
-    row = (
-        PluginCircuit.objects.filter(pk=pk)
-        .values_list("failure_threshold", "window_seconds", "cooldown_seconds")
-        .first()
-    )
-    limits = site
-    if row is not None:
-        limits = Limits(
-            site.failures if row[0] is None else row[0],
-            site.window if row[1] is None else float(row[1]),
-            site.cooldown if row[2] is None else float(row[2]),
+    if version is None:
+        version = cache.current_version()
+    found = _overrides.get(pk, version)
+    if found is cache.MISS:
+        row = (
+            PluginCircuit.objects.filter(pk=pk)
+            .values_list("failure_threshold", "window_seconds", "cooldown_seconds")
+            .first()
         )
-    _limits.set(pk, version, limits)
-    return limits
+        found = row if row is not None else (None, None, None)
+        _overrides.set(pk, version, found)
+    row = found
+    site = site_limits()
+    return Limits(
+        site.failures if row[0] is None else row[0],
+        site.window if row[1] is None else float(row[1]),
+        site.cooldown if row[2] is None else float(row[2]),
+    )
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -424,7 +427,9 @@ def is_open(instance: PluginInstance, version: Any = _READ) -> bool:
 
     An instance whose breaker is off (0 failures) is never treated so.
     """
-    return circuit_of(instance, version).is_open and limits_of(instance).failures > 0
+    if version is _READ:
+        version = cache.current_version()
+    return circuit_of(instance, version).is_open and limits_of(instance, version).failures > 0
 
 
 # -- the call loop's hooks ------------------------------------------------------------------
@@ -445,10 +450,12 @@ def admit(instance: PluginInstance, version: Any = _READ) -> Admission | None:
     is over tries to reserve the probe in the shared store: the one call that
     gets it answers :data:`PROBE`; every other call (in any process) skips.
     """
+    if version is _READ:
+        version = cache.current_version()
     circuit = circuit_of(instance, version)
     if not circuit.is_open:
         return CALL
-    limits = limits_of(instance)
+    limits = limits_of(instance, version)
     if limits.failures <= 0:  # the breaker is off: an open circuit is left alone
         return CALL
     assert circuit.probe_at is not None

@@ -27,9 +27,8 @@ import datetime
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils import timezone
 
@@ -80,18 +79,25 @@ def _bucket_index(latency_ms: float) -> int:
     return len(LATENCY_BOUNDS_MS)
 
 
+#: The minute of the last call recorded: when it changes, the minutes before are written.
+_minute = [0]
+
+
 def _record(instance_pk: int, seconds: float, failure: str | None) -> None:
     minute = int(breaker.clock() // 60)
     latency_ms = seconds * 1000
     with _lock:
-        bucket = _buckets.setdefault((instance_pk, minute), _Bucket())
+        bucket = _buckets.get((instance_pk, minute))
+        if bucket is None:
+            bucket = _buckets[(instance_pk, minute)] = _Bucket()
         bucket.calls += 1
         bucket.latency_total_ms += latency_ms
         bucket.histogram[_bucket_index(latency_ms)] += 1
         if failure is not None:
             bucket.failures += 1
             bucket.last_failure = failure[:REASON_LENGTH]
-        finished = any(key[1] < minute for key in _buckets)
+        finished = minute != _minute[0]
+        _minute[0] = minute
     if finished:
         flush(before=minute)
 
@@ -168,60 +174,87 @@ class Call:
         self.failure = reason
 
 
-@contextmanager
-def observed(
-    entry: RegisteredType, instance: PluginInstance, method: str, admission: breaker.Admission
-) -> Iterator[Call]:
+class observed:
     """Observe one call: breaker outcome, statistics, span.
 
     The block marks a failover failure with :meth:`Call.failed`; an exception
     leaving the block is a programming error: it is recorded in the statistics
-    (its class name only) but does not count against the circuit.
+    (its class name only) but does not count against the circuit. A class, not
+    a generator: this runs on every call.
     """
-    call = Call(instance, admission)
-    span_context = (
-        _otel_trace.get_tracer("wagtail_plugin_system").start_as_current_span(
-            f"plugin {entry.name}.{method}",
-            attributes={
-                "plugin.type": entry.name,
-                "plugin.item": instance.item.name,
-                "plugin.instance.id": int(instance.pk),
-            },
-            record_exception=False,
-            set_status_on_exception=False,
-        )
-        if _otel_trace is not None
-        else None
-    )
-    span = span_context.__enter__() if span_context is not None else None
-    started = time.perf_counter()
-    error: BaseException | None = None
-    try:
-        yield call
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        seconds = time.perf_counter() - started
-        slow = entry.type_class.breaker_slow_call
+
+    __slots__ = ("call", "entry", "span", "span_context", "started")
+
+    def __init__(
+        self,
+        entry: RegisteredType,
+        instance: PluginInstance,
+        method: str,
+        admission: breaker.Admission,
+    ) -> None:
+        self.entry = entry
+        self.call = Call(instance, admission)
+        tracer = _tracer()
+        self.span_context: Any = None
+        if tracer is not None:
+            self.span_context = tracer.start_as_current_span(
+                f"plugin {entry.name}.{method}",
+                attributes={
+                    "plugin.type": entry.name,
+                    "plugin.item": instance.item.name,
+                    "plugin.instance.id": int(instance.pk),
+                },
+                record_exception=False,
+                set_status_on_exception=False,
+            )
+        self.span: Any = None
+        self.started = 0.0
+
+    def __enter__(self) -> Call:
+        if self.span_context is not None:
+            self.span = self.span_context.__enter__()
+        self.started = time.perf_counter()
+        return self.call
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        seconds = time.perf_counter() - self.started
+        call = self.call
+        instance, admission = call.instance, call.admission
+        slow = self.entry.type_class.breaker_slow_call
+        outcome: str | None = None
         if error is not None:
-            outcome: str | None = type(error).__name__
+            outcome = type(error).__name__
         elif call.failure is not None:
             outcome = call.failure
             breaker.record_failure(instance, admission)
         elif slow is not None and seconds > slow:
-            outcome = None
             breaker.record_failure(instance, admission)
         else:
-            outcome = None
             breaker.record_success(instance, admission)
         _record(instance.pk, seconds, outcome)
-        if span is not None and span_context is not None:
+        if self.span is not None:
             if error is not None or call.failure is not None:
-                kind = type(error).__name__ if error is not None else _error_type(call.failure)
-                span.set_attribute("error.type", kind)
-                span.set_status(_otel_trace.Status(_otel_trace.StatusCode.ERROR))
-            span_context.__exit__(None, None, None)
+                name = type(error).__name__ if error is not None else _error_type(call.failure)
+                self.span.set_attribute("error.type", name)
+                self.span.set_status(_otel_trace.Status(_otel_trace.StatusCode.ERROR))
+            self.span_context.__exit__(None, None, None)
+
+
+_tracers: dict[int, Any] = {}
+
+
+def _tracer() -> Any:
+    """The package's tracer, or ``None`` when no tracer provider is configured (no span)."""
+    if _otel_trace is None:
+        return None
+    provider = _otel_trace.get_tracer_provider()
+    if isinstance(provider, _otel_trace.ProxyTracerProvider):
+        return None  # the API alone, without an SDK: spans would go nowhere
+    tracer = _tracers.get(id(provider))
+    if tracer is None:
+        _tracers.clear()
+        tracer = _tracers[id(provider)] = provider.get_tracer("wagtail_plugin_system")
+    return tracer
 
 
 def _error_type(reason: str | None) -> str:

@@ -389,15 +389,6 @@ class InstanceInspectView(DeletedInstanceMixin, snippet_views.InspectView):
         fields: list[str] = super().get_fields()
         return [*fields, *self.extra_fields]
 
-    def get_field_label(self, field_name: str, field: Any) -> str:
-        if field_name in self.extra_fields:
-            return str(self.extra_fields[field_name])
-        if field_name == "check_history":  # a viewset field, shown after the last check
-            return _("Recent checks")
-        if field_name == "last_check_detail":
-            return _("Technical detail of the last check")
-        return str(super().get_field_label(field_name, field))
-
     def get_circuit_display_value(self) -> str:
         return circuit_label(breaker.read(self.object))
 
@@ -424,6 +415,16 @@ class InstanceInspectView(DeletedInstanceMixin, snippet_views.InspectView):
 
     def get_check_history_display_value(self) -> CheckHistory:
         return CheckHistory(self.object)
+
+    def get_field_label(self, field_name: str, field: Any) -> str:
+        if field_name in self.extra_fields:
+            return str(self.extra_fields[field_name])
+        if field_name == "check_history":  # a viewset field, shown after the last check
+            return _("Recent checks")
+        if field_name == "last_check_detail":
+            return _("Technical detail of the last check")
+        label: str = super().get_field_label(field_name, field)
+        return label
 
     def get_config_display_value(self) -> str:
         instance: PluginInstance = self.object
