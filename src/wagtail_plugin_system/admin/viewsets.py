@@ -32,9 +32,11 @@ from .views import (
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
+    InstanceRevertView,
     RegistryIndexView,
     RegistryInspectView,
 )
+from .views.revisions import InstanceCompareView
 
 __all__ = [
     "PluginInstanceViewSet",
@@ -112,7 +114,11 @@ class InstanceFilterSet(WagtailFilterSet):
 
 
 class PluginInstanceViewSet(SnippetViewSet):
-    """Plugin instances: listing, two-step create, edit, inspect, test, history, usage."""
+    """Plugin instances: listing, two-step create, edit, inspect, test, history, usage.
+
+    With Wagtail's revisions (history, compare, revert), drafts and scheduled
+    publishing, locking and workflows; see :mod:`.views.instances`.
+    """
 
     model = PluginInstance
     icon = "plug"
@@ -127,6 +133,8 @@ class PluginInstanceViewSet(SnippetViewSet):
     add_view_class = InstanceCreateView
     edit_view_class = InstanceEditView
     inspect_view_class = InstanceInspectView
+    revisions_revert_view_class = InstanceRevertView
+    revisions_compare_view_class = InstanceCompareView
     # Copying would either show secrets or silently drop them: create a new instance instead.
     copy_view_enabled = False
     inspect_view_enabled = True

@@ -2,6 +2,7 @@
 
 * :mod:`.instances`: listing, creating, editing and inspecting instances;
 * :mod:`.implementations`: the first step of creating, choosing an implementation;
+* :mod:`.revisions`: comparing revisions without showing secrets;
 * :mod:`.health`: testing an instance;
 * :mod:`.registry`: the read-only listings of types and implementations.
 """
@@ -13,6 +14,7 @@ from .instances import (
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
+    InstanceRevertView,
 )
 from .registry import RegistryIndexView, RegistryInspectView
 
@@ -23,6 +25,7 @@ __all__ = [
     "InstanceEditView",
     "InstanceIndexView",
     "InstanceInspectView",
+    "InstanceRevertView",
     "RegistryIndexView",
     "RegistryInspectView",
 ]
