@@ -103,9 +103,10 @@ class PluginInstanceForm(WagtailAdminModelForm):
     #: The implementation's row and class, set by :func:`instance_form_class`.
     plugin_item: ClassVar[PluginItem | None] = None
     item_class: ClassVar[type[BasePluginItem] | None] = None
-    #: Store the form's configuration whole instead of merging it into the current one
-    #: (restoring a revision: a secret left blank keeps the revision's value).
-    replace_config: bool = False
+    #: Restoring a revision: every field and the whole configuration are written as the
+    #: form holds them, instead of only what the editor changed (a secret left blank keeps
+    #: the revision's value, which the form was filled from).
+    restoring: bool = False
 
     class Meta:
         model = PluginInstance
@@ -262,9 +263,11 @@ class PluginInstanceForm(WagtailAdminModelForm):
             return instance
         with transaction.atomic():
             current = PluginInstance.objects.select_for_update().get(pk=self.instance.pk)
-            fields = [name for name in INSTANCE_FIELDS if name in self.changed_data]
+            fields = [
+                name for name in INSTANCE_FIELDS if self.restoring or name in self.changed_data
+            ]
             if self.new_config is not None and (
-                self.replace_config or configuration_to_replace(current)
+                self.restoring or configuration_to_replace(current)
             ):
                 # A revision restored, or what was stored is not a JSON object: the form's
                 # values replace it whole.

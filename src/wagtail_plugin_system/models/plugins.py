@@ -45,7 +45,7 @@ from ..fields import EncryptedJSONField
 from .querysets import InvalidatingQuerySet
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.db.models.expressions import Expression
 
 __all__ = [
@@ -189,7 +189,8 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
         has passed, is not live.
         """
         return self.filter(
-            live=True,
+            # A column of Wagtail's DraftStateMixin, which the type checker cannot see.
+            models.Q(live=True),
             status__in=SELECTABLE_STATUSES,
             item__is_missing=False,
             item__plugin_type__is_missing=False,
@@ -373,7 +374,7 @@ class PluginInstance(
     def save_live_revision(
         self,
         *,
-        user: AbstractBaseUser | None = None,
+        user: AbstractBaseUser | AnonymousUser | None = None,
         changed: bool = True,
         previous_revision: Revision | None = None,
         log_action: bool | str = True,
@@ -397,7 +398,7 @@ class PluginInstance(
         self.live_revision = revision
         self.has_unpublished_changes = False
         self.last_published_at = now
-        if self.first_published_at is None:
+        if getattr(self, "first_published_at", None) is None:
             self.first_published_at = now
         self.save(
             update_fields=[

@@ -397,7 +397,7 @@ class InstanceRevertView(RevisionsRevertMixin, InstanceEditView):
     revision: Any
 
     def save_instance(self) -> PluginInstance:
-        self.form.replace_config = True
+        self.form.restoring = True
         if self.draftstate_enabled:
             instance: PluginInstance = super().save_instance()
             return instance

@@ -79,7 +79,7 @@ class ConfigurationFieldComparison:
         return self.label
 
     def has_changed(self) -> bool:
-        return self._changed
+        return bool(self._changed)
 
     def htmldiff(self) -> SafeString:
         if not self.readable:
