@@ -331,3 +331,84 @@ def test_a_locked_instance_cannot_be_saved_by_another_editor(editor: Client) -> 
     instance.refresh_from_db()
     assert instance.config["secret_key"] == SECRET_A
     assert Revision.objects.for_instance(instance).count() == 1
+
+
+# -- approval workflow --------------------------------------------------------------------
+
+
+@pytest.fixture
+def credentials_workflow(db: None) -> Any:
+    """A one-step workflow, approved by "Plugin moderators", assigned to plugin instances."""
+    from django.contrib.auth.models import Group
+    from django.contrib.contenttypes.models import ContentType
+    from wagtail.models import GroupApprovalTask, Workflow, WorkflowContentType, WorkflowTask
+
+    moderators = Group.objects.create(name="Plugin moderators")
+    task = GroupApprovalTask.objects.create(name="Approve credentials")
+    task.groups.set([moderators])
+    workflow = Workflow.objects.create(name="Credentials approval")
+    WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
+    WorkflowContentType.objects.create(
+        content_type=ContentType.objects.get_for_model(PluginInstance), workflow=workflow
+    )
+    return moderators
+
+
+def author_client() -> Client:
+    """An editor who may change instances but not publish them."""
+    from django.contrib.auth.models import Permission
+
+    user = WagtailTestUtils.create_user("author", password="pw")  # type: ignore[arg-type]
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"),
+        *Permission.objects.filter(
+            content_type__app_label="wagtail_plugin_system",
+            codename__in=["add_plugininstance", "change_plugininstance", "view_plugininstance"],
+        ),
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_moderator_approves_before_credentials_change(
+    editor: Client, credentials_workflow: Any, mailoutbox: list[Any]
+) -> None:
+    instance = create_stripe(editor)
+    # Without APPROVAL naming the type, Save still makes the change live: no workflow.
+    assert instance.get_workflow() is None
+    author = author_client()
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={"APPROVAL": ["payment_gateway"]}):
+        instance = PluginInstance.objects.get(pk=instance.pk)
+        assert instance.get_workflow() is not None
+        html = author.get(url("edit", instance.pk)).content.decode()
+        assert 'name="action-submit"' in html
+        assert 'name="action-publish"' not in html
+        data = form_data(author, url("edit", instance.pk), config_secret_key=SECRET_B)
+        data["action-submit"] = "Submit"
+        response = author.post(url("edit", instance.pk), data)
+        assert response.status_code == 302
+        instance = PluginInstance.objects.get(pk=instance.pk)
+        assert instance.workflow_in_progress
+        # Waiting for approval: the live credentials are the old ones.
+        assert instance.config["secret_key"] == SECRET_A
+        assert get_plugin_instance(PaymentGatewayType).config["secret_key"] == SECRET_A
+
+        moderator = WagtailTestUtils.create_superuser("moderator", password="pw")  # type: ignore[arg-type]
+        moderator.groups.add(credentials_workflow)
+        reviewer = Client()
+        reviewer.force_login(moderator)
+        task_state = instance.current_workflow_task_state
+        response = reviewer.post(
+            url("workflow_action", instance.pk, "approve", task_state.pk), follow=True
+        )
+        assert response.status_code == 200
+    instance = PluginInstance.objects.get(pk=instance.pk)
+    assert not instance.workflow_in_progress
+    assert instance.config["secret_key"] == SECRET_B
+    assert get_plugin_instance(PaymentGatewayType).config["secret_key"] == SECRET_B
+    mails = [
+        f"{mail.subject} {mail.body} {getattr(mail, 'alternatives', '')}" for mail in mailoutbox
+    ]
+    assert mails  # the moderators were told
+    assert_no_plaintext([SECRET_A, SECRET_B, WEBHOOK_A], *mails)
