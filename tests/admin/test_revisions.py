@@ -133,6 +133,11 @@ def test_every_admin_save_is_a_live_revision_holding_ciphertext(editor: Client) 
     assert actions == ["wagtail.create", "wagtail.edit"]
     history = editor.get(url("history", instance.pk))
     assert history.status_code == 200
+    links = [a["href"] for a in WagtailTestUtils.get_soup(history.content).select("td a")]  # type: ignore[arg-type]
+    assert url("revisions_compare", instance.pk, revisions[0].pk, revisions[1].pk) in links
+    assert url("revisions_revert", instance.pk, revisions[0].pk) in links
+    # Both versions went live when saved: none is called a draft.
+    assert "Current draft" not in history.content.decode()
     assert_no_plaintext([SECRET_A, SECRET_B, WEBHOOK_A], history.content.decode())
 
 

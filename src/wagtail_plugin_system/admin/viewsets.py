@@ -36,7 +36,7 @@ from .views import (
     RegistryIndexView,
     RegistryInspectView,
 )
-from .views.revisions import InstanceCompareView
+from .views.revisions import InstanceCompareView, InstanceHistoryView
 
 __all__ = [
     "PluginInstanceViewSet",
@@ -135,6 +135,7 @@ class PluginInstanceViewSet(SnippetViewSet):
     inspect_view_class = InstanceInspectView
     revisions_revert_view_class = InstanceRevertView
     revisions_compare_view_class = InstanceCompareView
+    history_view_class = InstanceHistoryView
     # Copying would either show secrets or silently drop them: create a new instance instead.
     copy_view_enabled = False
     inspect_view_enabled = True

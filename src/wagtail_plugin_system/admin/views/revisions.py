@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigurationComparisonPanel",
     "ConfigurationFieldComparison",
     "InstanceCompareView",
+    "InstanceHistoryView",
     "comparison_panel",
 ]
 
@@ -180,3 +182,20 @@ class InstanceCompareView(snippet_views.RevisionsCompareView):
 
     def get_edit_handler(self) -> Panel:
         return comparison_panel()
+
+
+class InstanceHistoryView(snippet_views.HistoryView):
+    """Wagtail's history; without drafts for the type, no "Current draft" labels.
+
+    Every save of such an instance goes live at once, so no version is a draft.
+    """
+
+    @cached_property
+    def columns(self) -> list[Any]:
+        columns: list[Any] = list(super().columns)
+        instance: PluginInstance = self.object
+        if not instance.drafts_enabled:
+            for column in columns:
+                if hasattr(column, "draftstate_enabled"):
+                    column.draftstate_enabled = False
+        return columns
