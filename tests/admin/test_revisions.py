@@ -39,8 +39,14 @@ def url(name: str, *args: Any) -> str:
     return reverse(PluginInstance.snippet_viewset.get_url_name(name), args=args)  # type: ignore[attr-defined]
 
 
-def drafts(value: Any = True, **more: Any) -> Any:
-    return override_settings(WAGTAIL_PLUGIN_SYSTEM={"DRAFTS": value, **more})
+def plugin_settings(**values: Any) -> Any:
+    from django.conf import settings
+
+    return override_settings(WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, **values})
+
+
+def drafts(value: Any = True) -> Any:
+    return plugin_settings(DRAFTS=value)
 
 
 @pytest.fixture
@@ -383,7 +389,7 @@ def test_a_moderator_approves_before_credentials_change(
     # Without APPROVAL naming the type, Save still makes the change live: no workflow.
     assert instance.get_workflow() is None
     author = author_client()
-    with override_settings(WAGTAIL_PLUGIN_SYSTEM={"APPROVAL": ["payment_gateway"]}):
+    with plugin_settings(APPROVAL=["payment_gateway"]):
         instance = PluginInstance.objects.get(pk=instance.pk)
         assert instance.get_workflow() is not None
         html = author.get(url("edit", instance.pk)).content.decode()

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULTS",
     "SETTING_NAME",
     "approval_required",
+    "check_change_settings",
     "drafts_enabled",
     "get_setting",
     "version_check_interval",
@@ -115,6 +116,13 @@ def _type_names(name: str) -> list[str]:
             f"got {value!r}."
         )
     return list(value)
+
+
+def check_change_settings() -> None:
+    """Raise :class:`ImproperlyConfigured` when ``DRAFTS`` or ``APPROVAL`` is malformed."""
+    _type_names("APPROVAL")
+    if get_setting("DRAFTS") not in (True, False, None):
+        _type_names("DRAFTS")
 
 
 def approval_required(type_name: str) -> bool:
