@@ -155,6 +155,11 @@ def test_the_edit_form_offers_save_only_without_drafts(editor: Client) -> None:
     assert "Save draft" not in html
     assert soup.select_one("button.action-save") is not None
     assert 'name="go_live_at"' not in html
+    # A save goes live: the form never saves by itself while the editor types.
+    assert "data-w-autosave-interval-value" not in html
+    add_page = editor.get(url("add_item", instance.item_id)).content.decode()
+    assert "data-w-autosave-interval-value" not in add_page
+    assert "Save draft" not in add_page
 
 
 def test_compare_shows_what_changed_and_only_that_a_secret_changed(editor: Client) -> None:

@@ -261,8 +261,15 @@ class ChangeManagementMixin:
     form: Any
     view_name: str
     draftstate_enabled: bool
+    autosave_enabled: bool
     live_object: PluginInstance
     plugin_item: PluginItem | None = None
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().setup(request, *args, **kwargs)  # type: ignore[misc]
+        if not self.draftstate_enabled:
+            # Without drafts a save goes live: never while the editor is still typing.
+            self.autosave_enabled = False
 
     def instance_item(self) -> PluginItem | None:
         if self.view_name == "create":
