@@ -143,3 +143,16 @@ def test_a_scheduled_change_reaches_a_process_that_memoised_the_old_one(
     with cache.version_scope():
         assert get_plugin_instance(PaymentGatewayType).config["secret_key"] == NEW_SECRET
     assert PluginInstance.objects.get(pk=instance.pk).live_revision_id == revision.pk
+
+
+def test_instances_are_not_exposed_through_wagtails_api() -> None:
+    """Wagtail 8's API serves snippets and their revisions only for the models registered
+    with it; plugin instances are not (Wagtail 7.4 has no such API)."""
+    import wagtail
+
+    try:
+        from wagtail.api.v3.registry import registry as api_registry
+    except ImportError:
+        assert wagtail.VERSION < (8, 0)
+        return
+    assert not api_registry.has(PluginInstance._meta.label)
