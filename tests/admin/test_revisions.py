@@ -428,3 +428,48 @@ def test_a_moderator_approves_before_credentials_change(
     ]
     assert mails  # the moderators were told
     assert_no_plaintext([SECRET_A, SECRET_B, WEBHOOK_A], *mails)
+
+
+# -- the listing --------------------------------------------------------------------------
+
+
+def _listing(editor: Client) -> tuple[int, dict[str, str]]:
+    """The listing's query count, and each instance's publishing status."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = editor.get(url("list"))
+    soup = WagtailTestUtils.get_soup(response.content)  # type: ignore[arg-type]
+    headers = [th.get_text(" ", strip=True) for th in soup.select("table.listing thead th")]
+    statuses: dict[str, str] = {}
+    if "Publishing" in headers:
+        column = headers.index("Publishing")
+        for row in soup.select("table.listing tbody tr"):
+            cells = row.select("td")
+            name = cells[1].select_one("a")
+            assert name is not None
+            statuses[name.get_text(strip=True)] = cells[column].get_text(" ", strip=True)
+    return len(queries), statuses
+
+
+def test_the_listing_shows_publishing_status_only_with_drafts(editor: Client) -> None:
+    instance = create_stripe(editor)
+    assert _listing(editor)[1] == {}
+    with drafts():
+        statuses = _listing(editor)[1]
+        assert statuses["Stripe live"] == "live"
+        edit(editor, instance, config_currency="USD")
+        assert _listing(editor)[1]["Stripe live"] == "live + draft"
+        data = form_data(editor, url("edit", instance.pk))
+        go_live = timezone.now() + datetime.timedelta(days=1)
+        data["go_live_at"] = timezone.localtime(go_live).strftime("%Y-%m-%d %H:%M")
+        data["action-publish"] = "action-publish"
+        editor.post(url("edit", instance.pk), data)
+        many, statuses = _listing(editor)
+        assert statuses["Stripe live"] == "live + scheduled"
+        # The status costs no query per row.
+        item = PluginItem.objects.get(name="bank_transfer")
+        PluginInstance.objects.bulk_create(
+            [PluginInstance(item=item, name=f"Bank {n}", config={}) for n in range(20)]
+        )
+        assert _listing(editor)[0] == many

@@ -23,6 +23,7 @@ __all__ = [
     "approval_required",
     "check_change_settings",
     "drafts_enabled",
+    "drafts_in_use",
     "get_setting",
     "version_check_interval",
 ]
@@ -123,6 +124,11 @@ def check_change_settings() -> None:
     _type_names("APPROVAL")
     if get_setting("DRAFTS") not in (True, False, None):
         _type_names("DRAFTS")
+
+
+def drafts_in_use() -> bool:
+    """Whether ``DRAFTS`` or ``APPROVAL`` turns drafts on for any type."""
+    return get_setting("DRAFTS") not in (False, None) or bool(_type_names("APPROVAL"))
 
 
 def approval_required(type_name: str) -> bool:

@@ -413,6 +413,14 @@ class PluginInstance(
         return revision
 
     @property
+    def approved_schedule(self) -> bool:
+        """Whether a version waits to go live; read from the listing's annotation when there."""
+        annotated = self.__dict__.get("has_approved_schedule")
+        if annotated is not None:
+            return bool(annotated)
+        return bool(super().approved_schedule)
+
+    @property
     def drafts_enabled(self) -> bool:
         """Whether the admin saves drafts of this instance (``DRAFTS``, ``APPROVAL``)."""
         return drafts_enabled(self.item.plugin_type.name)

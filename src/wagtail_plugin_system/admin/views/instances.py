@@ -22,7 +22,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.admin.utils import quote
-from django.db.models import QuerySet
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
@@ -46,15 +48,16 @@ from wagtail.admin.ui.tables import (
     BulkActionsCheckboxColumn,
     Column,
     DateColumn,
+    LiveStatusTagColumn,
     UsageCountColumn,
 )
 from wagtail.admin.views.generic import RevisionsRevertMixin
-from wagtail.models import ReferenceIndex
+from wagtail.models import ReferenceIndex, Revision, WorkflowState
 from wagtail.snippets.views import snippets as snippet_views
 
 from ...core.exceptions import ConfigFormatError
 from ...core.ids import parse_id
-from ...core.settings import approval_required, drafts_enabled
+from ...core.settings import approval_required, drafts_enabled, drafts_in_use
 from ...health import check_message_display
 from ...models import PluginInstance, PluginItem
 from ..columns import PluginStatusColumn
@@ -96,13 +99,33 @@ class InstanceIndexView(snippet_views.IndexView):
 
     def get_base_queryset(self) -> QuerySet[PluginInstance]:
         queryset: QuerySet[PluginInstance] = super().get_base_queryset()
+        if drafts_in_use():
+            # The publishing status asks whether a workflow is in progress: one query for
+            # the listing, not one per row.
+            queryset = queryset.prefetch_related(
+                Prefetch(
+                    "_workflow_states",
+                    queryset=WorkflowState.objects.active().select_related(
+                        "current_task_state__task"
+                    ),
+                    to_attr="_current_workflow_states",
+                )
+            )
         return queryset.select_related("item__plugin_type").annotate(
-            usage_count=ReferenceIndex.usage_count_subquery(PluginInstance)
+            usage_count=ReferenceIndex.usage_count_subquery(PluginInstance),
+            # For the publishing status, without a query per row.
+            has_approved_schedule=Exists(
+                Revision.objects.filter(
+                    base_content_type=ContentType.objects.get_for_model(PluginInstance),
+                    object_id=Cast(OuterRef("pk"), CharField()),
+                    approved_go_live_at__isnull=False,
+                )
+            ),
         )
 
     @cached_property
     def columns(self) -> list[Any]:
-        return [
+        columns: list[Any] = [
             BulkActionsCheckboxColumn("bulk_actions", obj_type="snippet"),
             self._get_title_column("name"),
             Column(
@@ -134,6 +157,12 @@ class InstanceIndexView(snippet_views.IndexView):
                 "updated_at", label=pgettext_lazy("plugins admin", "Updated"), sort_key="updated_at"
             ),
         ]
+        if drafts_in_use():
+            # Live, draft, scheduled, expired: only where drafts are on for some type.
+            columns.insert(
+                5, LiveStatusTagColumn(label=pgettext_lazy("plugins admin", "Publishing"))
+            )
+        return columns
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)
