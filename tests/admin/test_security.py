@@ -216,6 +216,7 @@ def _all_table_rows() -> str:
     return "\n".join(rows)
 
 
+@pytest.mark.slow
 def test_secrets_never_leave_the_database(
     client: Client, synced: Any, plugin_registry: PluginRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:

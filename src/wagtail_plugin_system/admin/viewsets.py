@@ -36,7 +36,7 @@ from .views import (
     RegistryIndexView,
     RegistryInspectView,
 )
-from .views.revisions import InstanceCompareView, InstanceHistoryView
+from .views.revision_views import InstanceCompareView, InstanceHistoryView
 
 __all__ = [
     "PluginInstanceViewSet",

@@ -69,7 +69,7 @@ from ..forms import (
     instance_form_class,
 )
 from ..permissions import instance_url
-from .registry import date_or_dash
+from .registry_views import date_or_dash
 
 __all__ = [
     "InstanceCreateView",
