@@ -230,6 +230,31 @@ class PluginInstanceChooserBlock(ChooserBlock):
     ) -> SafeString:
         return render_loaded_item(self.resolve(value, context), context)
 
+    # -- headless sites ------------------------------------------------------------------
+
+    def get_api_representation(
+        self, value: PluginInstance | None, context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The chosen instance as Wagtail's API v2 and GraphQL give it, without secrets.
+
+        ``id``, ``type`` and ``item`` (names), ``name``, ``status`` and ``config``:
+        the configuration without its secret fields. The instance is the one the
+        block would render (the fallback when it has one); ``None`` when it would
+        render nothing (deleted, disabled, code missing, configuration unreadable).
+        """
+        plugin = self.resolve(value, context)
+        instance = plugin.plugin_instance if plugin is not None else None
+        if not isinstance(instance, PluginInstance):
+            return None
+        return {
+            "id": instance.pk,
+            "type": instance.item.plugin_type.name,
+            "item": instance.item.name,
+            "name": instance.name,
+            "status": instance.status,
+            "config": instance.public_config(),
+        }
+
     class Meta:
         icon = "plug"
 

@@ -29,6 +29,7 @@ from .views import (
     ChooseImplementationView,
     HealthCheckView,
     InstanceCreateView,
+    InstanceDeleteView,
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
@@ -132,6 +133,7 @@ class PluginInstanceViewSet(SnippetViewSet):
     index_view_class = InstanceIndexView
     add_view_class = InstanceCreateView
     edit_view_class = InstanceEditView
+    delete_view_class = InstanceDeleteView
     inspect_view_class = InstanceInspectView
     revisions_revert_view_class = InstanceRevertView
     revisions_compare_view_class = InstanceCompareView
@@ -149,6 +151,7 @@ class PluginInstanceViewSet(SnippetViewSet):
         "last_check_at",
         "last_check_ok",
         "last_check_message",
+        "last_check_detail",
         "created_at",
         "updated_at",
     ]

@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     # "auto": "database" when that cache is private to each process (local memory,
     # dummy) or is the database cache (reading it would be a query too), else "cache".
     "VERSION_STORE": "auto",
-    # The most entries the in-process memo of resolved plugins holds before it starts over.
+    # The most entries each namespace of the in-process memo holds (least recently used go).
     "MEMO_SIZE": 10000,
     # Outside a version scope (a request with the middleware, or version_scope()), reuse
     # the version token read from the cache for this many seconds instead of reading it

@@ -34,6 +34,7 @@ from wagtail.models import (
 
 from ..core.contracts import BasePluginItem, BasePluginType
 from ..core.exceptions import (
+    ConfigDecryptionError,
     ConfigFormatError,
     PluginUnavailableError,
     UnknownPluginError,
@@ -43,7 +44,7 @@ from ..core.masking import without_secrets
 from ..core.redact import describe_exception
 from ..core.registry import registry
 from ..core.settings import approval_required, drafts_enabled
-from ..fields import EncryptedJSONField
+from ..fields import EncryptedJSONField, key_setting_problem
 from .querysets import InvalidatingQuerySet
 
 if TYPE_CHECKING:
@@ -110,7 +111,22 @@ class RegistryMirror(models.Model):
         abstract = True
 
     def __str__(self) -> str:
-        return self.label or self.name
+        # The code's label when it is registered: it may be translated (gettext_lazy);
+        # the stored one is the source text, kept for when the code is gone.
+        code = self._code_class()
+        label = code.label if code is not None else None
+        return str(label or self.label or self.name)
+
+    @property
+    def display_description(self) -> str:
+        """The description in the active language (the code's, else the stored one)."""
+        code = self._code_class()
+        description = code.description if code is not None else None
+        return str(description or self.description)
+
+    def _code_class(self) -> type[BasePluginType] | type[BasePluginItem] | None:
+        """The registered class, when it can be found without a query."""
+        return None
 
 
 class PluginType(RegistryMirror):
@@ -137,6 +153,9 @@ class PluginType(RegistryMirror):
     def is_code_present(self) -> bool:
         """Whether this process has the type's code registered."""
         return self.get_type_class() is not None
+
+    def _code_class(self) -> type[BasePluginType] | None:
+        return self.get_type_class()
 
 
 class PluginItem(RegistryMirror):
@@ -171,6 +190,11 @@ class PluginItem(RegistryMirror):
     def is_code_present(self) -> bool:
         """Whether this process has the item's code registered."""
         return self.get_item_class() is not None
+
+    def _code_class(self) -> type[BasePluginItem] | None:
+        if not PluginItem._meta.get_field("plugin_type").is_cached(self):
+            return None  # its type is not loaded: no query just to say its name
+        return self.get_item_class()
 
 
 class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
@@ -544,7 +568,9 @@ class PluginInstance(
         cannot be made from the configuration (its ``__init__`` raised; the
         message names the error, with configuration values blanked out), and its
         subclasses :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError`
-        when the configuration cannot be decrypted and
+        when the configuration cannot be decrypted (an item with nothing to
+        configure gets an empty configuration when ``FIELD_ENCRYPTION_KEY`` is
+        missing or malformed) and
         :class:`~wagtail_plugin_system.core.exceptions.ConfigFormatError` when it
         is not a JSON object.
         """
@@ -559,9 +585,19 @@ class PluginInstance(
                 item_name=self.item.name,
             )
         problem = self.get_config_error()
-        if problem is not None:
+        config: dict[str, Any]
+        if problem is None:
+            config = self.config
+        elif (
+            item_class.configuration is None
+            and isinstance(problem, ConfigDecryptionError)
+            and key_setting_problem() is not None
+        ):
+            # Nothing to configure: what is stored is not needed, so an unusable
+            # FIELD_ENCRYPTION_KEY does not stop the item.
+            config = {}
+        else:
             raise problem
-        config = self.config
         try:
             return item_class(config=config, plugin_instance=self)
         except Exception as exc:

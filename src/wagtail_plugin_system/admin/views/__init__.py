@@ -11,6 +11,7 @@ from .health_views import HealthCheckView
 from .implementations import ChooseImplementationView
 from .instance_views import (
     InstanceCreateView,
+    InstanceDeleteView,
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
@@ -22,6 +23,7 @@ __all__ = [
     "ChooseImplementationView",
     "HealthCheckView",
     "InstanceCreateView",
+    "InstanceDeleteView",
     "InstanceEditView",
     "InstanceIndexView",
     "InstanceInspectView",
