@@ -6,6 +6,7 @@
 * ``wagtail_plugin_system.W003``: ``WAGTAIL_PLUGIN_SYSTEM`` has an unknown key.
 * ``wagtail_plugin_system.E003``: ``wagtail.contrib.settings`` is not installed.
 * ``wagtail_plugin_system.E004``: ``VERSION_CHECK_INTERVAL`` is not a number of seconds.
+* ``wagtail_plugin_system.E006``: ``DRAFTS`` or ``APPROVAL`` is not what they take.
 * ``wagtail_plugin_system.E005``: ``VERSION_STORE`` is not ``auto``, ``cache`` or ``database``.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
@@ -27,7 +28,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from .core.registry import registry
-from .core.settings import SETTING_NAME, get_setting, unknown_settings, version_check_interval
+from .core.settings import (
+    SETTING_NAME,
+    check_change_settings,
+    get_setting,
+    unknown_settings,
+    version_check_interval,
+)
 from .fields import get_crypter
 from .models import PluginInstance, PluginItem, PluginType
 from .sync import sync_plugins
@@ -108,6 +115,19 @@ def check_settings(
                 str(exc),
                 hint="Set it to 0 (the default) or to a few seconds, e.g. 1.",
                 id=f"{ID}.E004",
+            )
+        )
+    try:
+        check_change_settings()
+    except ImproperlyConfigured as exc:
+        messages.append(
+            checks.Error(
+                str(exc),
+                hint=(
+                    "DRAFTS takes True, False or a list of plugin type names, such as "
+                    '["payment_gateway"]; APPROVAL a list of plugin type names.'
+                ),
+                id=f"{ID}.E006",
             )
         )
     return messages
