@@ -310,3 +310,17 @@ def test_what_checks_run_active_and_reserved_or_the_ids_asked_for(
     assert names == {"Primary", "Backup"}
     assert [i.pk for i in health.checkable_instances(instance_ids=[disabled.pk])] == [disabled.pk]
     assert reserved.pk not in [i.pk for i in health.checkable_instances(plugin_type="payment")]
+
+
+@pytest.mark.parametrize(
+    "name", ["CHECK_TIMEOUT", "CHECK_MIN_INTERVAL", "CHECK_HISTORY_DAYS", "CHECK_STALE_AFTER"]
+)
+def test_a_malformed_check_setting_is_a_system_check_error(name: str) -> None:
+    from wagtail_plugin_system.checks import check_settings
+
+    with configure(**{name: "ten"}):
+        errors = [message for message in check_settings() if message.id.endswith(".E008")]
+    assert len(errors) == 1
+    assert name in errors[0].msg
+    with configure():
+        assert not [message for message in check_settings() if message.id.endswith(".E008")]

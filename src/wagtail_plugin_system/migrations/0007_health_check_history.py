@@ -10,6 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('wagtail_plugin_system', '0004_circuits_and_traffic'),
+        ('wagtail_plugin_system', '0006_revisions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
