@@ -167,3 +167,27 @@ def test_a_type_without_label_is_asked_for_one(
     OtpSenderType.label = "OTP sender"
     OtpSenderType._label_from_name = False  # type: ignore[attr-defined]
     assert "wagtail_plugin_system.I002" not in ids()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DRAFTS", "payment_gateway"), ("DRAFTS", [1]), ("APPROVAL", True), ("APPROVAL", "x")],
+)
+def test_malformed_drafts_or_approval_is_an_error(name: str, value: Any) -> None:
+    from django.conf import settings
+
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, name: value}):
+        message = run_checks()["wagtail_plugin_system.E006"]
+    assert name in message.msg
+    assert repr(value) in message.msg
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DRAFTS", True), ("DRAFTS", False), ("DRAFTS", ["payment_gateway"]), ("APPROVAL", [])],
+)
+def test_drafts_and_approval_as_documented_pass(name: str, value: Any) -> None:
+    from django.conf import settings
+
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, name: value}):
+        assert "wagtail_plugin_system.E006" not in run_checks()

@@ -106,18 +106,32 @@ class _StoreHealth:
         self.failing = False
         #: A bump this process could not write: its memo is not trusted until one is.
         self.unsent = False
+        #: When the last failure was logged (monotonic), so a flapping cache logs once.
+        self.logged_at: float | None = None
         self.lock = threading.Lock()
 
 
 _health = _StoreHealth()
 
 
+#: A cache that fails again this soon after a logged failure is not logged again.
+_FAILURE_LOG_INTERVAL = 60.0
+
+
 def _store_failed(exc: Exception) -> None:
-    """Log that the cache holding the token fails: once, not once per request."""
+    """Log that the cache holding the token fails: once, not once per request.
+
+    A cache that flaps (a client that answers one call and fails the next, as
+    pymemcache does on a dead server) is logged once per minute at most.
+    """
     with _health.lock:
         if _health.failing:
             return
         _health.failing = True
+        now = time.monotonic()
+        if _health.logged_at is not None and now - _health.logged_at < _FAILURE_LOG_INTERVAL:
+            return
+        _health.logged_at = now
     logger.error(
         "The cache %r that holds the plugin version token failed (%s: %s). Plugins are read "
         "from the database, without the in-process memo, until it answers again.",
@@ -132,6 +146,10 @@ def _store_answered() -> None:
         if not _health.failing:
             return
         _health.failing = False
+        logged_at = _health.logged_at
+        if logged_at is not None and time.monotonic() - logged_at < _FAILURE_LOG_INTERVAL:
+            # Too soon to say it is back: it may be flapping (see _store_failed).
+            return
     logger.info(
         "The cache %r that holds the plugin version token answers again; the memo is back on.",
         version_store.cache_alias(),

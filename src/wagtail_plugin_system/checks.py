@@ -6,8 +6,9 @@
 * ``wagtail_plugin_system.W003``: ``WAGTAIL_PLUGIN_SYSTEM`` has an unknown key.
 * ``wagtail_plugin_system.E003``: ``wagtail.contrib.settings`` is not installed.
 * ``wagtail_plugin_system.E004``: ``VERSION_CHECK_INTERVAL`` is not a number of seconds.
+* ``wagtail_plugin_system.E006``: ``DRAFTS`` or ``APPROVAL`` is not what they take.
 * ``wagtail_plugin_system.E005``: ``VERSION_STORE`` is not ``auto``, ``cache`` or ``database``.
-* ``wagtail_plugin_system.E006``: a ``BREAKER_*`` setting is not a number, 0 or more.
+* ``wagtail_plugin_system.E007``: a ``BREAKER_*`` setting is not a number, 0 or more.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
 * ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
@@ -29,7 +30,13 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from .breaker import site_limits
 from .core.registry import registry
-from .core.settings import SETTING_NAME, get_setting, unknown_settings, version_check_interval
+from .core.settings import (
+    SETTING_NAME,
+    check_change_settings,
+    get_setting,
+    unknown_settings,
+    version_check_interval,
+)
 from .fields import get_crypter
 from .models import PluginInstance, PluginItem, PluginType
 from .sync import sync_plugins
@@ -113,13 +120,26 @@ def check_settings(
             )
         )
     try:
+        check_change_settings()
+    except ImproperlyConfigured as exc:
+        messages.append(
+            checks.Error(
+                str(exc),
+                hint=(
+                    "DRAFTS takes True, False or a list of plugin type names, such as "
+                    '["payment_gateway"]; APPROVAL a list of plugin type names.'
+                ),
+                id=f"{ID}.E006",
+            )
+        )
+    try:
         site_limits()
     except ImproperlyConfigured as exc:
         messages.append(
             checks.Error(
                 str(exc),
                 hint="The defaults are 5 failures within 60 seconds and a 30-second cooldown.",
-                id=f"{ID}.E006",
+                id=f"{ID}.E007",
             )
         )
     return messages

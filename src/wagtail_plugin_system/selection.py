@@ -2,7 +2,8 @@
 
 The default order, for a type:
 
-1. never a ``DISABLED`` instance;
+1. never a ``DISABLED`` instance, nor one that is not live (created as a draft and
+   never published, or expired: see drafts in the admin);
 2. ``ACTIVE`` before ``RESERVED``, whatever the priority;
 3. lower ``priority`` first;
 4. ties broken by creation order.
@@ -203,7 +204,11 @@ def _site_choice(
         instance = choices.get(name)
         if instance is None:
             continue
-        if instance.status == PluginStatus.DISABLED or not _code_present(entry, instance):
+        if (
+            instance.status == PluginStatus.DISABLED
+            or not instance.live
+            or not _code_present(entry, instance)
+        ):
             return None
         if breaker.is_open(instance):
             return None
@@ -246,7 +251,8 @@ def get_plugin_instance_by_id(
     """Load one instance by its id, or return ``None``.
 
     ``None`` comes back for a malformed or unknown id, an instance of another
-    type, an instance whose code is missing or whose configuration cannot be
+    type, an instance that is not live (a draft never published, or expired),
+    an instance whose code is missing or whose configuration cannot be
     decrypted, and (when ``prevent_disabled`` is true) a disabled instance.
     ``plugin_id=`` is accepted as another spelling of ``instance_id``.
     """
@@ -265,7 +271,8 @@ def get_plugin_instance_by_id(
         instance = _instances(entry).by_outside_id(pk)
         if instance is None:
             return None  # unknown ids are not memoised: each could take an entry
-        found = (instance.status, _load(instance))
+        # Not live (a draft never published, or expired): as if it did not exist.
+        found = (instance.status, _load(instance) if instance.live else None)
         _by_id.set(key, version, found)
     status, item = found
     if prevent_disabled and status == PluginStatus.DISABLED:
