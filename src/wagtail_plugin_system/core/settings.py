@@ -61,6 +61,14 @@ DEFAULTS: dict[str, Any] = {
     # on every resolution. Changes made by other processes may then take this long to be
     # seen outside requests. 0 reads it every time.
     "VERSION_CHECK_INTERVAL": 0,
+    # Drafts and scheduled publishing of instances in the admin: False (Save makes an edit
+    # live), True (every type), or a list of plugin type names. Revisions, history, compare
+    # and revert are there either way.
+    "DRAFTS": False,
+    # Plugin type names whose instances go through Wagtail's moderation workflow (the one
+    # assigned to plugin instances under Settings > Workflows) before a change goes live.
+    # Drafts are on for these types.
+    "APPROVAL": [],
     # The circuit breaker of call_with_failover() (see docs/resilience.md): an instance
     # whose calls fail BREAKER_FAILURES times within BREAKER_WINDOW seconds is skipped by
     # every process for BREAKER_COOLDOWN seconds, then one call probes it. 0 failures turns
@@ -84,14 +92,6 @@ DEFAULTS: dict[str, Any] = {
     "CHECK_STALE_AFTER": 86400,
     # The task backend (an alias of TASKS) that `pluginhealth --enqueue` hands checks to.
     "CHECK_TASK_BACKEND": "default",
-    # Drafts and scheduled publishing of instances in the admin: False (Save makes an edit
-    # live), True (every type), or a list of plugin type names. Revisions, history, compare
-    # and revert are there either way.
-    "DRAFTS": False,
-    # Plugin type names whose instances go through Wagtail's moderation workflow (the one
-    # assigned to plugin instances under Settings > Workflows) before a change goes live.
-    # Drafts are on for these types.
-    "APPROVAL": [],
 }
 
 
