@@ -51,7 +51,7 @@ from .core.ids import parse_id
 from .core.registry import registry
 from .instances import get_instances, load
 from .models import PluginInstance, PluginStatus, PluginType
-from .selection import get_plugin_instance
+from .rendering import select_for_page
 from .widgets import PluginInstanceChooser
 
 __all__ = ["PluginInstanceChooserBlock", "prefetch_plugin_blocks"]
@@ -222,7 +222,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
         if self.fallback == "default" and self.plugin_type_name:
             request = parent_context.get("request") if parent_context is not None else None
             try:
-                return get_plugin_instance(self.plugin_type_name, request=request)
+                return select_for_page(self.plugin_type_name, request, "A plugin block")
             except UnknownPluginError:
                 logger.warning(
                     "Plugin block falls back to type %r, which is not registered.",

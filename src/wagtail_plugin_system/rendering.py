@@ -1,8 +1,11 @@
 """Rendering plugin items into pages: what the template tags and Jinja2 functions share.
 
-Both fail closed: an unknown type, a type with no usable instance, or an item
-whose rendering fails gives ``""`` (see
+Both fail closed: an unknown type, a type with no usable instance, a custom
+selection (a type's ``get_plugin``) that raises, or an item whose rendering
+fails gives ``""`` (see
 :func:`~wagtail_plugin_system.core.contracts.render_item`), never an error.
+:func:`select_for_page` is the selection they (and the chooser block's
+fallback) share.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from .core.contracts import BasePluginItem, render_item
 from .core.exceptions import UnknownPluginError
 from .selection import get_plugin_instance
 
-__all__ = ["render_given", "render_selected"]
+__all__ = ["render_given", "render_selected", "select_for_page"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +34,7 @@ def render_selected(
     unknown type.
     """
     try:
-        item = get_plugin_instance(plugin_type, request=context.get("request"))
+        item = select_for_page(plugin_type, context.get("request"), spelling)
     except UnknownPluginError:
         logger.warning(
             "%s got %r, which is not a registered plugin type. Use the name of a registered "
@@ -41,6 +44,29 @@ def render_selected(
         )
         return mark_safe("")
     return render_given(item, context, **kwargs)
+
+
+def select_for_page(plugin_type: str, request: Any, spelling: str) -> BasePluginItem | None:
+    """The item ``plugin_type`` selects for ``request``, or ``None`` when selection fails.
+
+    A type's own ``get_plugin`` runs the project's code, and whatever it raises
+    (or an unusable value it returns) must not take a page down: it is logged,
+    with its traceback, and the page gets no instance. An unregistered type
+    still raises :class:`~wagtail_plugin_system.core.exceptions.UnknownPluginError`,
+    which each caller reports in its own words.
+    """
+    try:
+        return get_plugin_instance(plugin_type, request=request)
+    except UnknownPluginError:
+        raise
+    except Exception:
+        logger.exception(
+            "%s could not select an instance of plugin type %r, so it renders none. Fix the "
+            "type's get_plugin, or the data it reads.",
+            spelling,
+            plugin_type,
+        )
+        return None
 
 
 def render_given(item: Any, context: Mapping[Any, Any], **kwargs: Any) -> SafeString:
