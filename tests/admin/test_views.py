@@ -307,6 +307,37 @@ def test_health_check_of_unloadable_instance(
     assert "not registered" in instance.last_check_message
 
 
+@pytest.mark.parametrize(
+    "said", ["nul \x00 byte", "lone \ud800 surrogate", "\udfff\x00", "pair \ud83d\ude00"]
+)
+def test_health_check_whose_message_no_database_stores_is_no_server_error(
+    editor: Client,
+    plugin_registry: PluginRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    said: str,
+) -> None:
+    from tests.test_health import SayingGateway
+
+    plugin_registry.register_item(SayingGateway)
+    sync_plugins()
+    instance = PluginInstance.objects.get(item__name="saying")
+    monkeypatch.setattr(SayingGateway, "message", said)
+    editor.raise_request_exception = True
+    response = editor.post(url("check", instance.pk), follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "failed its check" in html
+    expected = said.replace("\x00", "\ufffd")
+    for surrogate in ("\ud800", "\udfff", "\ud83d", "\ude00"):
+        expected = expected.replace(surrogate, "\ufffd")
+    assert f"ValueError: {expected}" in html
+    instance.refresh_from_db()
+    assert instance.last_check_message == f"ValueError: {expected}"
+    listing = editor.get(url("list"))
+    assert listing.status_code == 200
+    assert editor.get(url("inspect", instance.pk)).status_code == 200
+
+
 def test_health_check_of_unknown_instance_is_404(editor: Client) -> None:
     assert editor.get(url("check", 999999)).status_code == 404
     assert editor.post("/admin/plugins/instances/check/abc/").status_code == 404
