@@ -154,3 +154,25 @@ def test_a_page_whose_custom_selection_fails_is_served(
     assert "[]" in html  # the fallback block: nothing
     assert "<aside></aside>" in html  # the tag: nothing
     assert "still here" in html
+
+
+@pytest.mark.parametrize("case", ["lists 50,000 deep", "objects 50,000 deep", "3 MB"])
+def test_a_page_whose_instance_is_beyond_the_limits_is_served(
+    banners: Any, client: Any, default_site: Any, case: str
+) -> None:
+    """Its {% plugin %} tag selects the next instance; its chooser block renders nothing."""
+    from tests.test_fields_limits import BEYOND
+    from tests.testapp.models import PluginPage
+    from wagtail_plugin_system.fields import Ciphertext, encrypt_text
+
+    first, _second = banners
+    page = PluginPage(title="Beyond", slug="beyond", body=[("widget", first), ("text", "here")])
+    default_site.root_page.add_child(instance=page)
+    page.save_revision().publish()
+    PluginInstance.objects.filter(pk=first.pk).update(config=Ciphertext(encrypt_text(BEYOND[case])))
+    response = client.get(page.url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<aside><div class="banner">Other||Other|Second</div>' in html
+    assert "First" not in html
+    assert "here" in html
