@@ -4,6 +4,10 @@
 # $(PYTHON) and installs the package with its "dev" extra the first time, and again
 # whenever pyproject.toml changes.
 #
+#   make test-fast        the quick local loop: the SQLite suite without the slow, browser
+#                         and wheel tests, on two workers, with a test database kept
+#                         between runs (.cache/; the second run skips the migrations)
+#   make typecheck        mypy through its daemon: a re-run checks only what changed
 #   make test             the whole test matrix (below), each run in turn
 #   make test-sqlite      Python of the machine, Django 5.2, Wagtail 8.0, on SQLite
 #   make test-postgresql  ... on PostgreSQL (started by tests/postgres.py)
@@ -89,7 +93,7 @@ DEMO_STAMP := $(DEMO_VENV)/.wps-demo-installed
 .DEFAULT_GOAL := test
 # Test runs share the terminal; keep them one after the other even under -j.
 .NOTPARALLEL:
-.PHONY: venv demo test test-sqlite test-postgresql test-wagtail-lines lint format messages bench docs \
+.PHONY: venv demo test test-fast typecheck test-sqlite test-postgresql test-wagtail-lines lint format messages bench docs \
 	dist clean py313-root test-py313-sqlite test-py313-postgresql test-py313-wagtail74
 
 venv: $(STAMP)
@@ -104,9 +108,30 @@ TEST_RUNS := test-sqlite test-postgresql test-wagtail-lines \
 	test-py313-sqlite test-py313-postgresql test-py313-wagtail74
 
 # Every run goes ahead even when an earlier one failed; the target fails at the end.
+# While the first runs test, the later ones are prepared in the background (one process
+# at a time, mostly downloads and unpacking): the nox virtualenvs of the other Wagtail
+# lines, the Debian root and the virtualenvs inside it. Its output goes to
+# $(PREPARE_LOG) and is shown before test-wagtail-lines, which waits for it; a step that
+# fails there is done again, in the foreground, by the run that needs it.
+PREPARE_LOG := .cache/prepare-test-runs.log
+
 test: venv
-	@failed=""; times=""; \
+	@mkdir -p .cache; \
+	( \
+		for line in $(OTHER_WAGTAIL_LINES); do \
+			"$(BIN)/nox" --no-color --install-only -s "tests-django5.2-wagtail$$line"; \
+		done; \
+		if tests/debian_root.sh available >/dev/null 2>&1 && tests/debian_root.sh build; then \
+			$(IN_ROOT) --install-only -s $(NEWEST_CELL) $(WAGTAIL74_CELL); \
+		fi; \
+	) >"$(PREPARE_LOG)" 2>&1 </dev/null & prepare=$$!; \
+	failed=""; times=""; \
 	for run in $(TEST_RUNS); do \
+		if [ "$$run" = test-wagtail-lines ]; then \
+			wait $$prepare; \
+			echo "==> Prepared in the background (the log of $(PREPARE_LOG)):"; \
+			sed 's/^/    /' "$(PREPARE_LOG)"; \
+		fi; \
 		start=$$(date +%s); \
 		$(MAKE) --no-print-directory $$run || failed="$$failed $$run"; \
 		times="$$times $$run=$$(( $$(date +%s) - start ))s"; \
@@ -114,6 +139,29 @@ test: venv
 	echo "==> Durations:$$times"; \
 	if [ -n "$$failed" ]; then echo "==> Failed:$$failed"; exit 1; fi; \
 	echo "==> All test runs passed."
+
+# The quick loop. The test database is kept in .cache/ (one per worker) and reused:
+# migrations that are new since are applied, and the tests' configuration makes
+# Wagtail's root page and default site again after each flush. Each test file runs whole,
+# in order, on one worker, as in a run of one process (some tests count the queries of a
+# request after the same file's earlier tests have warmed Django's caches).
+# TEST_FAST_WORKERS=0 runs in one process (pytest-xdist's -n 0).
+TEST_FAST_WORKERS ?= 2
+TEST_FAST_DB := $(abspath .cache)/test-fast.sqlite3
+
+test-fast: venv
+	@mkdir -p .cache
+	WPS_SQLITE_TEST_NAME="$(TEST_FAST_DB)" $(PYTEST) --reuse-db -n $(TEST_FAST_WORKERS) \
+		--dist loadfile -m "not slow and not browser and not packaging"
+
+# mypy's daemon keeps what it has checked in memory and re-checks what changed. It is
+# given the source directory (a daemon started on packages = ... misses edits); the
+# migrations it leaves out are not checked anyway. `make lint` runs the full check, as
+# CI does: mypy's incremental cache misreads the django-stubs plugin's managers after an
+# edit of a models module (mypy 1.19, django-stubs 5.2), the daemon does not.
+typecheck: venv
+	@mkdir -p .cache
+	"$(BIN)/dmypy" --status-file .cache/dmypy.json run -- src/wagtail_plugin_system
 
 # The sync, selection and block tests again with the package's default settings, as a
 # project has them (tests/settings_defaults.py: the sync after migrate on).

@@ -3,7 +3,9 @@
 * The header names the Python, Django and Wagtail versions, the database and the
   browser the run uses.
 * Tests marked ``postgresql`` need PostgreSQL: on another database they are
-  deselected (the PostgreSQL run of ``make test`` runs them).
+  deselected (the PostgreSQL run of ``make test`` runs them). Tests marked
+  ``mailers`` need Django 6.1 or later: on Django 5.2 and 6.0 they are deselected
+  (the Python 3.13 run with Django 6.1 runs them).
 * Tests marked ``browser`` need Chromium and Playwright, and tests marked
   ``redis`` need Debian's ``redis-server`` (the ``redis_url`` fixture starts a
   throwaway one). Without them they are deselected with the reason printed at
@@ -103,6 +105,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             reasons.append(
                 f"{len(needs_pg)} test(s) need PostgreSQL; the PostgreSQL run of 'make test' "
                 f"runs them"
+            )
+    import django
+
+    if django.VERSION < (6, 1):
+        needs_mailers = [item for item in items if item.get_closest_marker("mailers")]
+        if needs_mailers:
+            deselected += needs_mailers
+            reasons.append(
+                f"{len(needs_mailers)} test(s) need Django 6.1's MAILERS setting; the "
+                f"Python 3.13 run with Django 6.1 runs them"
             )
     path, why = chromium()
     browser_tests = [item for item in items if item.get_closest_marker("browser")]
@@ -206,26 +218,68 @@ def plugin_registry() -> Iterator[PluginRegistry]:
         yield isolated
 
 
-@pytest.fixture
-def default_site(db: None) -> Any:
-    """The default Wagtail site, made again when an earlier transactional test's flush removed it.
+def restore_wagtail_base_data() -> Any:
+    """Make again the rows of Wagtail's data migrations that tests rely on; return the site.
 
-    The migrations make the locale, the root page and the default site; the flush after
-    a transactional test deletes them. (``serialized_rollback`` cannot bring them back
-    in browser tests: once Playwright runs an event loop in this thread, Django's
-    connection handles live in context variables, and the handle that saved the data
-    is not this one.)
+    The migrations make the locale, the root collection, the root page with its home page
+    and the default site. A flush deletes them: the one after each transactional test, and
+    so a database kept by ``--reuse-db`` would start the next run without them. What
+    exists is left alone; a database that has them all costs two queries.
     """
     from django.conf import settings
-    from wagtail.models import Locale, Page, Site
+    from wagtail.models import Collection, Locale, Page, Site
 
     site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
     if site is not None:
         return site
     Locale.objects.get_or_create(language_code=settings.LANGUAGE_CODE)
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
     root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
-    home = root.add_child(instance=Page(title="Home", slug="home"))
+    home = root.get_children().filter(slug="home").first() or root.add_child(
+        instance=Page(title="Welcome to your new Wagtail site!", slug="home")
+    )
     return Site.objects.create(hostname="localhost", port=80, root_page=home, is_default_site=True)
+
+
+def _restore_after_flush(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    # ``flush`` emits ``post_migrate`` once per app; for Wagtail's core app, Django's
+    # receivers have made its content types again before this one runs.
+    if getattr(sender, "label", None) != "wagtailcore":
+        return
+    from django.db import connections
+
+    if "wagtailcore_site" not in connections[using].introspection.table_names():
+        return  # a migrate that stops before Wagtail's tables exist
+    from django.db import transaction
+
+    with transaction.atomic(using=using):
+        restore_wagtail_base_data()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.db.models.signals import post_migrate
+
+    post_migrate.connect(_restore_after_flush, dispatch_uid="tests.restore_wagtail_base_data")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """The test database, with Wagtail's base rows even when a kept one had lost them."""
+    with django_db_blocker.unblock():
+        restore_wagtail_base_data()
+
+
+@pytest.fixture
+def default_site(db: None) -> Any:
+    """The default Wagtail site (see ``restore_wagtail_base_data``).
+
+    After each flush a ``post_migrate`` receiver makes Wagtail's base rows again.
+    (``serialized_rollback`` cannot do it in browser tests: once Playwright runs an event
+    loop in this thread, Django's connection handles live in context variables, and the
+    handle that saved the data is not this one.)
+    """
+    return restore_wagtail_base_data()
 
 
 @pytest.fixture

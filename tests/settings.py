@@ -44,6 +44,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Headless reading: Wagtail's API v2 and GraphQL (wagtail-grapple).
+    "wagtail.api.v2",
+    "rest_framework",
+    "grapple",
+    "graphene_django",
     # django-plugin-system, to write its tables for the pluginimport tests. Its app has no
     # post-migrate sync (its signals module is never imported); it requires SALT_KEY.
     "django_plugin_system",
@@ -145,6 +150,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 WAGTAIL_SITE_NAME = "wagtail-plugin-system tests"
 WAGTAILADMIN_BASE_URL = "http://testserver"
+
+GRAPPLE = {"APPS": ["testapp"]}
+GRAPHENE = {"SCHEMA": "grapple.schema.schema"}
 
 WAGTAIL_PLUGIN_SYSTEM = {
     # Tests call the sync explicitly; the post-migrate sync has its own test.

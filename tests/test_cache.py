@@ -336,6 +336,7 @@ def _backup_behind_bank_transfer(tmp_path: Path, interval: float) -> Iterator[Pa
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_a_change_in_another_process_reaches_this_one(
     plugin_registry: PluginRegistry, tmp_path: Path
 ) -> None:
@@ -347,6 +348,7 @@ def test_a_change_in_another_process_reaches_this_one(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_without_a_shared_cache_another_process_change_is_seen_at_the_next_scope(
     gateways: tuple[PluginInstance, PluginInstance],
 ) -> None:
@@ -369,6 +371,7 @@ def test_without_a_shared_cache_another_process_change_is_seen_at_the_next_scope
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_with_redis_another_process_change_is_seen_at_the_next_scope(
     gateways: tuple[PluginInstance, PluginInstance], redis_url: str
 ) -> None:
@@ -394,6 +397,7 @@ def test_with_redis_another_process_change_is_seen_at_the_next_scope(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_check_interval_delays_other_processes_changes_until_a_scope(
     plugin_registry: PluginRegistry, tmp_path: Path
 ) -> None:
@@ -413,6 +417,7 @@ def test_check_interval_delays_other_processes_changes_until_a_scope(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_check_interval_reads_the_token_again_once_it_has_passed(
     plugin_registry: PluginRegistry, tmp_path: Path
 ) -> None:

@@ -95,6 +95,7 @@ SYNC_IN_ANOTHER_PROCESS = textwrap.dedent(
 
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_four_syncs_at_once_make_no_error_and_no_duplicates() -> None:
     env = {
         **os.environ,

@@ -1,10 +1,12 @@
-"""Tests for wagtail_plugin_system.health: what a check records, whatever the provider says."""
+"""Tests for wagtail_plugin_system.health: what a check records, whatever the provider says,
+and how a stored check result reads for editors."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -13,7 +15,12 @@ from tests.testapp.plugins import PaymentGatewayType
 from wagtail_plugin_system import BasePluginItem
 from wagtail_plugin_system.core.redact import describe_exception
 from wagtail_plugin_system.core.registry import PluginRegistry
-from wagtail_plugin_system.health import run_health_check, storable_message
+from wagtail_plugin_system.health import (
+    check_message_detail,
+    check_message_display,
+    run_health_check,
+    storable_message,
+)
 from wagtail_plugin_system.models import PluginInstance
 from wagtail_plugin_system.sync import sync_plugins
 
@@ -95,3 +102,17 @@ def test_any_message_is_stored(saying: PluginInstance, said: str) -> None:
     assert "\x00" not in result.message
     result.message.encode("utf-8")
     assert result.message == storable_message(describe_exception(ValueError(said), {}))
+
+
+def test_check_messages_for_editors() -> None:
+    assert check_message_display("") == ""
+    assert check_message_display("PermissionError: The provider refused") == (
+        "The provider refused"
+    )
+    assert check_message_display("mod.Err: HTTP 401: unauthorized") == "HTTP 401: unauthorized"
+    assert check_message_display("TimeoutError") == "The check raised an error without a message."
+    assert check_message_display("The check passed.") == "The check passed."
+    assert check_message_detail("The check passed.") == ""
+    assert check_message_detail("TimeoutError") == "TimeoutError"
+    with translation.override("fr"):
+        assert check_message_display("The check passed.") != "The check passed."

@@ -86,6 +86,7 @@ def queries_of(func: Callable[[], Any]) -> tuple[int, Any]:
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_database_cache_and_redis_a_warm_request_runs_no_query(synced: Any, redis_url: str) -> None:
     """The default cache is the database cache; Redis is configured too: the token is there."""
     PluginInstance.objects.create_instance(BankTransferGateway, name="Second bank", priority=60)

@@ -6,9 +6,11 @@ from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
+from modelcluster.fields import ParentalKey
 from wagtail import blocks
-from wagtail.admin.panels import FieldPanel
-from wagtail.fields import StreamField
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
+from wagtail.contrib.forms.models import AbstractEmailForm, AbstractFormField
+from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page, Site
 
 from wagtail_plugin_system import get_active_plugins, get_plugin_instance, get_reserve_plugins
@@ -61,3 +63,35 @@ class HomePage(Page):
             *get_reserve_plugins("payment_gateway"),
         ]
         return context
+
+
+class ContactFormField(AbstractFormField):
+    page = ParentalKey("ContactPage", on_delete=models.CASCADE, related_name="form_fields")
+
+
+class ContactPage(AbstractEmailForm):
+    """A contact form (wagtail.contrib.forms) whose submissions are emailed to the editors.
+
+    The email goes through the email_sender plugin instances (the console one prints it on
+    the server's output), the site's choice under Settings > Plugins first.
+    """
+
+    intro = RichTextField(blank=True)
+    thank_you_text = RichTextField(blank=True)
+
+    content_panels = [
+        *AbstractEmailForm.content_panels,
+        FieldPanel("intro"),
+        InlinePanel("form_fields", label="Form fields"),
+        FieldPanel("thank_you_text"),
+        MultiFieldPanel(
+            [
+                FieldRowPanel([FieldPanel("from_address"), FieldPanel("to_address")]),
+                FieldPanel("subject"),
+            ],
+            "Email",
+        ),
+    ]
+
+    parent_page_types = ["demo.HomePage"]
+    subpage_types: list[str] = []

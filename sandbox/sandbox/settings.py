@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import django
+
 # The sandbox/ directory (the one that holds manage.py).
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -32,8 +34,9 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "second.localhost"]
 INSTALLED_APPS = [
     # The sandbox's own apps.
     "demo",
-    # The package this site demonstrates.
+    # The package this site demonstrates, and its optional email app.
     "wagtail_plugin_system",
+    "wagtail_plugin_system.contrib.mail",
     # Wagtail. wagtail_plugin_system needs wagtail.contrib.settings for its per-site
     # plugin settings (Settings > Plugins).
     "wagtail.contrib.settings",
@@ -68,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     "wagtail_plugin_system.middleware.PluginCacheMiddleware",
+    # Email sent while serving a request uses that site's email sender first.
+    "wagtail_plugin_system.contrib.mail.middleware.EmailSiteMiddleware",
 ]
 
 ROOT_URLCONF = "sandbox.urls"
@@ -113,6 +118,15 @@ WAGTAILADMIN_BASE_URL = os.environ.get("SANDBOX_BASE_URL", "http://127.0.0.1:800
 
 # Every key is optional; see wagtail_plugin_system.core.settings for the list.
 WAGTAIL_PLUGIN_SYSTEM: dict[str, object] = {}
+
+# The site's email (the contact form, password resets) goes through the email_sender
+# plugin instances: a console one, which prints each message on this server's output,
+# and a disabled SMTP one to configure under Plugins > Instances.
+DEFAULT_FROM_EMAIL = "sandbox@example.com"
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "wagtail_plugin_system.contrib.mail.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "wagtail_plugin_system.contrib.mail.EmailBackend"
 
 LOGGING = {
     "version": 1,

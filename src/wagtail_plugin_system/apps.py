@@ -57,6 +57,14 @@ class WagtailPluginSystemConfig(AppConfig):
 
         ReferenceIndex.register_model(PluginSiteSettings)
 
+        # Headless sites served through wagtail-grapple: the chooser blocks' GraphQL types.
+        from django.apps import apps
+
+        if apps.is_installed("grapple"):
+            from .headless import register_grapple_types
+
+            register_grapple_types()
+
 
 def sync_after_migrate(
     sender: AppConfig, using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, **kwargs: Any

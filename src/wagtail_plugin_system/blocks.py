@@ -33,7 +33,7 @@ from typing import Any
 
 from django import forms
 from django.utils.functional import cached_property
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from wagtail.blocks import (
     BaseStreamBlock,
@@ -45,13 +45,13 @@ from wagtail.blocks import (
 )
 from wagtail.fields import StreamField
 
-from .core.contracts import BasePluginItem, BasePluginType, render_item
+from .core.contracts import BasePluginItem, BasePluginType
 from .core.exceptions import PluginUnavailableError, UnknownPluginError
 from .core.ids import parse_id
 from .core.registry import registry
 from .instances import get_instances, load
 from .models import PluginInstance, PluginStatus, PluginType
-from .rendering import select_for_page
+from .rendering import render_loaded_item, select_for_page
 from .widgets import PluginInstanceChooser
 
 __all__ = ["PluginInstanceChooserBlock", "prefetch_plugin_blocks"]
@@ -62,7 +62,11 @@ FALLBACKS = (None, "default")
 
 
 class InstanceOfTypeField(forms.ModelChoiceField):  # type: ignore[type-arg]
-    """Says which type a refused instance is of, instead of "Select a valid choice"."""
+    """Says which type the block takes when given an instance of another, not its name.
+
+    The message names no other instance and no other type: an editor who posts
+    any id learns only that it is not one of this block's choices.
+    """
 
     def __init__(self, *args: Any, plugin_type_name: str | None = None, **kwargs: Any) -> None:
         self.plugin_type_name = plugin_type_name
@@ -72,33 +76,19 @@ class InstanceOfTypeField(forms.ModelChoiceField):  # type: ignore[type-arg]
         try:
             return super().to_python(value)
         except forms.ValidationError:
-            other = self._instance_of_another_type(value)
-            if other is None:
+            if not self._is_instance_of_another_type(value):
                 raise
             raise forms.ValidationError(
-                _(
-                    "“%(name)s” is an instance of %(type)s (%(implementation)s); this block "
-                    "takes instances of %(expected)s."
-                )
-                % {
-                    "name": other,
-                    "type": other.item.plugin_type,
-                    "implementation": other.item,
-                    "expected": self._expected_label(),
-                },
+                _("This block takes instances of %(expected)s only; choose one of them.")
+                % {"expected": self._expected_label()},
                 code="invalid_choice",
             ) from None
 
-    def _instance_of_another_type(self, value: Any) -> PluginInstance | None:
+    def _is_instance_of_another_type(self, value: Any) -> bool:
         if not self.plugin_type_name:
-            return None
-        pk = value.pk if isinstance(value, PluginInstance) else parse_id(value)
-        if pk is None:
-            return None
-        instance: PluginInstance | None = (
-            PluginInstance.objects.select_related("item__plugin_type").filter(pk=pk).first()
-        )
-        return instance
+            return False
+        raw = value.pk if isinstance(value, PluginInstance) else value
+        return PluginInstance.objects.by_outside_id(raw) is not None
 
     def _expected_label(self) -> str:
         assert self.plugin_type_name is not None
@@ -148,7 +138,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
     # -- choosing ---------------------------------------------------------------------
 
     def get_queryset(self) -> Any:
-        queryset = PluginInstance.objects.get_queryset().select_related("item__plugin_type")
+        queryset = PluginInstance.objects.with_item_and_type()
         if self.plugin_type_name:
             queryset = queryset.of_type(self.plugin_type_name)
         return queryset
@@ -172,10 +162,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
         """The submitted id as an instance; anything unparsable stays as is for clean()."""
         if value is None or isinstance(value, PluginInstance):
             return value
-        pk = parse_id(value)
-        found = None
-        if pk is not None:
-            found = PluginInstance.objects.select_related("item__plugin_type").filter(pk=pk).first()
+        found = PluginInstance.objects.by_outside_id(value, plugin_type=self.plugin_type_name)
         return value if found is None else found
 
     # -- loading values -----------------------------------------------------------------
@@ -240,12 +227,32 @@ class PluginInstanceChooserBlock(ChooserBlock):
     def render_basic(
         self, value: PluginInstance | None, context: Mapping[str, Any] | None = None
     ) -> SafeString:
+        return render_loaded_item(self.resolve(value, context), context)
+
+    # -- headless sites ------------------------------------------------------------------
+
+    def get_api_representation(
+        self, value: PluginInstance | None, context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The chosen instance as Wagtail's API v2 and GraphQL give it, without secrets.
+
+        ``id``, ``type`` and ``item`` (names), ``name``, ``status`` and ``config``:
+        the configuration without its secret fields. The instance is the one the
+        block would render (the fallback when it has one); ``None`` when it would
+        render nothing (deleted, disabled, code missing, configuration unreadable).
+        """
         plugin = self.resolve(value, context)
-        if plugin is None:
-            return mark_safe("")
-        flatten = getattr(context, "flatten", None)
-        flat: Mapping[str, Any] | None = flatten() if callable(flatten) else context
-        return mark_safe(render_item(plugin, flat))  # the item renders through its template
+        instance = plugin.plugin_instance if plugin is not None else None
+        if not isinstance(instance, PluginInstance):
+            return None
+        return {
+            "id": instance.pk,
+            "type": instance.item.plugin_type.name,
+            "item": instance.item.name,
+            "name": instance.name,
+            "status": instance.status,
+            "config": instance.public_config(),
+        }
 
     class Meta:
         icon = "plug"

@@ -50,7 +50,6 @@ Rules:
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from typing import TYPE_CHECKING, Any
@@ -62,6 +61,7 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
 from .core.exceptions import ConfigDecryptionError, ConfigEncodingError, ConfigFormatError
+from .core.masking import MaskedConfig
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -247,14 +247,15 @@ class Ciphertext:
         return hash(self.token)
 
 
-class StoredJSON(dict[str, Any]):
+class StoredJSON(MaskedConfig):
     """A decrypted JSON object: a plain, writable dict, except in templates.
 
-    Django's templates call whatever is callable before looking into it, and
-    calling this dict returns only what its model instance's ``public_config()``
-    gives (an empty dict when the model defines none). So ``{{ row.config }}``
-    and ``{{ row.config.token }}`` never print a secret, however a template
-    reached the row. Its ``repr()`` hides the values, as
+    It is a :class:`~wagtail_plugin_system.core.masking.MaskedConfig`: Django's
+    templates call whatever is callable before looking into it, and calling
+    this dict returns only what its model instance's ``public_config()`` gives
+    (an empty dict when the model defines none). So ``{{ row.config }}`` and
+    ``{{ row.config.token }}`` never print a secret, however a template reached
+    the row. Its ``repr()`` hides the values, as
     :class:`~wagtail_plugin_system.PluginConfig`'s does. Copies and pickles of it
     are plain dicts.
     """
@@ -265,18 +266,9 @@ class StoredJSON(dict[str, Any]):
         super().__init__(value)
         self._owner = owner
 
-    def __call__(self) -> dict[str, Any]:
+    def public(self) -> dict[str, Any]:
         public = getattr(self._owner, "public_config", None)
         return dict(public()) if callable(public) else {}
-
-    def __repr__(self) -> str:
-        return "{" + ", ".join(f"{key!r}: '***'" for key in self) + "}"
-
-    def __copy__(self) -> dict[str, Any]:
-        return dict(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
-        return copy.deepcopy(dict(self), memo)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (dict, (dict(self),))
@@ -350,6 +342,7 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
         token decrypts to something that is not JSON text.
         """
         where = ""
+        instance_id = instance.pk if instance is not None else None
         if instance is not None:
             where = f" of {instance._meta.verbose_name} {instance.pk}"
         if len(value.token) > _MAX_TOKEN_LENGTH:
@@ -365,7 +358,8 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
             if key_problem is not None and crypter is None:
                 raise ConfigDecryptionError(
                     f"The stored {self.verbose_name}{where} cannot be decrypted: {key_problem} "
-                    f"Fix the setting; the stored value is kept unchanged."
+                    f"Fix the setting; the stored value is kept unchanged.",
+                    instance_id=instance_id,
                 )
             hint = f" Also, {key_problem[:1].lower()}{key_problem[1:]}" if key_problem else ""
             raise ConfigDecryptionError(
@@ -373,7 +367,8 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
                 f"{KEY_SETTING}. If the key was changed, put the key it was encrypted with back "
                 f"as a later entry of {KEY_SETTING} (the first key encrypts, the others only "
                 f"decrypt) and run 'manage.py pluginrotatekeys'. The stored value is kept "
-                f"unchanged.{hint}"
+                f"unchanged.{hint}",
+                instance_id=instance_id,
             )
         if len(data) > MAX_CONFIG_BYTES:
             raise self._beyond_limits(where, "is larger than")
@@ -386,7 +381,8 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
                 f"The stored {self.verbose_name}{where} decrypts, but is not JSON text (it may "
                 f"have been written by another field or program). Save the configuration again "
                 f"(in the admin, its edit form offers the fields empty); until then it is not "
-                f"used. The stored value is kept unchanged."
+                f"used. The stored value is kept unchanged.",
+                instance_id=instance_id,
             ) from None
         if _deeper_than(parsed, MAX_CONFIG_DEPTH):
             raise self._beyond_limits(where, "is nested deeper than")

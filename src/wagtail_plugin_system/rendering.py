@@ -1,11 +1,14 @@
-"""Rendering plugin items into pages: what the template tags and Jinja2 functions share.
+"""Rendering plugin items into pages: the one path every surface takes.
 
-Both fail closed: an unknown type, a type with no usable instance, a custom
-selection (a type's ``get_plugin``) that raises, or an item whose rendering
-fails gives ``""`` (see
-:func:`~wagtail_plugin_system.core.contracts.render_item`), never an error.
-:func:`select_for_page` is the selection they (and the chooser block's
-fallback) share.
+The template tags, the Jinja2 functions and the chooser block all render
+through this module. An item defines *how* it renders
+(:meth:`~wagtail_plugin_system.BasePluginItem.render` and
+:meth:`~wagtail_plugin_system.BasePluginItem.get_context`); this module
+decides *what* is rendered and makes it fail closed: an unknown type, a type
+with no usable instance, a custom selection (a type's ``get_plugin``) that
+raises, or an item whose rendering fails gives ``""`` (see
+:func:`render_item`), never an error. :func:`select_for_page` is the selection
+the tags, the functions and the chooser block's fallback share.
 """
 
 from __future__ import annotations
@@ -14,19 +17,76 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
-from .core.contracts import BasePluginItem, render_item
+from .core.contracts import BasePluginItem
 from .core.exceptions import UnknownPluginError
+from .core.redact import describe_exception, format_exception
 from .selection import get_plugin_instance
 
-__all__ = ["render_given", "render_selected", "select_for_page"]
+__all__ = [
+    "flat_context",
+    "render_item",
+    "render_loaded_item",
+    "render_selected_item",
+    "select_for_page",
+]
 
 logger = logging.getLogger(__name__)
 
+# The name failures have always been logged under.
+_render_logger = logging.getLogger("wagtail_plugin_system.render")
 
-def render_selected(
-    plugin_type: str, context: Mapping[Any, Any], spelling: str, **kwargs: Any
+
+def flat_context(context: Any) -> dict[str, Any]:
+    """A template context (Django's ``Context``, Jinja2's, or a mapping) as one dict."""
+    if context is None:
+        return {}
+    flatten = getattr(context, "flatten", None)
+    if callable(flatten):
+        return {str(key): value for key, value in flatten().items()}
+    return {str(key): value for key, value in context.items()}
+
+
+def render_item(
+    item: BasePluginItem, parent_context: Mapping[str, Any] | None = None, **kwargs: Any
+) -> str:
+    """Render ``item`` into a page, failing closed: never an exception.
+
+    When :meth:`BasePluginItem.render` raises (a bug, a missing template...),
+    nothing is rendered and the error is logged with the item's configuration
+    values blanked out. In a preview (a request whose ``is_preview`` is true,
+    as Wagtail's previews set it), editors see a notice instead.
+    """
+    try:
+        html: str = item.render(parent_context, **kwargs)
+        return html
+    except Exception as exc:
+        config = item.config
+        _render_logger.error(
+            "Plugin %r could not be rendered, so nothing was shown in its place: %s. Fix the "
+            "item's render() or its template_name (the template must exist).\n%s",
+            item,
+            describe_exception(exc, config),
+            format_exception(exc, config),
+        )
+    request = parent_context.get("request") if parent_context is not None else None
+    if getattr(request, "is_preview", False):
+        return format_html(
+            '<div class="wps-plugin-error" role="alert">{}</div>',
+            gettext(
+                "“%(plugin)s” could not be rendered, so it is left out of the page. "
+                "The error is in the server log; ask a developer to fix it."
+            )
+            % {"plugin": item.label},
+        )
+    return ""
+
+
+def render_selected_item(
+    plugin_type: str, context: Any, spelling: str, **kwargs: Any
 ) -> SafeString:
     """The HTML of the instance ``plugin_type`` selects for ``context``'s request, or ``""``.
 
@@ -43,7 +103,7 @@ def render_selected(
             plugin_type,
         )
         return mark_safe("")
-    return render_given(item, context, **kwargs)
+    return render_loaded_item(item, context, **kwargs)
 
 
 def select_for_page(plugin_type: str, request: Any, spelling: str) -> BasePluginItem | None:
@@ -69,9 +129,8 @@ def select_for_page(plugin_type: str, request: Any, spelling: str) -> BasePlugin
         return None
 
 
-def render_given(item: Any, context: Mapping[Any, Any], **kwargs: Any) -> SafeString:
+def render_loaded_item(item: Any, context: Any, **kwargs: Any) -> SafeString:
     """The HTML of a loaded plugin item with ``context``; ``""`` for anything else."""
     if not isinstance(item, BasePluginItem):
         return mark_safe("")
-    flat: dict[str, Any] = {str(key): value for key, value in context.items()}
-    return mark_safe(render_item(item, flat, **kwargs))  # rendered by its template
+    return mark_safe(render_item(item, flat_context(context), **kwargs))  # rendered by its template

@@ -245,7 +245,7 @@ def get_plugin_instance_by_id(
     key = ("by_id", entry.name, pk)
     found = cache.memo_get(key, version)
     if found is cache.MISS:
-        instance = _instances(entry).select_related("item__plugin_type").filter(pk=pk).first()
+        instance = _instances(entry).by_outside_id(pk)
         if instance is None:
             return None  # unknown ids are not memoised: they could fill the memory
         found = (instance.status, _load(instance))

@@ -19,8 +19,6 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from wagtail.snippets.widgets import AdminSnippetChooser
 
-from .core.ids import parse_id
-
 __all__ = [
     "TYPE_ID_PARAMETER",
     "TYPE_NAME_PARAMETER",
@@ -95,13 +93,11 @@ class PluginInstanceChooser(AdminSnippetChooser):
         return instance_display_title(instance)
 
     def get_instance(self, value: Any) -> Model | None:
-        """An instance, or ``None`` for a missing or malformed id (never an error)."""
+        """An instance of the widget's type, or ``None`` for any other id (never an error)."""
         if value is None or isinstance(value, self.model):
             return value
-        pk = parse_id(value)
-        if pk is None:
-            return None
-        instance: Model | None = (
-            self.model._default_manager.select_related("item__plugin_type").filter(pk=pk).first()
+        # Only the widget's type: an id of another type's instance shows as nothing chosen.
+        instance: Model | None = self.model._default_manager.by_outside_id(
+            value, plugin_type=self.plugin_type or None
         )
         return instance

@@ -149,6 +149,7 @@ def test_a_malformed_type_narrows_the_modal_to_nothing(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(value=st.text(max_size=25).filter(lambda text: "/" not in text and "?" not in text))
+@pytest.mark.slow
 def test_any_id_text_in_chooser_urls_is_found_or_not_found(editor: Client, value: str) -> None:
     from urllib.parse import quote
 

@@ -273,6 +273,7 @@ def _crawl_as(client: Client, site: dict[str, Any]) -> Crawler:
     return crawler
 
 
+@pytest.mark.slow
 def test_superuser_crawl_finds_no_secret_and_no_server_error(
     client: Client, marked_site: dict[str, Any]
 ) -> None:
@@ -302,6 +303,7 @@ def test_superuser_crawl_finds_no_secret_and_no_server_error(
     assert not crawler.leaks, crawler.leaks
 
 
+@pytest.mark.slow
 def test_view_only_crawl_finds_no_secret_and_no_server_error(
     client: Client, marked_site: dict[str, Any]
 ) -> None:

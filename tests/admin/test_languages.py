@@ -169,6 +169,7 @@ def screens(
 
 
 @pytest.mark.parametrize("language", ["fr", "de"])
+@pytest.mark.slow
 def test_no_english_left_on_the_plugin_screens(
     client: Client, screens: list[tuple[str, str, dict[str, Any] | None]], language: str
 ) -> None:

@@ -735,6 +735,32 @@ def test_inspect_shows_check_results_in_words(editor: Client, make_instance: Any
     assert not {"True", "False", "None"} & set(values), values
 
 
+def test_a_failed_check_shows_editors_the_message_and_keeps_the_class_for_detail(
+    editor: Client, make_instance: Any
+) -> None:
+    bad = make_instance(
+        FlakyGateway, "Flaky", config={"api_key": "flaky_key_SECRET_55x", "fail_with": "x"}
+    )
+    flash = editor.post(url("check", bad.pk), follow=True).content.decode()
+    bad.refresh_from_db()
+    assert bad.last_check_message.startswith("ProviderError: authentication failed")
+    assert "failed its check: authentication failed for key ***" in flash
+    listing = editor.get(url("list")).content.decode()
+    test_page = editor.get(url("check", bad.pk)).content.decode()
+    for html in (flash, listing, test_page):
+        assert "authentication failed for key ***" in html
+        assert "ProviderError" not in html
+    soup = WagtailTestUtils.get_soup(editor.get(url("inspect", bad.pk)).content)  # type: ignore[arg-type]
+    fields = {
+        dt.get_text(" ", strip=True): dd.get_text(" ", strip=True)
+        for dt, dd in zip(soup.select("dt"), soup.select("dd"), strict=True)
+    }
+    assert fields["Last check result"].startswith("authentication failed for key ***")
+    assert fields["Technical detail of the last check"].startswith(
+        "ProviderError: authentication failed for key ***"
+    )
+
+
 def test_test_page_returns_where_the_editor_came_from(editor: Client, make_instance: Any) -> None:
     instance = make_instance(StripeGateway, "Stripe live", config=STRIPE_CONFIG)
     inspect = url("inspect", instance.pk)

@@ -186,3 +186,63 @@ def test_compat_adds_no_models_and_no_migrations(db: None) -> None:
     }
     # Exits with status 1 when our app's models differ from its migrations.
     call_command("makemigrations", "wagtail_plugin_system", "--check", "--dry-run", verbosity=0)
+
+
+class VaultForm(forms.Form):
+    url = forms.CharField()
+    api_key = forms.CharField()
+    password = forms.CharField(widget=forms.PasswordInput(render_value=True))
+
+
+class VaultConfiguration(PluginConfiguration):
+    form_class = VaultForm
+    secret_fields = ["api_key"]
+
+
+class Vault(BasePluginItem):
+    name = "vault"
+    plugin_type = MailType
+    configuration = VaultConfiguration
+
+    def send(self, to: str) -> str:
+        return "vault:" + to
+
+
+STORED_SECRET = "compat_STORED_secret_4410"
+
+
+@pytest.mark.parametrize("field", ["api_key", "password"])
+@pytest.mark.parametrize("bound", [False, True])
+def test_seed_configuration_form_renders_no_stored_secret(
+    plugins: None, field: str, bound: bool
+) -> None:
+    registry.register_item(Vault)
+    sync_registered_plugins_to_db(prune=False)
+    config = {"url": "https://vault.example", "api_key": "k", "password": "p", field: STORED_SECRET}
+    instance = PluginInstance.objects.create_instance(Vault, name="vault", config=config)
+    item = PluginItem.objects.get(name="vault")
+    configuration = VaultConfiguration(plugin_item=item, plugin_instance=instance)
+    assert STORED_SECRET not in repr(configuration.get_initial())
+    form = configuration.get_form(data={"url": "https://new.example"} if bound else None)
+    html = str(form)
+    assert "https://" in html  # the form is rendered, with what is not secret
+    assert STORED_SECRET not in html
+    assert form.initial["url"] == "https://vault.example"
+    assert field not in form.initial
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "1e3", "-1", " ", None, [1], {}, 1.0, True, str(2**63)])
+def test_get_plugin_by_id_finds_nothing_for_a_malformed_id(plugins: None, raw: Any) -> None:
+    sync_registered_plugins_to_db(prune=False)
+    kind = PluginType.objects.get(name="compat_mail")
+    assert kind.get_plugin_by_id(raw) is None
+
+
+def test_get_plugin_by_id_finds_its_types_instances_only(plugins: None) -> None:
+    sync_registered_plugins_to_db(prune=False)
+    kind = PluginType.objects.get(name="compat_mail")
+    default = PluginInstance.objects.get(item__name="log")
+    assert kind.get_plugin_by_id(f" {default.pk} ") == default
+    registry.register_item(Vault)
+    other_kind = PluginType.objects.create(name="compat_other")
+    assert other_kind.get_plugin_by_id(default.pk) is None

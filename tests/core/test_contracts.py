@@ -46,6 +46,7 @@ class SimpleForm(forms.Form):
 # -- the pure core ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_core_imports_without_django_setup_or_wagtail_admin() -> None:
     code = textwrap.dedent(
         """

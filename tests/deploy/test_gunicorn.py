@@ -40,7 +40,11 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 3
 REQUESTS = 240
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgresql,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def _free_port() -> int:

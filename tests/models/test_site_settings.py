@@ -320,6 +320,7 @@ ROW_VALUES = st.one_of(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(rows=st.lists(st.tuples(ROW_VALUES, ROW_VALUES), max_size=3))
+@pytest.mark.slow
 def test_any_settings_rows_are_saved_or_refused_never_a_server_error(
     editor: Client,
     sites: tuple[Site, Site],

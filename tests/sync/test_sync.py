@@ -328,6 +328,7 @@ def _sync_a_few_then_empty_the_tables(plugin_registry: PluginRegistry) -> tuple[
     return counts
 
 
+@pytest.mark.slow
 def test_query_count_does_not_grow_with_the_number_of_plugins(
     db: None, plugin_registry: PluginRegistry
 ) -> None:

@@ -69,6 +69,12 @@ class InstanceBulkAction(InstanceBulkPermissionMixin, SnippetBulkAction):
 
     models = [PluginInstance]
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)
+        # The confirmation's heading and tab title: "Set priority: Plugin instances".
+        context["action_label"] = self.display_name
+        return context
+
     @staticmethod
     def set_field(
         objects: list[PluginInstance],
@@ -105,7 +111,6 @@ class SetStatusBulkAction(InstanceBulkAction):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)
-        context["action_label"] = self.display_name
         context["status_label"] = PluginStatus(self.status).label
         return context
 

@@ -79,10 +79,14 @@ class InstanceChooseViewMixin:
 
     request: HttpRequest
     filter_form_class = InstanceFilterForm
+    # Editors know these as plugin instances, not snippets.
+    results_template_name = "wagtail_plugin_system/chooser/results.html"
+    # The title says it all ("Choose a plugin instance"), in the editor's language.
+    page_subtitle = None
     preserve_url_parameters = ["multiple", TYPE_NAME_PARAMETER, TYPE_ID_PARAMETER]
 
     def get_object_list(self) -> QuerySet[PluginInstance]:
-        objects = PluginInstance.objects.select_related("item__plugin_type").order_by(
+        objects = PluginInstance.objects.with_item_and_type().order_by(
             "item__plugin_type__name", "priority", "name"
         )
         name = self.request.GET.get(TYPE_NAME_PARAMETER)
@@ -114,12 +118,9 @@ class InstanceChooseResultsView(InstanceChooseViewMixin, ChooseResultsView):
 
 class InstanceChosenView(SnippetChosenView):
     def get_object(self, pk: Any) -> PluginInstance:
-        parsed = parse_id(pk)
-        if parsed is None:
+        instance = PluginInstance.objects.by_outside_id(pk)
+        if instance is None:
             raise PluginInstance.DoesNotExist
-        instance: PluginInstance = PluginInstance.objects.select_related("item__plugin_type").get(
-            pk=parsed
-        )
         return instance
 
     def get_display_title(self, instance: PluginInstance) -> str:
@@ -133,7 +134,7 @@ class InstanceChosenMultipleView(SnippetChosenMultipleView):
         parsed = parse_ids(pks)
         if any(pk is None for pk in parsed):
             raise Http404
-        return PluginInstance.objects.select_related("item__plugin_type").filter(pk__in=parsed)
+        return PluginInstance.objects.with_item_and_type().filter(pk__in=parsed)
 
 
 def require_instance_permission(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -151,6 +152,9 @@ def require_instance_permission(view: Callable[..., HttpResponse]) -> Callable[.
 class PluginInstanceChooserViewSet(SnippetChooserViewSet):
     """The instance chooser, for users with a permission on instances; no "create" tab."""
 
+    # Lazy, so in the editor's language: Wagtail's default is formatted once, at import.
+    choose_one_text = pgettext_lazy("plugins admin", "Choose a plugin instance")
+    page_title = pgettext_lazy("plugins admin", "Choose a plugin instance")
     choose_view_class = InstanceChooseView
     choose_results_view_class = InstanceChooseResultsView
     chosen_view_class = InstanceChosenView

@@ -30,6 +30,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 
 from ..core.contracts import BasePluginItem, PluginConfiguration
 from ..core.exceptions import ConfigEncodingError, ConfigFormatError
+from ..core.masking import without_secrets
 from ..core.redact import describe_exception, format_exception
 from ..fields import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, key_setting_problem, writing_problem
 from ..models import PluginInstance, PluginItem
@@ -132,6 +133,8 @@ class PluginInstanceForm(WagtailAdminModelForm):
         if configuration is None:
             return
         initial = configuration.get_initial() if instance.pk is None else {}
+        # What the form may show of the stored values: never a secret.
+        shown = without_secrets(self.stored_config, self.secret_fields)
         for name in configuration.form_class.base_fields:
             key = config_field_name(name)
             if name in self.secret_fields:
@@ -150,7 +153,7 @@ class PluginInstanceForm(WagtailAdminModelForm):
                     # Nothing stored (always so on create): nothing to clear.
                     self.fields.pop(clear_field_name(name), None)
                 continue
-            value = self.stored_config.get(name, initial.get(name))
+            value = shown.get(name, initial.get(name))
             if value is not None:
                 self.initial[key] = value
 

@@ -78,8 +78,8 @@ def _is_usable(instance: PluginInstance) -> bool:
 def find_problems() -> tuple[list[Problem], list[Problem]]:
     """(instances to fix, types without a usable instance), in two queries."""
     in_use = list(
-        PluginInstance.objects.filter(status__in=SELECTABLE_STATUSES)
-        .select_related("item__plugin_type")
+        PluginInstance.objects.with_item_and_type()
+        .filter(status__in=SELECTABLE_STATUSES)
         .order_by("item__plugin_type__name", "priority", "name")
     )
     instances = [problem for problem in map(_instance_problem, in_use) if problem is not None]

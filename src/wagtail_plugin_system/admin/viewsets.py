@@ -29,6 +29,7 @@ from .views import (
     ChooseImplementationView,
     HealthCheckView,
     InstanceCreateView,
+    InstanceDeleteView,
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
@@ -126,6 +127,7 @@ class PluginInstanceViewSet(SnippetViewSet):
     index_view_class = InstanceIndexView
     add_view_class = InstanceCreateView
     edit_view_class = InstanceEditView
+    delete_view_class = InstanceDeleteView
     inspect_view_class = InstanceInspectView
     # Copying would either show secrets or silently drop them: create a new instance instead.
     copy_view_enabled = False
@@ -140,6 +142,7 @@ class PluginInstanceViewSet(SnippetViewSet):
         "last_check_at",
         "last_check_ok",
         "last_check_message",
+        "last_check_detail",
         "created_at",
         "updated_at",
     ]

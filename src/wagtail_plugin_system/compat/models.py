@@ -97,13 +97,8 @@ def _type_reserve(row: PluginType) -> list[PluginInstance]:
 def _get_plugin_by_id(
     row: PluginType, instance_id: object, prevent_disabled: bool = False
 ) -> PluginInstance | None:
-    pk = instance_id if isinstance(instance_id, int) else None
-    if isinstance(instance_id, str) and instance_id.strip().isdigit():
-        pk = int(instance_id.strip())
-    if pk is None or isinstance(pk, bool):
-        return None
-    found = PluginInstance.objects.select_related("item__plugin_type").filter(pk=pk).first()
-    if found is None or found.item.plugin_type_id != row.pk:
+    found = PluginInstance.objects.by_outside_id(instance_id, plugin_type=row)
+    if found is None:
         return None
     if prevent_disabled and found.status == PluginStatus.DISABLED:
         return None

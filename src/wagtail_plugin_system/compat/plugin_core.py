@@ -24,6 +24,7 @@ from django import forms
 from wagtail_plugin_system import BasePluginItem as _BasePluginItem
 from wagtail_plugin_system import BasePluginType, PluginDefinitionError, required_plugin_item_method
 from wagtail_plugin_system import PluginConfiguration as _PluginConfiguration
+from wagtail_plugin_system.core.masking import public_view
 
 if TYPE_CHECKING:
     from wagtail_plugin_system.models import PluginInstance, PluginItem
@@ -53,7 +54,8 @@ def _seed_get_initial(self: PluginConfiguration) -> dict[str, Any]:
     instance = self.plugin_instance
     if instance is None:
         return {}
-    return dict(instance.config or {})
+    # The stored values prefill the form, except secrets: a form renders what it is given.
+    return dict(public_view(instance.config or {}))
 
 
 def _seed_clean_config(self: PluginConfiguration, form: forms.BaseForm) -> Any:

@@ -3,14 +3,49 @@
 Every message says what was wrong and how to fix it, and none of them ever
 contains a configuration value: configuration may hold secrets.
 
+Like pluggy's errors, each one also carries what it is about as attributes,
+so handlers need not parse messages: :attr:`~PluginSystemError.plugin_class`
+(the type, item or configuration class), :attr:`~PluginSystemError.type_name`,
+:attr:`~PluginSystemError.item_name` and :attr:`~PluginSystemError.instance_id`.
+Each is ``None`` when it does not apply or is not known where the error is raised.
+
 It imports nothing from Django: every layer of the package can use it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PluginSystemError(Exception):
     """Base class of every error this package raises on purpose."""
+
+    #: The plugin type, item or configuration class the error is about.
+    plugin_class: type | None = None
+    #: The name of the plugin type the error is about.
+    type_name: str | None = None
+    #: The name of the plugin item the error is about.
+    item_name: str | None = None
+    #: The primary key of the plugin instance the error is about.
+    instance_id: Any = None
+
+    def __init__(
+        self,
+        *args: object,
+        plugin_class: type | None = None,
+        type_name: str | None = None,
+        item_name: str | None = None,
+        instance_id: Any = None,
+    ) -> None:
+        super().__init__(*args)
+        self.plugin_class = plugin_class
+        self.type_name = type_name
+        self.item_name = item_name
+        self.instance_id = instance_id
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword arguments are not in self.args: pickling keeps them through the state.
+        return (type(self), self.args, dict(self.__dict__))
 
 
 # -- contracts (raised when a class is defined) ---------------------------------

@@ -34,14 +34,24 @@ from __future__ import annotations
 import logging
 import threading
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from .contracts import NAME_PATTERN, BasePluginItem, BasePluginType
 from .exceptions import DuplicatePluginError, PluginRegistrationError, UnknownPluginError
+from .registrations import (
+    EntryPointFailure,
+    GetPlugin,
+    RegisteredItem,
+    RegisteredType,
+    _dict_form,
+    _qualname,
+    _refuse_clash,
+    _require_concrete,
+    _same_class,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -63,107 +73,9 @@ logger = logging.getLogger(__name__)
 #: The entry-point group scanned for plugins.
 ENTRY_POINT_GROUP = "wagtail_plugin_system.plugins"
 
-#: A type's custom selection: receives the type's database row (a
-#: :class:`~wagtail_plugin_system.models.PluginType`) and returns the instance to use
-#: (a :class:`~wagtail_plugin_system.models.PluginInstance`), or ``None``.
-GetPlugin = Callable[[Any], Any]
-
 #: A type or an item as callers name it: its class, or its name or a former name.
 TypeRef = type[BasePluginType] | str
 ItemRef = type[BasePluginItem] | str
-
-
-def _qualname(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _same_class(a: type, b: type) -> bool:
-    """The same class, or the same class defined again (a reloaded module)."""
-    return a is b or _qualname(a) == _qualname(b)
-
-
-def _names(cls: type[BasePluginType] | type[BasePluginItem]) -> tuple[str, ...]:
-    return (cls.name, *cls.aliases)
-
-
-@dataclass
-class RegisteredItem:
-    """An item class as registered, with its effective default priority."""
-
-    item_class: type[BasePluginItem]
-    priority: int
-
-    @property
-    def name(self) -> str:
-        return self.item_class.name
-
-
-@dataclass
-class RegisteredType:
-    """A type class as registered, with its custom selection and its items by name."""
-
-    type_class: type[BasePluginType]
-    get_plugin: GetPlugin | None = None
-    items: dict[str, RegisteredItem] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.type_class.name
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The type's name and its former names: what its database row may be called."""
-        return _names(self.type_class)
-
-
-@dataclass(frozen=True)
-class EntryPointFailure:
-    """An entry point that could not be loaded, kept for system checks and ``pluginsync``."""
-
-    name: str
-    value: str
-    error: str
-
-    def __str__(self) -> str:
-        return f"{self.name} = {self.value}: {self.error}"
-
-
-def _dict_form(
-    value: Mapping[str, Any], function: str, class_key: str, option_key: str, option: Any
-) -> tuple[Any, Any]:
-    """django-plugin-system's dict form: ``{class_key: cls, option_key: value}``."""
-    options = dict(value)
-    cls = options.pop(class_key, None)
-    option = options.pop(option_key, option)
-    if options:
-        raise PluginRegistrationError(
-            f"{function}() got unknown keys {sorted(options)}; the dict form takes "
-            f"{class_key!r} and {option_key!r}."
-        )
-    return cls, option
-
-
-def _require_concrete(cls: object, base: type, function: str) -> None:
-    if not (isinstance(cls, type) and issubclass(cls, base) and not cls.__dict__.get("abstract")):
-        raise PluginRegistrationError(
-            f"{function}() needs a concrete {base.__name__} subclass; got {cls!r}."
-        )
-
-
-def _refuse_clash(
-    new: type[BasePluginType] | type[BasePluginItem],
-    others: Iterable[type[BasePluginType] | type[BasePluginItem]],
-    where: str = "",
-) -> None:
-    """Refuse a class whose name or an alias is a name or an alias of another one."""
-    for other in others:
-        clash = set(_names(new)) & set(_names(other))
-        if clash:
-            raise DuplicatePluginError(
-                f"Plugin {'item' if issubclass(new, BasePluginItem) else 'type'} "
-                f"{_qualname(new)} uses the name or alias {sorted(clash)[0]!r}, which "
-                f"{_qualname(other)} uses already{where}. Remove it from one of them."
-            )
 
 
 class PluginRegistry:
@@ -208,7 +120,9 @@ class PluginRegistry:
         if get_plugin is not None and not callable(get_plugin):
             raise PluginRegistrationError(
                 f"'get_plugin' for plugin type {type_class.name!r} must be callable; "
-                f"got {get_plugin!r}."
+                f"got {get_plugin!r}.",
+                plugin_class=type_class,
+                type_name=type_class.name,
             )
         with self._lock:
             entry = self._register_type(type_class)
@@ -224,7 +138,9 @@ class PluginRegistry:
                 raise DuplicatePluginError(
                     f"Plugin type name {type_class.name!r} is taken by "
                     f"{_qualname(existing.type_class)}; {_qualname(type_class)} cannot use it "
-                    f"too. Give one of them another name."
+                    f"too. Give one of them another name.",
+                    plugin_class=type_class,
+                    type_name=type_class.name,
                 )
             existing.type_class = type_class
             return existing
@@ -254,7 +170,9 @@ class PluginRegistry:
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
             raise PluginRegistrationError(
                 f"'priority' for plugin item {item_class.name!r} must be an integer; "
-                f"got {priority!r}."
+                f"got {priority!r}.",
+                plugin_class=item_class,
+                item_name=item_class.name,
             )
         with self._lock:
             type_entry = self._register_type(item_class.plugin_type)
@@ -263,7 +181,10 @@ class PluginRegistry:
                 raise DuplicatePluginError(
                     f"Plugin item name {item_class.name!r} of type {type_entry.name!r} is taken "
                     f"by {_qualname(existing.item_class)}; {_qualname(item_class)} cannot use it "
-                    f"too. Give one of them another name."
+                    f"too. Give one of them another name.",
+                    plugin_class=item_class,
+                    type_name=type_entry.name,
+                    item_name=item_class.name,
                 )
             if existing is None:
                 _refuse_clash(
@@ -320,7 +241,8 @@ class PluginRegistry:
             raise UnknownPluginError(
                 f"Plugin type {name or plugin_type!r} is not registered (registered types: "
                 f"{known}). Register it with register_plugin_type() in an AppConfig.ready() or "
-                f"through a '{ENTRY_POINT_GROUP}' entry point."
+                f"through a '{ENTRY_POINT_GROUP}' entry point.",
+                type_name=name if isinstance(name, str) else None,
             )
         return entry
 
@@ -348,7 +270,9 @@ class PluginRegistry:
             raise UnknownPluginError(
                 f"Plugin item {name or item!r} of type {type_entry.name!r} is not registered "
                 f"(its registered items: {known}). Register it with register_plugin_item() in "
-                f"an AppConfig.ready() or through a '{ENTRY_POINT_GROUP}' entry point."
+                f"an AppConfig.ready() or through a '{ENTRY_POINT_GROUP}' entry point.",
+                type_name=type_entry.name,
+                item_name=name if isinstance(name, str) else None,
             )
         return found
 

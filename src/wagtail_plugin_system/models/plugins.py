@@ -26,6 +26,8 @@ from ..core.exceptions import (
     PluginUnavailableError,
     UnknownPluginError,
 )
+from ..core.ids import parse_id
+from ..core.masking import without_secrets
 from ..core.redact import describe_exception
 from ..core.registry import registry
 from ..fields import EncryptedJSONField
@@ -94,7 +96,22 @@ class RegistryMirror(models.Model):
         abstract = True
 
     def __str__(self) -> str:
-        return self.label or self.name
+        # The code's label when it is registered: it may be translated (gettext_lazy);
+        # the stored one is the source text, kept for when the code is gone.
+        code = self._code_class()
+        label = code.label if code is not None else None
+        return str(label or self.label or self.name)
+
+    @property
+    def display_description(self) -> str:
+        """The description in the active language (the code's, else the stored one)."""
+        code = self._code_class()
+        description = code.description if code is not None else None
+        return str(description or self.description)
+
+    def _code_class(self) -> type[BasePluginType] | type[BasePluginItem] | None:
+        """The registered class, when it can be found without a query."""
+        return None
 
 
 class PluginType(RegistryMirror):
@@ -121,6 +138,9 @@ class PluginType(RegistryMirror):
     def is_code_present(self) -> bool:
         """Whether this process has the type's code registered."""
         return self.get_type_class() is not None
+
+    def _code_class(self) -> type[BasePluginType] | None:
+        return self.get_type_class()
 
 
 class PluginItem(RegistryMirror):
@@ -156,6 +176,11 @@ class PluginItem(RegistryMirror):
         """Whether this process has the item's code registered."""
         return self.get_item_class() is not None
 
+    def _code_class(self) -> type[BasePluginItem] | None:
+        if not PluginItem._meta.get_field("plugin_type").is_cached(self):
+            return None  # its type is not loaded: no query just to say its name
+        return self.get_item_class()
+
 
 class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
     """Queries over instances; selection order lives in :meth:`in_selection_order`."""
@@ -168,6 +193,34 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
         """
         return self.filter(item__plugin_type__name__in=registry.type_names(plugin_type))
 
+    def with_item_and_type(self) -> PluginInstanceQuerySet:
+        """The rows with their item and type read in the same query (what displaying needs)."""
+        return self.select_related("item__plugin_type")
+
+    def by_outside_id(
+        self,
+        raw: object,
+        plugin_type: type[BasePluginType] | str | PluginType | None = None,
+    ) -> PluginInstance | None:
+        """The instance an id from outside stands for, with its item and type; else ``None``.
+
+        ``raw`` is whatever arrived (a URL part, a form post, a block value): it
+        is parsed by :func:`~wagtail_plugin_system.core.ids.parse_id`, so a
+        malformed value (``"²"``, ``"1e3"``, ``None``, a list) is "not found",
+        never an error. With ``plugin_type`` (a class, a name or a former name,
+        or a :class:`PluginType` row), an instance of another type is not found
+        either. One query at most, none for a malformed id.
+        """
+        pk = parse_id(raw)
+        if pk is None:
+            return None
+        queryset = self.with_item_and_type().filter(pk=pk)
+        if isinstance(plugin_type, PluginType):
+            queryset = queryset.filter(item__plugin_type=plugin_type)
+        elif plugin_type is not None:
+            queryset = queryset.of_type(plugin_type)
+        return queryset.first()
+
     def selectable(self) -> PluginInstanceQuerySet:
         """Instances that may be selected: active or reserved, with their code synced."""
         return self.filter(
@@ -178,9 +231,7 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
 
     def in_selection_order(self) -> PluginInstanceQuerySet:
         """Active before reserved (before disabled), then priority, then creation order."""
-        return self.select_related("item__plugin_type").order_by(
-            status_rank(), "priority", "created_at", "pk"
-        )
+        return self.with_item_and_type().order_by(status_rank(), "priority", "created_at", "pk")
 
 
 class PluginInstanceManager(models.Manager["PluginInstance"]):
@@ -189,6 +240,16 @@ class PluginInstanceManager(models.Manager["PluginInstance"]):
 
     def of_type(self, plugin_type: type[BasePluginType] | str) -> PluginInstanceQuerySet:
         return self.get_queryset().of_type(plugin_type)
+
+    def with_item_and_type(self) -> PluginInstanceQuerySet:
+        return self.get_queryset().with_item_and_type()
+
+    def by_outside_id(
+        self,
+        raw: object,
+        plugin_type: type[BasePluginType] | str | PluginType | None = None,
+    ) -> PluginInstance | None:
+        return self.get_queryset().by_outside_id(raw, plugin_type)
 
     def create_instance(
         self,
@@ -217,7 +278,10 @@ class PluginInstanceManager(models.Manager["PluginInstance"]):
             except PluginItem.DoesNotExist:
                 raise PluginUnavailableError(
                     f"Plugin item {item.plugin_type.name}/{item.name} has no database row yet. "
-                    f"Register it and run 'manage.py pluginsync' first."
+                    f"Register it and run 'manage.py pluginsync' first.",
+                    plugin_class=item,
+                    type_name=item.plugin_type.name,
+                    item_name=item.name,
                 ) from None
         else:
             row = item
@@ -225,7 +289,9 @@ class PluginInstanceManager(models.Manager["PluginInstance"]):
             if found is None:
                 raise PluginUnavailableError(
                     f"The code of plugin item {row.plugin_type.name}/{row.name} is not "
-                    f"registered in this process, so its configuration cannot be checked."
+                    f"registered in this process, so its configuration cannot be checked.",
+                    type_name=row.plugin_type.name,
+                    item_name=row.name,
                 )
             item_class = found
         data = dict(config or {})
@@ -234,7 +300,7 @@ class PluginInstanceManager(models.Manager["PluginInstance"]):
         elif validate and data:
             raise ValidationError(
                 _("%(item)s has no configuration, so it cannot store config values.")
-                % {"item": f"{item_class.plugin_type.name}/{item_class.name}"}
+                % {"item": f"{item_class.plugin_type.name}/{item_class.name}"},
             )
         fields.setdefault("priority", row.default_priority)
         instance: PluginInstance = self.create(item=row, name=name, config=data, **fields)
@@ -338,7 +404,8 @@ class PluginInstance(models.Model):
             return ConfigFormatError(
                 f"Plugin instance {self.pk} ({self.name!r}) has a configuration that is a JSON "
                 f"{_json_kind(config)}, not an object. Open it in the admin and save its "
-                f"configuration again; until then it is not used."
+                f"configuration again; until then it is not used.",
+                instance_id=self.pk,
             )
         return None
 
@@ -353,10 +420,11 @@ class PluginInstance(models.Model):
         Empty when the item's code is not registered (its secret fields are not
         known then) or the configuration cannot be read.
         """
-        item_class = self.get_item_class()
-        if item_class is None or self.get_config_error() is not None:
+        if self.get_config_error() is not None:
             return {}
-        return item_class.public_config(self.config)
+        item_class = self.get_item_class()
+        secret = item_class.get_secret_fields() if item_class is not None else None
+        return without_secrets(self.config, secret)
 
     @sensitive_variables()
     def load_instance(self) -> BasePluginItem:
@@ -376,7 +444,10 @@ class PluginInstance(models.Model):
             raise PluginUnavailableError(
                 f"Plugin instance {self.pk} ({self.name!r}) uses implementation "
                 f"{self.item.plugin_type.name}/{self.item.name}, whose code is not registered in "
-                f"this process. Install and register it, or disable the instance."
+                f"this process. Install and register it, or disable the instance.",
+                instance_id=self.pk,
+                type_name=self.item.plugin_type.name,
+                item_name=self.item.name,
             )
         problem = self.get_config_error()
         if problem is not None:
@@ -390,7 +461,11 @@ class PluginInstance(models.Model):
             f"Plugin instance {self.pk} ({self.name!r}) cannot be loaded: creating its "
             f"implementation {item_class.plugin_type.name}/{item_class.name} raised {error}. "
             f"Fix the implementation's __init__() or the instance's configuration, or disable "
-            f"the instance."
+            f"the instance.",
+            plugin_class=item_class,
+            instance_id=self.pk,
+            type_name=item_class.plugin_type.name,
+            item_name=item_class.name,
         )
 
 

@@ -114,6 +114,11 @@ class PluginChoiceFormSet(BaseChildFormSet):
         message: str = super().get_unique_error_message(unique_check)
         return message
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One row per type: their order means nothing, so no up, down or drag controls.
+        self.can_order = False
+
     def get_form_error(self) -> str:
         return str(_("This plugin type already has a row above."))
 
@@ -125,6 +130,10 @@ class PluginChoicesPanel(InlinePanel):
         options: dict[str, Any] = super().get_form_options()
         options["formsets"][self.relation_name]["formset"] = PluginChoiceFormSet
         return options
+
+    class BoundPanel(InlinePanel.BoundPanel):
+        # "Add a choice" in the editor's words, not Wagtail's "Add Choice" / "Ajouter un(e)".
+        template_name = "wagtail_plugin_system/panels/choices_panel.html"
 
 
 @register_setting(icon="plug")
@@ -151,6 +160,10 @@ class PluginSiteSettings(BaseSiteSetting, ClusterableModel):
     class Meta:
         verbose_name = _("plugins")
         verbose_name_plural = _("plugins")
+
+    def __str__(self) -> str:
+        # Wagtail's "plugins for Second site" starts with the lowercase verbose name.
+        return str(_("Plugins for %(site)s") % {"site": self.site})
 
 
 class PluginSiteChoice(Orderable):

@@ -372,6 +372,7 @@ for n, status in enumerate(["active", "reserve", "disable"]):
 """
 
 
+@pytest.mark.slow
 def test_works_without_the_seed_app_installed(tmp_path: Path) -> None:
     """A project that already removed django-plugin-system from INSTALLED_APPS, tables kept."""
     env = {

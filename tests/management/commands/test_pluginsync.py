@@ -60,6 +60,7 @@ def test_check_exits_non_zero_when_out_of_sync(db: None) -> None:
     assert "Nothing to do" in run("--check")
 
 
+@pytest.mark.slow
 def test_check_exit_status_from_the_shell(tmp_path: Path) -> None:
     """The status a deploy pipeline sees, from a real process on a fresh database."""
     env = {
@@ -148,6 +149,7 @@ def test_nothing_registered_says_where_registration_goes(
     assert "Nothing to do" not in output
 
 
+@pytest.mark.slow
 def test_before_migrate_says_to_run_migrate(tmp_path: Path) -> None:
     """One line, no traceback, on a database without the tables."""
     env = {

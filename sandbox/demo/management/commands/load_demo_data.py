@@ -12,7 +12,10 @@ What it sets up:
   plugin settings (Settings > Plugins) choose the *backup* Stripe account and
   another newsletter list;
 * instances of every demo plugin, including two newsletter lists that the pages'
-  StreamField blocks and the ``{% plugin %}`` tag render.
+  StreamField blocks and the ``{% plugin %}`` tag render;
+* email: a contact form page (``/contact/``) and the admin's password resets send
+  through the ``email_sender`` instances, a console one that prints each message on
+  the server's output and a disabled SMTP one for editors to configure.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from wagtail.models import Page, Site
 
-from demo.models import HomePage
+from demo.models import ContactFormField, ContactPage, HomePage
 from demo.plugins import ConsoleSmsSender, MailingListSignup, StripeGateway
 from wagtail_plugin_system import BasePluginItem, PluginInstance, PluginStatus, PluginType
+from wagtail_plugin_system.contrib.mail.plugins import SmtpSender
 from wagtail_plugin_system.models import PluginSiteChoice, PluginSiteSettings
 from wagtail_plugin_system.sync import sync_plugins
 
@@ -91,6 +95,19 @@ DEMO_INSTANCES: list[tuple[type[BasePluginItem], str, dict[str, Any], dict[str, 
     ),
 ]
 
+# pluginsync makes the console email sender's active instance (it has nothing to configure).
+DEMO_INSTANCES += [
+    (
+        SmtpSender,
+        "SMTP relay (configure me)",
+        # Disabled until an editor fills in a real server and activates it.
+        {"host": "smtp.example.com", "port": 587, "use_tls": True, "timeout": 10},
+        {"status": PluginStatus.DISABLED, "priority": 10},
+    ),
+]
+
+CONTACT_SLUG = "contact"
+
 #: What each site uses instead of the usual selection: {plugin type name: instance name}.
 SECOND_SITE_CHOICES = {"payment_gateway": STRIPE_BACKUP, "newsletter_signup": PRODUCT_NEWS}
 
@@ -141,6 +158,7 @@ class Command(BaseCommand):
             # {% plugin %} tag (the site's selection).
             self.fill_body(home, instances[PRODUCT_NEWS])
             self.fill_body(second_home, instances[WEEKLY_DIGEST])
+            self.set_up_contact_page(home)
             second_site = self.set_up_second_site(second_home, port)
             self.set_up_site_settings(second_site, instances)
             self.set_up_admin()
@@ -148,6 +166,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Site:        {base_url}/")
         self.stdout.write(f"  Second site: http://{SECOND_SITE_HOSTNAME}:{port}/")
+        self.stdout.write(f"  Contact:     {base_url}/{CONTACT_SLUG}/ (email printed here)")
         self.stdout.write(f"  Admin:       {base_url}/admin/login/")
         self.stdout.write(f"  Login:       user '{ADMIN_USERNAME}', password '{ADMIN_PASSWORD}'")
 
@@ -214,6 +233,31 @@ class Command(BaseCommand):
         page.save_revision().publish()
         self.stdout.write(f"Added the demo content to {page.title!r}.")
 
+    def set_up_contact_page(self, home: HomePage) -> ContactPage:
+        """A contact form under the home page; its submissions are emailed to the editors."""
+        page = ContactPage.objects.filter(slug=CONTACT_SLUG).first()
+        if page is not None:
+            return page
+        page = ContactPage(
+            title="Contact us",
+            slug=CONTACT_SLUG,
+            intro="<p>Your message is emailed to the editors through the email plugins.</p>",
+            thank_you_text="<p>Thank you: your message was sent.</p>",
+            to_address="editors@example.com",
+            from_address="sandbox@example.com",
+            subject="Contact form submission",
+        )
+        home.add_child(instance=page)
+        for order, (label, field_type) in enumerate(
+            [("Your name", "singleline"), ("Your email", "email"), ("Message", "multiline")]
+        ):
+            ContactFormField.objects.create(
+                page=page, sort_order=order, label=label, field_type=field_type, required=True
+            )
+        page.save_revision().publish()
+        self.stdout.write("Created the contact page.")
+        return page
+
     def set_up_second_site(self, root: HomePage, port: int) -> Site:
         site = Site.objects.filter(hostname=SECOND_SITE_HOSTNAME).first()
         if site is None:
@@ -266,6 +310,10 @@ class Command(BaseCommand):
         user, created = user_model._default_manager.get_or_create(
             username=ADMIN_USERNAME, defaults={"email": "admin@example.com"}
         )
+        # Account settings ask for a first and last name: without them the first save
+        # there (where editors change their language) fails.
+        user.first_name = user.first_name or "Ada"
+        user.last_name = user.last_name or "Admin"
         user.is_staff = True
         user.is_superuser = True
         user.is_active = True

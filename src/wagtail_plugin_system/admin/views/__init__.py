@@ -1,25 +1,27 @@
-"""Admin views: one module per job.
+"""Admin views: one module per job (named apart from the services they show).
 
-* :mod:`.instances`: listing, creating, editing and inspecting instances;
+* :mod:`.instance_views`: listing, creating, editing and inspecting instances;
 * :mod:`.implementations`: the first step of creating, choosing an implementation;
-* :mod:`.health`: testing an instance;
-* :mod:`.registry`: the read-only listings of types and implementations.
+* :mod:`.health_views`: testing an instance;
+* :mod:`.registry_views`: the read-only listings of types and implementations.
 """
 
-from .health import HealthCheckView
+from .health_views import HealthCheckView
 from .implementations import ChooseImplementationView
-from .instances import (
+from .instance_views import (
     InstanceCreateView,
+    InstanceDeleteView,
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
 )
-from .registry import RegistryIndexView, RegistryInspectView
+from .registry_views import RegistryIndexView, RegistryInspectView
 
 __all__ = [
     "ChooseImplementationView",
     "HealthCheckView",
     "InstanceCreateView",
+    "InstanceDeleteView",
     "InstanceEditView",
     "InstanceIndexView",
     "InstanceInspectView",

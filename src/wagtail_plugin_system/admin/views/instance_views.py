@@ -16,9 +16,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.admin.utils import quote
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -41,12 +43,12 @@ from wagtail.admin.ui.tables import (
     DateColumn,
     UsageCountColumn,
 )
-from wagtail.models import ReferenceIndex
+from wagtail.models import ModelLogEntry, ReferenceIndex
 from wagtail.snippets.views import snippets as snippet_views
 
 from ...core.exceptions import ConfigFormatError
 from ...core.ids import parse_id
-from ...health import check_message_display
+from ...health import check_message_detail, check_message_display
 from ...models import PluginInstance, PluginItem
 from ..columns import PluginStatusColumn
 from ..forms import (
@@ -56,11 +58,12 @@ from ..forms import (
     configuration_to_replace,
     instance_form_class,
 )
-from ..permissions import instance_url
-from .registry import date_or_dash
+from ..permissions import instance_url, user_can_see_instances
+from .registry_views import date_or_dash
 
 __all__ = [
     "InstanceCreateView",
+    "InstanceDeleteView",
     "InstanceEditView",
     "InstanceIndexView",
     "InstanceInspectView",
@@ -69,7 +72,14 @@ __all__ = [
 
 
 class HealthColumn(Column):
+    """The last check: passed or failed, when, and what editors should read about it."""
+
     cell_template_name = "wagtail_plugin_system/tables/health_cell.html"
+
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_cell_context_data(instance, parent_context)
+        context["check_message"] = check_message_display(instance.last_check_message)
+        return context
 
 
 class UsageColumn(UsageCountColumn):
@@ -159,6 +169,14 @@ class InstanceIndexView(snippet_views.IndexView):
         return "?" + urlencode({"next": listing})
 
 
+def warning_block(text: str) -> str:
+    """Wagtail's warning box, with its icon (the box leaves room for one)."""
+    return render_to_string(
+        "wagtailadmin/shared/help_block.html",
+        {"status": "warning", "children": format_html("<p>{}</p>", text)},
+    )
+
+
 def _status_row() -> FieldRowPanel:
     return FieldRowPanel([FieldPanel("status"), FieldPanel("priority")])
 
@@ -175,7 +193,7 @@ def build_instance_panel(item: PluginItem | None, instance: PluginInstance | Non
                     "<p><strong>{}</strong> ({})</p><p>{}</p>",
                     item,
                     item.plugin_type,
-                    item.description,
+                    item.display_description,
                 ),
                 heading=_("Implementation"),
             )
@@ -187,7 +205,7 @@ def build_instance_panel(item: PluginItem | None, instance: PluginInstance | Non
     if problem:
         children.append(
             HelpPanel(
-                content=format_html('<div class="help-block help-warning">{}</div>', problem),
+                content=warning_block(problem),
                 heading=_("Configuration unavailable"),
             )
         )
@@ -197,14 +215,13 @@ def build_instance_panel(item: PluginItem | None, instance: PluginInstance | Non
         if configuration_to_replace(instance):
             children.append(
                 HelpPanel(
-                    content=format_html(
-                        '<div class="help-block help-warning">{}</div>',
+                    content=warning_block(
                         _(
                             "The stored configuration is not a JSON object, or is larger or "
                             "nested deeper than a configuration may be (it may have been written "
                             "by another program), so it cannot be shown and the instance is not "
                             "used. Fill in the configuration below and save to replace it."
-                        ),
+                        )
                     ),
                     heading=_("Configuration unavailable"),
                 )
@@ -285,8 +302,51 @@ class InstanceCreateView(InstanceFormMixin, snippet_views.CreateView):
         return str(capfirst(PluginInstance._meta.verbose_name))
 
 
+def deleted_instance_label(pk: object) -> str | None:
+    """The name an instance had when it was deleted, or ``None`` when none was deleted."""
+    parsed = parse_id(pk)
+    if parsed is None:
+        return None
+    entry = (
+        ModelLogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(PluginInstance),
+            object_id=str(parsed),
+            action="wagtail.delete",
+        )
+        .order_by("-timestamp")
+        .first()
+    )
+    return None if entry is None else str(entry.label)
+
+
+class DeletedInstanceMixin:
+    """The pages of a deleted instance (reached with Back) say so, not a bare "not found"."""
+
+    deleted_label: str | None = None
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().setup(request, *args, **kwargs)  # type: ignore[misc]
+        except Http404:
+            label = deleted_instance_label(kwargs.get("pk"))
+            if label is None or not user_can_see_instances(request.user):
+                raise
+            self.deleted_label = label
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if self.deleted_label is not None:
+            messages.warning(
+                request,
+                _("The plugin instance “%(name)s” has been deleted.")
+                % {"name": self.deleted_label},
+            )
+            return redirect(instance_url("list"))
+        response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return response
+
+
 @method_decorator(sensitive_post_parameters(), name="dispatch")
-class InstanceEditView(InstanceFormMixin, snippet_views.EditView):
+class InstanceEditView(DeletedInstanceMixin, InstanceFormMixin, snippet_views.EditView):
     """The edit form: the same layout as creating, with secrets write-only."""
 
     def get_panel(self) -> Panel:
@@ -294,7 +354,11 @@ class InstanceEditView(InstanceFormMixin, snippet_views.EditView):
         return build_instance_panel(instance.item, instance)
 
 
-class InstanceInspectView(snippet_views.InspectView):
+class InstanceDeleteView(DeletedInstanceMixin, snippet_views.DeleteView):
+    """Wagtail's delete view; once deleted, coming back to it says so."""
+
+
+class InstanceInspectView(DeletedInstanceMixin, snippet_views.InspectView):
     """Shows an instance without its configuration values."""
 
     def get_last_check_ok_display_value(self) -> str:
@@ -308,6 +372,15 @@ class InstanceInspectView(snippet_views.InspectView):
 
     def get_last_check_message_display_value(self) -> str:
         return check_message_display(self.object.last_check_message) or "\u2014"
+
+    def get_last_check_detail_display_value(self) -> str:
+        return check_message_detail(self.object.last_check_message) or "\u2014"
+
+    def get_field_label(self, field_name: str, field: Any) -> str:
+        if field_name == "last_check_detail":
+            return _("Technical detail of the last check")
+        label: str = super().get_field_label(field_name, field)
+        return label
 
     def get_config_display_value(self) -> str:
         instance: PluginInstance = self.object

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.admin.utils import quote
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -17,7 +17,6 @@ from wagtail.admin import messages
 from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from ...core.ids import parse_id
 from ...health import check_message_display, run_health_check
 from ...models import PluginInstance
 from ..permissions import InstancePermissionMixin, instance_url
@@ -40,12 +39,9 @@ class HealthCheckView(InstancePermissionMixin, WagtailAdminTemplateMixin, Templa
 
     def get_object(self) -> PluginInstance:
         if self.object is None:
-            pk = parse_id(self.kwargs.get("pk"))
-            if pk is None:
+            self.object = PluginInstance.objects.by_outside_id(self.kwargs.get("pk"))
+            if self.object is None:
                 raise Http404
-            self.object = get_object_or_404(
-                PluginInstance.objects.select_related("item__plugin_type"), pk=pk
-            )
         return self.object
 
     def get_page_subtitle(self) -> str:
@@ -89,6 +85,7 @@ class HealthCheckView(InstancePermissionMixin, WagtailAdminTemplateMixin, Templa
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)
         context["object"] = self.get_object()
+        context["last_check_message"] = check_message_display(context["object"].last_check_message)
         context["edit_url"] = self.get_edit_url()
         context["next"] = self.get_return_url()
         return context
