@@ -330,7 +330,7 @@ def test_health_check_whose_message_no_database_stores_is_no_server_error(
     expected = said.replace("\x00", "\ufffd")
     for surrogate in ("\ud800", "\udfff", "\ud83d", "\ude00"):
         expected = expected.replace(surrogate, "\ufffd")
-    assert f"ValueError: {expected}" in html
+    assert expected in html  # shown without the exception's type name
     instance.refresh_from_db()
     assert instance.last_check_message == f"ValueError: {expected}"
     listing = editor.get(url("list"))
