@@ -169,6 +169,30 @@ def test_a_type_without_label_is_asked_for_one(
     assert "wagtail_plugin_system.I002" not in ids()
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DRAFTS", "payment_gateway"), ("DRAFTS", [1]), ("APPROVAL", True), ("APPROVAL", "x")],
+)
+def test_malformed_drafts_or_approval_is_an_error(name: str, value: Any) -> None:
+    from django.conf import settings
+
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, name: value}):
+        message = run_checks()["wagtail_plugin_system.E006"]
+    assert name in message.msg
+    assert repr(value) in message.msg
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DRAFTS", True), ("DRAFTS", False), ("DRAFTS", ["payment_gateway"]), ("APPROVAL", [])],
+)
+def test_drafts_and_approval_as_documented_pass(name: str, value: Any) -> None:
+    from django.conf import settings
+
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, name: value}):
+        assert "wagtail_plugin_system.E007" not in run_checks()
+
+
 # -- django-plugin-system listed first ------------------------------------------------------
 
 
@@ -198,9 +222,9 @@ def test_django_plugin_system_listed_first_is_an_error(
     _apps_in_order(monkeypatch, *order)
     found = run_checks()
     if not refused:
-        assert "wagtail_plugin_system.E006" not in found
+        assert "wagtail_plugin_system.E007" not in found
         return
-    message = found["wagtail_plugin_system.E006"]
+    message = found["wagtail_plugin_system.E007"]
     assert message.level == checks.ERROR
     assert "'django_plugin_system' is listed before 'wagtail_plugin_system'" in message.msg
     assert "pluginimport" in message.msg
@@ -210,7 +234,7 @@ def test_django_plugin_system_listed_first_is_an_error(
 
 def test_without_django_plugin_system_nothing_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
     _apps_in_order(monkeypatch, without="django_plugin_system")
-    assert "wagtail_plugin_system.E006" not in run_checks()
+    assert "wagtail_plugin_system.E007" not in run_checks()
 
 
 COUNT_SEED_ROWS = """
@@ -254,7 +278,7 @@ def test_pluginsync_with_django_plugin_system_first_deletes_nothing(tmp_path: An
 
     refused = run("-m", "django", "pluginsync", WPS_SEED_APP_FIRST="1")
     assert refused.returncode != 0
-    assert "wagtail_plugin_system.E006" in refused.stderr
+    assert "wagtail_plugin_system.E007" in refused.stderr
     assert "List 'wagtail_plugin_system' before 'django_plugin_system'" in refused.stderr
     assert "Plugin registry sync completed" not in refused.stdout
     assert run("-c", COUNT_SEED_ROWS).stdout.split() == ["1", "1", "3"]

@@ -57,6 +57,11 @@ class WagtailPluginSystemConfig(AppConfig):
 
         ReferenceIndex.register_model(PluginSiteSettings)
 
+        # Settings > Plugins: its form and panels live in the admin layer.
+        from .admin.site_settings import attach
+
+        attach()
+
         # Headless sites served through wagtail-grapple: the chooser blocks' GraphQL types.
         from django.apps import apps
 

@@ -201,7 +201,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
         self, value: PluginInstance | None, parent_context: Mapping[str, Any] | None = None
     ) -> BasePluginItem | None:
         """The item to render for ``value``: the chosen one, the fallback, or ``None``."""
-        if value is not None and value.status != PluginStatus.DISABLED:
+        if value is not None and value.status != PluginStatus.DISABLED and value.live:
             try:
                 return load(value)
             except PluginUnavailableError as exc:

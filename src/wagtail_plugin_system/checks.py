@@ -6,8 +6,9 @@
 * ``wagtail_plugin_system.W003``: ``WAGTAIL_PLUGIN_SYSTEM`` has an unknown key.
 * ``wagtail_plugin_system.E003``: ``wagtail.contrib.settings`` is not installed.
 * ``wagtail_plugin_system.E004``: ``VERSION_CHECK_INTERVAL`` is not a number of seconds.
+* ``wagtail_plugin_system.E006``: ``DRAFTS`` or ``APPROVAL`` is not what they take.
 * ``wagtail_plugin_system.E005``: ``VERSION_STORE`` is not ``auto``, ``cache`` or ``database``.
-* ``wagtail_plugin_system.E006``: ``django_plugin_system`` is listed before this app in
+* ``wagtail_plugin_system.E007``: ``django_plugin_system`` is listed before this app in
   ``INSTALLED_APPS``, so ``manage.py pluginsync`` would run its command, which deletes the
   rows ``pluginimport`` moves.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
@@ -30,7 +31,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from .core.registry import registry
-from .core.settings import SETTING_NAME, get_setting, unknown_settings, version_check_interval
+from .core.settings import (
+    SETTING_NAME,
+    check_change_settings,
+    get_setting,
+    unknown_settings,
+    version_check_interval,
+)
 from .fields import get_crypter
 from .models import PluginInstance, PluginItem, PluginType
 from .sync import sync_plugins
@@ -115,7 +122,7 @@ def check_app_order(
             f"moves into this package.",
             hint=f"List '{ours}' before '{SEED_APP}' in INSTALLED_APPS; keep '{SEED_APP}' "
             f"last until the import is done and you remove it.",
-            id=f"{ID}.E006",
+            id=f"{ID}.E007",
         )
     ]
 
@@ -140,6 +147,19 @@ def check_settings(
                 str(exc),
                 hint="Set it to 0 (the default) or to a few seconds, e.g. 1.",
                 id=f"{ID}.E004",
+            )
+        )
+    try:
+        check_change_settings()
+    except ImproperlyConfigured as exc:
+        messages.append(
+            checks.Error(
+                str(exc),
+                hint=(
+                    "DRAFTS takes True, False or a list of plugin type names, such as "
+                    '["payment_gateway"]; APPROVAL a list of plugin type names.'
+                ),
+                id=f"{ID}.E006",
             )
         )
     return messages

@@ -2,7 +2,8 @@
 
 The default order, for a type:
 
-1. never a ``DISABLED`` instance;
+1. never a ``DISABLED`` instance, nor one that is not live (created as a draft and
+   never published, or expired: see drafts in the admin);
 2. ``ACTIVE`` before ``RESERVED``, whatever the priority;
 3. lower ``priority`` first;
 4. ties broken by creation order.
@@ -55,6 +56,13 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Selected items by (type name, site pk or ``None``).
+_resolved: cache.Memo[tuple[str, int | None], BasePluginItem | None] = cache.Memo("resolved")
+#: The site pk (or ``None``) of a request's (host, port).
+_sites_by_host: cache.Memo[tuple[str, str], int | None] = cache.Memo("sites_by_host")
+#: (status, loaded item or ``None``) by (type name, instance pk).
+_by_id: cache.Memo[tuple[str, int], tuple[str, BasePluginItem | None]] = cache.Memo("by_id")
 
 
 def _instances(entry: RegisteredType) -> Any:
@@ -140,10 +148,10 @@ def get_plugin_instance(
         return _custom_selection(entry)
     version = cache.current_version()
     site_key = None if site is None and request is None else _site_key(site, request, version)
-    key = ("instance", entry.name, site_key)
-    memoised = cache.memo_get(key, version)
+    key = (entry.name, site_key)
+    memoised = _resolved.get(key, version)
     if memoised is not cache.MISS:
-        return memoised  # type: ignore[no-any-return]
+        return memoised
     found: BasePluginItem | None = None
     if site_key is not None:
         found = _site_choice(entry, site=site, request=request)
@@ -152,7 +160,7 @@ def get_plugin_instance(
             found = _load(instance)
             if found is not None:
                 break
-    cache.memo_set(key, version, found)
+    _resolved.set(key, version, found)
     return found
 
 
@@ -162,19 +170,19 @@ def _site_key(site: Site | None, request: HttpRequest | None, version: str | Non
         return int(site.pk)
     assert request is not None
     try:
-        host_key = ("site", request.get_host(), request.get_port())
+        host_key: tuple[str, str] | None = (request.get_host(), str(request.get_port()))
     except Exception:  # a disallowed host: Wagtail's own lookup decides
         host_key = None
     if host_key is not None:
-        found = cache.memo_get(host_key, version)
+        found = _sites_by_host.get(host_key, version)
         if found is not cache.MISS:
-            return found  # type: ignore[no-any-return]
+            return found
     from wagtail.models import Site as SiteModel
 
     matched = SiteModel.find_for_request(request)
     site_pk = int(matched.pk) if matched is not None else None
     if host_key is not None:
-        cache.memo_set(host_key, version, site_pk)
+        _sites_by_host.set(host_key, version, site_pk)
     return site_pk
 
 
@@ -188,7 +196,11 @@ def _site_choice(
         instance = choices.get(name)
         if instance is None:
             continue
-        if instance.status == PluginStatus.DISABLED or not _code_present(entry, instance):
+        if (
+            instance.status == PluginStatus.DISABLED
+            or not instance.live
+            or not _code_present(entry, instance)
+        ):
             return None
         return _load(instance)
     return None
@@ -229,7 +241,8 @@ def get_plugin_instance_by_id(
     """Load one instance by its id, or return ``None``.
 
     ``None`` comes back for a malformed or unknown id, an instance of another
-    type, an instance whose code is missing or whose configuration cannot be
+    type, an instance that is not live (a draft never published, or expired),
+    an instance whose code is missing or whose configuration cannot be
     decrypted, and (when ``prevent_disabled`` is true) a disabled instance.
     ``plugin_id=`` is accepted as another spelling of ``instance_id``.
     """
@@ -242,18 +255,19 @@ def get_plugin_instance_by_id(
     if pk is None:
         return None
     version = cache.current_version()
-    key = ("by_id", entry.name, pk)
-    found = cache.memo_get(key, version)
+    key = (entry.name, pk)
+    found = _by_id.get(key, version)
     if found is cache.MISS:
         instance = _instances(entry).by_outside_id(pk)
         if instance is None:
-            return None  # unknown ids are not memoised: they could fill the memory
-        found = (instance.status, _load(instance))
-        cache.memo_set(key, version, found)
+            return None  # unknown ids are not memoised: each could take an entry
+        # Not live (a draft never published, or expired): as if it did not exist.
+        found = (instance.status, _load(instance) if instance.live else None)
+        _by_id.set(key, version, found)
     status, item = found
     if prevent_disabled and status == PluginStatus.DISABLED:
         return None
-    return item  # type: ignore[no-any-return]
+    return item
 
 
 Candidate = tuple[PluginInstance, BasePluginItem | None, PluginUnavailableError | None]
@@ -297,15 +311,18 @@ class _Candidates:
         return self._get(0) is not None
 
 
+#: Failover candidates by type name.
+_candidates: cache.Memo[str, _Candidates] = cache.Memo("candidates")
+
+
 def _failover_candidates(entry: RegisteredType) -> _Candidates:
     """Active then reserved instances, each loaded when reached (or with its load error)."""
     version = cache.current_version()
-    key = ("candidates", entry.name)
-    found = cache.memo_get(key, version)
+    found = _candidates.get(entry.name, version)
     if found is not cache.MISS:
-        return found  # type: ignore[no-any-return]
+        return found
     candidates = _Candidates(entry)
-    cache.memo_set(key, version, candidates)
+    _candidates.set(entry.name, version, candidates)
     return candidates
 
 

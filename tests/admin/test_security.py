@@ -613,6 +613,10 @@ def test_group_editor_offers_only_view_for_the_registry() -> None:
         "plugininstance.change_plugininstance",
         "plugininstance.delete_plugininstance",
         "plugininstance.view_plugininstance",
+        # Drafts and locking (Wagtail's snippet permissions for them).
+        "plugininstance.publish_plugininstance",
+        "plugininstance.lock_plugininstance",
+        "plugininstance.unlock_plugininstance",
         # The per-site plugin settings (Settings > Plugins), as for any Wagtail setting.
         "pluginsitesettings.change_pluginsitesettings",
     }
@@ -630,6 +634,9 @@ def test_group_editor_offers_only_view_for_the_registry() -> None:
         "change_plugininstance",
         "delete_plugininstance",
         "view_plugininstance",
+        "publish_plugininstance",
+        "lock_plugininstance",
+        "unlock_plugininstance",
         "change_pluginsitesettings",
     }
 

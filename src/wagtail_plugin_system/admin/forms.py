@@ -104,6 +104,10 @@ class PluginInstanceForm(WagtailAdminModelForm):
     #: The implementation's row and class, set by :func:`instance_form_class`.
     plugin_item: ClassVar[PluginItem | None] = None
     item_class: ClassVar[type[BasePluginItem] | None] = None
+    #: Restoring a revision: every field and the whole configuration are written as the
+    #: form holds them, instead of only what the editor changed (a secret left blank keeps
+    #: the revision's value, which the form was filled from).
+    restoring: bool = False
 
     class Meta:
         model = PluginInstance
@@ -280,9 +284,14 @@ class PluginInstanceForm(WagtailAdminModelForm):
             return instance
         with transaction.atomic():
             current = PluginInstance.objects.select_for_update().get(pk=self.instance.pk)
-            fields = [name for name in INSTANCE_FIELDS if name in self.changed_data]
-            if self.new_config is not None and configuration_to_replace(current):
-                # What was stored is not a JSON object: the form's values replace it whole.
+            fields = [
+                name for name in INSTANCE_FIELDS if self.restoring or name in self.changed_data
+            ]
+            if self.new_config is not None and (
+                self.restoring or configuration_to_replace(current)
+            ):
+                # A revision restored, or what was stored is not a JSON object: the form's
+                # values replace it whole.
                 self.instance.config = dict(self.new_config)
                 fields.append("config")
             elif self.new_config is not None:

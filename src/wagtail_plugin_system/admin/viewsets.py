@@ -33,9 +33,11 @@ from .views import (
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
+    InstanceRevertView,
     RegistryIndexView,
     RegistryInspectView,
 )
+from .views.revision_views import InstanceCompareView, InstanceHistoryView
 
 __all__ = [
     "PluginInstanceViewSet",
@@ -113,7 +115,11 @@ class InstanceFilterSet(WagtailFilterSet):
 
 
 class PluginInstanceViewSet(SnippetViewSet):
-    """Plugin instances: listing, two-step create, edit, inspect, test, history, usage."""
+    """Plugin instances: listing, two-step create, edit, inspect, test, history, usage.
+
+    With Wagtail's revisions (history, compare, revert), drafts and scheduled
+    publishing, locking and workflows; see :mod:`.views.instances`.
+    """
 
     model = PluginInstance
     icon = "plug"
@@ -129,6 +135,9 @@ class PluginInstanceViewSet(SnippetViewSet):
     edit_view_class = InstanceEditView
     delete_view_class = InstanceDeleteView
     inspect_view_class = InstanceInspectView
+    revisions_revert_view_class = InstanceRevertView
+    revisions_compare_view_class = InstanceCompareView
+    history_view_class = InstanceHistoryView
     # Copying would either show secrets or silently drop them: create a new instance instead.
     copy_view_enabled = False
     inspect_view_enabled = True

@@ -68,6 +68,14 @@ class PluginItemDefinitionError(PluginDefinitionError):
     """A :class:`~wagtail_plugin_system.core.contracts.BasePluginItem` subclass is invalid."""
 
 
+class MissingPluginMethodError(PluginItemDefinitionError, AttributeError):
+    """An item does not implement a method its plugin type requires.
+
+    Also an :class:`AttributeError` (the method is missing), so code written
+    for django-plugin-system, whose tests expect one, catches it too.
+    """
+
+
 class PluginConfigurationDefinitionError(PluginDefinitionError):
     """A :class:`~wagtail_plugin_system.core.contracts.PluginConfiguration` subclass is invalid."""
 

@@ -2,6 +2,7 @@
 
 * :mod:`.instance_views`: listing, creating, editing and inspecting instances;
 * :mod:`.implementations`: the first step of creating, choosing an implementation;
+* :mod:`.revision_views`: the history, and comparing revisions without showing secrets;
 * :mod:`.health_views`: testing an instance;
 * :mod:`.registry_views`: the read-only listings of types and implementations.
 """
@@ -14,6 +15,7 @@ from .instance_views import (
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
+    InstanceRevertView,
 )
 from .registry_views import RegistryIndexView, RegistryInspectView
 
@@ -25,6 +27,7 @@ __all__ = [
     "InstanceEditView",
     "InstanceIndexView",
     "InstanceInspectView",
+    "InstanceRevertView",
     "RegistryIndexView",
     "RegistryInspectView",
 ]

@@ -7,7 +7,13 @@ They extend Wagtail's snippet views:
   :class:`InstanceCreateView` shows one form with the instance's own fields and
   the implementation's configuration;
 * :class:`InstanceEditView` shows the same form, with secrets write-only;
-* :class:`InstanceInspectView` shows an instance without configuration values.
+* :class:`InstanceInspectView` shows an instance without configuration values;
+* :class:`InstanceRevertView` restores a revision, configuration and secrets included.
+
+Every save makes a revision. Drafts are opt-in per type (the ``DRAFTS`` and
+``APPROVAL`` settings): without them, Save writes the row and records the
+revision as live, as if the model had no drafts; with them, the views work as
+Wagtail's snippet views do (Save draft, Publish, scheduling, workflows).
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from urllib.parse import urlencode
 
 from django.contrib.admin.utils import quote
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import CharField, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -36,18 +43,22 @@ from wagtail.admin.panels import (
     MultiFieldPanel,
     ObjectList,
     Panel,
+    PublishingPanel,
 )
 from wagtail.admin.ui.tables import (
     BulkActionsCheckboxColumn,
     Column,
     DateColumn,
+    LiveStatusTagColumn,
     UsageCountColumn,
 )
-from wagtail.models import ModelLogEntry, ReferenceIndex
+from wagtail.admin.views.generic import RevisionsRevertMixin
+from wagtail.models import ModelLogEntry, ReferenceIndex, Revision, WorkflowState
 from wagtail.snippets.views import snippets as snippet_views
 
 from ...core.exceptions import ConfigFormatError
 from ...core.ids import parse_id
+from ...core.settings import approval_required, drafts_enabled, drafts_in_use
 from ...health import check_message_detail, check_message_display
 from ...models import PluginInstance, PluginItem
 from ..columns import PluginStatusColumn
@@ -67,6 +78,7 @@ __all__ = [
     "InstanceEditView",
     "InstanceIndexView",
     "InstanceInspectView",
+    "InstanceRevertView",
     "build_instance_panel",
 ]
 
@@ -96,13 +108,33 @@ class InstanceIndexView(snippet_views.IndexView):
 
     def get_base_queryset(self) -> QuerySet[PluginInstance]:
         queryset: QuerySet[PluginInstance] = super().get_base_queryset()
+        if drafts_in_use():
+            # The publishing status asks whether a workflow is in progress: one query for
+            # the listing, not one per row.
+            queryset = queryset.prefetch_related(
+                Prefetch(
+                    "_workflow_states",
+                    queryset=WorkflowState.objects.active().select_related(
+                        "current_task_state__task"
+                    ),
+                    to_attr="_current_workflow_states",
+                )
+            )
         return queryset.select_related("item__plugin_type").annotate(
-            usage_count=ReferenceIndex.usage_count_subquery(PluginInstance)
+            usage_count=ReferenceIndex.usage_count_subquery(PluginInstance),
+            # For the publishing status, without a query per row.
+            has_approved_schedule=Exists(
+                Revision.objects.filter(
+                    base_content_type=ContentType.objects.get_for_model(PluginInstance),
+                    object_id=Cast(OuterRef("pk"), CharField()),
+                    approved_go_live_at__isnull=False,
+                )
+            ),
         )
 
     @cached_property
     def columns(self) -> list[Any]:
-        return [
+        columns: list[Any] = [
             BulkActionsCheckboxColumn("bulk_actions", obj_type="snippet"),
             self._get_title_column("name"),
             Column(
@@ -134,6 +166,12 @@ class InstanceIndexView(snippet_views.IndexView):
                 "updated_at", label=pgettext_lazy("plugins admin", "Updated"), sort_key="updated_at"
             ),
         ]
+        if drafts_in_use():
+            # Live, draft, scheduled, expired: only where drafts are on for some type.
+            columns.insert(
+                5, LiveStatusTagColumn(label=pgettext_lazy("plugins admin", "Publishing"))
+            )
+        return columns
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)
@@ -234,6 +272,8 @@ def build_instance_panel(item: PluginItem | None, instance: PluginInstance | Non
             if name in secret and not field.required and stored.get(name) not in (None, ""):
                 config_panels.append(FieldPanel(clear_field_name(name)))
         children.append(MultiFieldPanel(config_panels, heading=_("Configuration")))
+    if item is not None and drafts_enabled(item.plugin_type.name):
+        children.append(PublishingPanel())
     panel: Panel = ObjectList(children, base_form_class=form_class).bind_to_model(PluginInstance)
     return panel
 
@@ -248,9 +288,97 @@ class InstanceFormMixin:
         return form_class
 
 
+#: Action menu entries that only make sense with drafts, and those of workflows.
+_DRAFT_ACTIONS = frozenset({"action-publish", "action-unpublish"})
+_WORKFLOW_ACTIONS = frozenset(
+    {"action-submit", "action-restart-workflow", "action-cancel-workflow"}
+)
+
+
+class ChangeManagementMixin:
+    """Drafts where the settings ask for them; elsewhere Save makes the edit live.
+
+    Without drafts the row is saved as before (the form merges the change into
+    the current row) and the saved row is recorded as a revision that is live
+    at once (:meth:`~wagtail_plugin_system.models.PluginInstance.save_live_revision`).
+    """
+
+    request: HttpRequest
+    form: Any
+    view_name: str
+    draftstate_enabled: bool
+    autosave_enabled: bool
+    live_object: PluginInstance
+    plugin_item: PluginItem | None = None
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().setup(request, *args, **kwargs)  # type: ignore[misc]
+        if not self.draftstate_enabled:
+            # Without drafts a save goes live: never while the editor is still typing.
+            self.autosave_enabled = False
+
+    def instance_item(self) -> PluginItem | None:
+        if self.view_name == "create":
+            return self.plugin_item
+        return self.live_object.item
+
+    def get_object(self, queryset: Any = None) -> Any:
+        obj = super().get_object(queryset)  # type: ignore[misc]
+        item = self.instance_item()
+        if item is None or not drafts_enabled(item.plugin_type.name):
+            self.draftstate_enabled = False
+            if self.view_name != "create":
+                return self.live_object  # the row, never a pending draft
+        return obj
+
+    @cached_property
+    def workflow(self) -> Any:
+        item = self.instance_item()
+        if item is None or not approval_required(item.plugin_type.name):
+            return None
+        return super().workflow  # type: ignore[misc]
+
+    def _get_action_menu(self) -> Any:
+        menu = super()._get_action_menu()  # type: ignore[misc]
+        hidden = set(_WORKFLOW_ACTIONS) if self.workflow is None else set()
+        if not self.draftstate_enabled:
+            hidden |= _DRAFT_ACTIONS
+            menu.context["draftstate_enabled"] = False
+        if hidden:
+            items = [menu.default_item, *menu.menu_items] if menu.default_item else []
+            kept = [entry for entry in items if entry.name not in hidden]
+            menu.default_item = kept.pop(0) if kept else None
+            menu.menu_items = kept
+        return menu
+
+    def save_instance(self) -> PluginInstance:
+        if self.draftstate_enabled:
+            instance: PluginInstance = super().save_instance()  # type: ignore[misc]
+            return instance
+        return self.save_live()
+
+    def save_live(self, previous_revision: Any = None) -> PluginInstance:
+        """Save the form to the row and record the row as a live revision."""
+        instance: PluginInstance = self.form.save()
+        changed = (
+            self.view_name == "create" or previous_revision is not None or self.form.has_changed()
+        )
+        # The revision records the row as saved, a concurrent change merged in, and its
+        # configuration as the very token the row holds (read, not decrypted).
+        instance = PluginInstance.objects.select_related("item__plugin_type").get(pk=instance.pk)
+        self.has_content_changes = changed
+        self.new_revision = instance.save_live_revision(
+            user=self.request.user,
+            changed=changed,
+            previous_revision=previous_revision,
+            log_action="wagtail.create" if self.view_name == "create" else True,
+        )
+        return instance
+
+
 # Posted configuration values (secrets among them) stay out of error reports.
 @method_decorator(sensitive_post_parameters(), name="dispatch")
-class InstanceCreateView(InstanceFormMixin, snippet_views.CreateView):
+class InstanceCreateView(ChangeManagementMixin, InstanceFormMixin, snippet_views.CreateView):
     """Step 2 of creating an instance: one form for the chosen implementation."""
 
     plugin_item: PluginItem | None = None
@@ -346,12 +474,32 @@ class DeletedInstanceMixin:
 
 
 @method_decorator(sensitive_post_parameters(), name="dispatch")
-class InstanceEditView(DeletedInstanceMixin, InstanceFormMixin, snippet_views.EditView):
+class InstanceEditView(
+    DeletedInstanceMixin, ChangeManagementMixin, InstanceFormMixin, snippet_views.EditView
+):
     """The edit form: the same layout as creating, with secrets write-only."""
 
     def get_panel(self) -> Panel:
         instance: PluginInstance = self.object
         return build_instance_panel(instance.item, instance)
+
+
+@method_decorator(sensitive_post_parameters(), name="dispatch")
+class InstanceRevertView(RevisionsRevertMixin, InstanceEditView):
+    """The edit form filled from a revision; saving restores it, secrets included.
+
+    A secret left blank takes the revision's value, not the current one.
+    """
+
+    view_name = "revisions_revert"
+    revision: Any
+
+    def save_instance(self) -> PluginInstance:
+        self.form.restoring = True
+        if self.draftstate_enabled:
+            instance: PluginInstance = super().save_instance()
+            return instance
+        return self.save_live(previous_revision=self.revision)
 
 
 class InstanceDeleteView(DeletedInstanceMixin, snippet_views.DeleteView):
