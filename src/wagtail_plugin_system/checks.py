@@ -8,6 +8,9 @@
 * ``wagtail_plugin_system.E004``: ``VERSION_CHECK_INTERVAL`` is not a number of seconds.
 * ``wagtail_plugin_system.E006``: ``DRAFTS`` or ``APPROVAL`` is not what they take.
 * ``wagtail_plugin_system.E005``: ``VERSION_STORE`` is not ``auto``, ``cache`` or ``database``.
+* ``wagtail_plugin_system.E007``: ``django_plugin_system`` is listed before this app in
+  ``INSTALLED_APPS``, so ``manage.py pluginsync`` would run its command, which deletes the
+  rows ``pluginimport`` moves.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
 * ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
@@ -91,6 +94,35 @@ def check_installed_apps(
             "per-site plugin settings.",
             hint="Add 'wagtail.contrib.settings' to INSTALLED_APPS.",
             id=f"{ID}.E003",
+        )
+    ]
+
+
+#: django-plugin-system's app, which has a ``pluginsync`` command of its own.
+SEED_APP = "django_plugin_system"
+
+
+@checks.register()
+def check_app_order(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """django-plugin-system listed first would own ``manage.py pluginsync``, and prune."""
+    from django.apps import apps
+
+    names = [config.name for config in apps.get_app_configs()]
+    ours = __name__.rpartition(".")[0]
+    if SEED_APP not in names or ours not in names or names.index(SEED_APP) > names.index(ours):
+        return []
+    return [
+        checks.Error(
+            f"'{SEED_APP}' is listed before '{ours}' in INSTALLED_APPS, so 'manage.py "
+            f"pluginsync' runs django-plugin-system's command instead of this package's. Its "
+            f"sync deletes every plugin type, item and instance its own registry does not hold "
+            f"(after the switch: all of them), which are the rows 'manage.py pluginimport' "
+            f"moves into this package.",
+            hint=f"List '{ours}' before '{SEED_APP}' in INSTALLED_APPS; keep '{SEED_APP}' "
+            f"last until the import is done and you remove it.",
+            id=f"{ID}.E007",
         )
     ]
 

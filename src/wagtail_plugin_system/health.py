@@ -4,7 +4,9 @@ The result (passed or failed, a message, the time) is stored on the instance
 and written to its history. The message is stored in English and shown in the
 editor's language through :func:`check_message_display`. Messages never contain
 configuration values: anything the provider's error repeats from the
-configuration is blanked out.
+configuration is blanked out. Nor do they contain what a database cannot store
+or a page cannot encode: a NUL character (PostgreSQL refuses it in text) and a
+lone surrogate (not UTF-8) each become U+FFFD.
 """
 
 from __future__ import annotations
@@ -33,12 +35,21 @@ __all__ = [
     "check_message_detail",
     "check_message_display",
     "run_health_check",
+    "storable_message",
     "unavailable_message",
 ]
 
 logger = logging.getLogger(__name__)
 
 _MAX_MESSAGE = 500
+
+#: What no text column or UTF-8 page can hold: NUL and unpaired surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_message(text: str) -> str:
+    """``text`` with each NUL and lone surrogate replaced by U+FFFD, cut to 500 characters."""
+    return _UNSTORABLE.sub("\ufffd", text)[:_MAX_MESSAGE]
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,7 @@ def run_health_check(instance: PluginInstance, *, user: Any = None) -> HealthRes
     from wagtail.log_actions import log
 
     ok, message = _outcome(instance)
-    message = message[:_MAX_MESSAGE]
+    message = storable_message(message)
     result = HealthResult(ok=ok, message=message, checked_at=timezone.now())
     # update(), not save(): a check is not an edit, so updated_at stays as it is.
     type(instance).objects.filter(pk=instance.pk).update(

@@ -5,9 +5,11 @@
 * :mod:`.site_settings`: the per-site choice of an instance for each type
   (Settings > Plugins);
 * :mod:`.querysets`: the bulk-write signal the cache listens to;
-* :mod:`.version`: the version token of plugin data, for sites without a shared cache.
+* :mod:`.version`: the version token of plugin data, for sites without a shared cache;
+* :mod:`.imports`: what ``pluginimport`` moved from django-plugin-system, by old id.
 """
 
+from .imports import PluginImportRecord
 from .plugins import (
     SELECTABLE_STATUSES,
     PluginInstance,
@@ -25,6 +27,7 @@ __all__ = [
     "SELECTABLE_STATUSES",
     "InvalidatingQuerySet",
     "PluginDataVersion",
+    "PluginImportRecord",
     "PluginInstance",
     "PluginInstanceQuerySet",
     "PluginItem",
