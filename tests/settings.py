@@ -7,6 +7,7 @@ variables point at the server (``tests/postgres.py`` starts a throwaway one).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -157,6 +158,8 @@ GRAPHENE = {"SCHEMA": "grapple.schema.schema"}
 WAGTAIL_PLUGIN_SYSTEM = {
     # Tests call the sync explicitly; the post-migrate sync has its own test.
     "SYNC_AFTER_MIGRATE": False,
+    # Servers started by the tests: more settings, as a JSON object.
+    **json.loads(os.environ.get("WPS_TEST_PLUGIN_SETTINGS", "{}")),
 }
 
 LOGGING = {

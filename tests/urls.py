@@ -5,7 +5,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.api.v2.router import WagtailAPIRouter
 from wagtail.api.v2.views import PagesAPIViewSet
 
-from tests.testapp.views import selected_gateway
+from tests.testapp.views import remote_fetch, selected_gateway
 
 api_router = WagtailAPIRouter("wagtailapi")
 api_router.register_endpoint("pages", PagesAPIViewSet)
@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/v2/", api_router.urls),
     path("", include(grapple_urls)),
     path("selected-gateway/", selected_gateway),
+    path("remote-fetch/", remote_fetch),
     path("", include(wagtail_urls)),
 ]

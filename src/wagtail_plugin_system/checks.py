@@ -11,6 +11,7 @@
 * ``wagtail_plugin_system.E007``: ``django_plugin_system`` is listed before this app in
   ``INSTALLED_APPS``, so ``manage.py pluginsync`` would run its command, which deletes the
   rows ``pluginimport`` moves.
+* ``wagtail_plugin_system.E008``: a ``BREAKER_*`` setting is not a number, 0 or more.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
 * ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
@@ -30,6 +31,7 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
+from .breaker import site_limits
 from .core.registry import registry
 from .core.settings import (
     SETTING_NAME,
@@ -160,6 +162,16 @@ def check_settings(
                     '["payment_gateway"]; APPROVAL a list of plugin type names.'
                 ),
                 id=f"{ID}.E006",
+            )
+        )
+    try:
+        site_limits()
+    except ImproperlyConfigured as exc:
+        messages.append(
+            checks.Error(
+                str(exc),
+                hint="The defaults are 5 failures within 60 seconds and a 30-second cooldown.",
+                id=f"{ID}.E008",
             )
         )
     return messages

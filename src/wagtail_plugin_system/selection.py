@@ -28,14 +28,20 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
 
-from . import cache
+from . import breaker, cache, traffic
 from .core.contracts import BasePluginItem
-from .core.exceptions import PluginFailoverError, PluginSelectionError, PluginUnavailableError
+from .core.exceptions import (
+    CircuitOpenError,
+    PluginFailoverError,
+    PluginSelectionError,
+    PluginUnavailableError,
+)
 from .core.ids import parse_id
 from .core.redact import describe_exception, safe_exception
 from .core.registry import RegisteredType, TypeRef, registry
@@ -157,6 +163,8 @@ def get_plugin_instance(
         found = _site_choice(entry, site=site, request=request)
     if found is None:
         for instance in _iter_selectable(entry, SELECTABLE_STATUSES):
+            if breaker.is_open(instance, version):  # unusable until its circuit closes
+                continue
             found = _load(instance)
             if found is not None:
                 break
@@ -201,6 +209,8 @@ def _site_choice(
             or not instance.live
             or not _code_present(entry, instance)
         ):
+            return None
+        if breaker.is_open(instance):
             return None
         return _load(instance)
     return None
@@ -315,9 +325,8 @@ class _Candidates:
 _candidates: cache.Memo[str, _Candidates] = cache.Memo("candidates")
 
 
-def _failover_candidates(entry: RegisteredType) -> _Candidates:
+def _failover_candidates(entry: RegisteredType, version: str | None) -> _Candidates:
     """Active then reserved instances, each loaded when reached (or with its load error)."""
-    version = cache.current_version()
     found = _candidates.get(entry.name, version)
     if found is not cache.MISS:
         return found
@@ -345,6 +354,13 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
     out); when there is no candidate at
     all, :class:`~wagtail_plugin_system.core.exceptions.PluginUnavailableError` is
     raised.
+
+    Each instance has a circuit breaker (:mod:`.breaker`): an instance whose
+    circuit is open is skipped without a call, and when every candidate that
+    could serve is open,
+    :class:`~wagtail_plugin_system.core.exceptions.CircuitOpenError` (a
+    ``PluginUnavailableError``) says so at once. Each call is observed
+    (:mod:`.traffic`): statistics, failover events, the ``failed_over`` signal.
     """
     entry = registry.get_type_entry(plugin_type)
     type_class = entry.type_class
@@ -353,13 +369,16 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             f"Plugin type {entry.name!r} ({type_class.__qualname__}) has no public method "
             f"{method!r}; call_with_failover() can only call the type's methods."
         )
-    candidates = _failover_candidates(entry)
+    version = cache.current_version()  # read once: the breaker's state is kept under it too
+    candidates = _failover_candidates(entry, version)
     if not candidates:
         raise PluginUnavailableError(
             f"No active or reserved instance of plugin type {entry.name!r} is available. "
             f"Create one in the admin (Plugins > Instances) or activate an existing one."
         )
     errors: list[Exception] = []
+    failed: list[tuple[PluginInstance, str]] = []
+    open_until: dict[int, float] = {}
     for instance, item, load_error in candidates:
         if item is None:
             # Unloadable (code missing, config undecryptable): always try the next one.
@@ -369,23 +388,33 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                 "Skipping plugin instance %s (%r): %s", instance.pk, instance.name, load_error
             )
             continue
-        try:
-            result = getattr(item, method)(*args, **kwargs)
-        except type_class.failover_exceptions as exc:
-            if not isinstance(exc, Exception):
-                raise
-            # What the group carries is safe to log: a copy without configuration values.
-            safe = safe_exception(exc, item.config)
-            errors.append(safe)
-            logger.warning(
-                "Plugin instance %s (%r) of type %r failed in %s(): %s",
-                instance.pk,
-                instance.name,
-                entry.name,
-                method,
-                describe_exception(safe, {}),  # already blanked out
-            )
+        admission = breaker.admit(instance, version)
+        if admission is None:  # its circuit is open: skipped without a call
+            open_until[instance.pk] = breaker.circuit_of(instance, version).probe_at or 0.0
             continue
+        with traffic.observed(entry, instance, method, admission) as call:
+            try:
+                result = getattr(item, method)(*args, **kwargs)
+            except type_class.failover_exceptions as exc:
+                if not isinstance(exc, Exception):
+                    raise
+                # What the group carries is safe to log: a copy without configuration values.
+                safe = safe_exception(exc, item.config)
+                errors.append(safe)
+                reason = describe_exception(safe, {})  # already blanked out
+                call.failed(reason)
+                failed.append((instance, reason))
+                logger.warning(
+                    "Plugin instance %s (%r) of type %r failed in %s(): %s",
+                    instance.pk,
+                    instance.name,
+                    entry.name,
+                    method,
+                    reason,
+                )
+                continue
+        if failed:
+            traffic.failed_over_event(entry, method, failed, instance)
         if errors:
             logger.info(
                 "Plugin instance %s (%r) of type %r served %s() after %d other candidate(s) "
@@ -397,7 +426,30 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                 len(errors),
             )
         return result
+    if failed:
+        traffic.failed_over_event(entry, method, failed, None)
+    if open_until and not failed:
+        raise _all_open(entry, open_until, errors)
     raise PluginFailoverError(
         f"All {len(errors)} instances of plugin type {entry.name!r} failed in {method}()",
         errors,
     )
+
+
+def _all_open(
+    entry: RegisteredType, open_until: dict[int, float], errors: list[Exception]
+) -> CircuitOpenError:
+    """The error when no candidate was called: their circuits are open (or they cannot load)."""
+    probes = ", ".join(
+        f"{pk} (probed after {time.strftime('%H:%M:%S', time.gmtime(until))} UTC)"
+        for pk, until in open_until.items()
+    )
+    error = CircuitOpenError(
+        f"Every instance of plugin type {entry.name!r} that could serve has an open circuit: "
+        f"instance(s) {probes}. They were not called; see Plugins > Instances, where a circuit "
+        f"can be reset.",
+        open_until,
+    )
+    for unloadable in errors:
+        error.add_note(f"Also skipped: {unloadable}")
+    return error

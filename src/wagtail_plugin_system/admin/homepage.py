@@ -6,9 +6,11 @@ plugin instances, and only when something is wrong:
 * instances in use (active or reserved) whose last check failed;
 * instances in use whose implementation's code is missing, or whose
   configuration cannot be decrypted;
-* plugin types with no usable instance at all.
+* plugin types with no usable instance at all;
+* instances whose circuit is open (calls skip them).
 
-Two queries, whatever the number of instances and types.
+Three queries, whatever the number of instances and types (with the cache
+store, the circuits are read from the cache, one key per instance in use).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from wagtail.admin.ui.components import Component
 from ..core.exceptions import ConfigFormatError
 from ..health import check_message_display
 from ..models import SELECTABLE_STATUSES, PluginInstance, PluginType
+from .circuits import circuit_label, open_circuits
 from .permissions import instance_permission_policy, instance_url
 
 __all__ = ["PluginProblemsPanel", "find_problems"]
@@ -83,6 +86,16 @@ def find_problems() -> tuple[list[Problem], list[Problem]]:
         .order_by("item__plugin_type__name", "priority", "name")
     )
     instances = [problem for problem in map(_instance_problem, in_use) if problem is not None]
+    instances += [
+        Problem(
+            title=str(instance),
+            reason=_("Its circuit is open: calls skip it (%(state)s).")
+            % {"state": circuit_label(circuit)},
+            url=instance_url("circuit", quote(instance.pk)),
+            action=_("Reset circuit"),
+        )
+        for instance, circuit in open_circuits()
+    ]
     usable_types = {
         instance.item.plugin_type_id
         for instance in in_use

@@ -24,6 +24,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 from ..core.ids import parse_id
 from ..models import PluginInstance, PluginItem, PluginStatus, PluginType
 from .chooser import PluginInstanceChooserViewSet
+from .circuits import CircuitView
 from .permissions import INSTANCES_NAMESPACE
 from .views import (
     ChooseImplementationView,
@@ -181,6 +182,7 @@ class PluginInstanceViewSet(SnippetViewSet):
             path("add/", self.choose_view, name="add"),
             path(f"add/<{ID_CONVERTER}:item_pk>/", self.add_view, name="add_item"),
             path(f"check/<{self.pk_path_converter}:pk>/", self.check_view, name="check"),
+            path(f"circuit/<{self.pk_path_converter}:pk>/", self.circuit_view, name="circuit"),
         ]
 
     @property
@@ -190,6 +192,10 @@ class PluginInstanceViewSet(SnippetViewSet):
     @property
     def check_view(self) -> Any:
         return self.construct_view(HealthCheckView)
+
+    @property
+    def circuit_view(self) -> Any:
+        return self.construct_view(CircuitView)
 
 
 class ReadOnlyRegistryViewSet(ModelViewSet):

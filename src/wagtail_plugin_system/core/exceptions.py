@@ -106,6 +106,19 @@ class PluginUnavailableError(PluginSystemError):
     """A plugin instance cannot be loaded: its code is missing or its config unreadable."""
 
 
+class CircuitOpenError(PluginUnavailableError):
+    """Every candidate of :func:`~wagtail_plugin_system.call_with_failover` has an open circuit.
+
+    Raised at once, without calling any of them. :attr:`open_until` maps each
+    skipped instance's id to the time (seconds since the epoch) when one call
+    will probe it again.
+    """
+
+    def __init__(self, message: str, open_until: dict[int, float]) -> None:
+        super().__init__(message)
+        self.open_until = open_until
+
+
 class ConfigDecryptionError(PluginUnavailableError):
     """Stored configuration cannot be decrypted with any key in ``FIELD_ENCRYPTION_KEY``.
 

@@ -25,6 +25,7 @@ __all__ = [
     "drafts_enabled",
     "drafts_in_use",
     "get_setting",
+    "non_negative_number",
     "version_check_interval",
 ]
 
@@ -68,6 +69,17 @@ DEFAULTS: dict[str, Any] = {
     # assigned to plugin instances under Settings > Workflows) before a change goes live.
     # Drafts are on for these types.
     "APPROVAL": [],
+    # The circuit breaker of call_with_failover() (see docs/resilience.md): an instance
+    # whose calls fail BREAKER_FAILURES times within BREAKER_WINDOW seconds is skipped by
+    # every process for BREAKER_COOLDOWN seconds, then one call probes it. 0 failures turns
+    # the breaker off. An editor can override the three for one instance.
+    "BREAKER_FAILURES": 5,
+    "BREAKER_WINDOW": 60,
+    "BREAKER_COOLDOWN": 30,
+    # Mail the site's ADMINS when a circuit opens (at most once per instance per hour).
+    "BREAKER_NOTIFY_ADMINS": False,
+    # Days that per-minute call statistics and failover events are kept.
+    "CALL_STATS_RETENTION_DAYS": 7,
 }
 
 
@@ -96,12 +108,19 @@ def unknown_settings() -> list[str]:
 
 def version_check_interval() -> float:
     """``VERSION_CHECK_INTERVAL``, checked: a number of seconds, 0 or more."""
-    value = get_setting("VERSION_CHECK_INTERVAL")
+    return non_negative_number(
+        "VERSION_CHECK_INTERVAL",
+        "a number of seconds; 0 checks the version token on every resolution",
+    )
+
+
+def non_negative_number(name: str, hint: str) -> float:
+    """The setting ``name``, checked: a number, 0 or more (``hint`` explains it on error)."""
+    value = get_setting(name)
     if type(value) in (int, float) and value >= 0:
         return float(value)
     raise ImproperlyConfigured(
-        f"{SETTING_NAME}['VERSION_CHECK_INTERVAL'] must be a number of seconds, 0 or more "
-        f"(0 checks the version token on every resolution); got {value!r}."
+        f"{SETTING_NAME}[{name!r}] must be a number, 0 or more ({hint}); got {value!r}."
     )
 
 

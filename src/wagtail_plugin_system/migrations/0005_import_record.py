@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_plugin_system', '0003_plugin_data_version'),
+        ('wagtail_plugin_system', '0004_circuits_and_traffic'),
     ]
 
     operations = [

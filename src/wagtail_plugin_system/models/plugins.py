@@ -251,8 +251,16 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
         )
 
     def in_selection_order(self) -> PluginInstanceQuerySet:
-        """Active before reserved (before disabled), then priority, then creation order."""
-        return self.with_item_and_type().order_by(status_rank(), "priority", "created_at", "pk")
+        """Active before reserved (before disabled), then priority, then creation order.
+
+        Each row comes with its circuit (when it has one), so that selection with
+        the database store reads circuits in the same query.
+        """
+        return (
+            self.with_item_and_type()
+            .select_related("circuit")
+            .order_by(status_rank(), "priority", "created_at", "pk")
+        )
 
 
 class PluginInstanceManager(models.Manager["PluginInstance"]):

@@ -56,11 +56,13 @@ from wagtail.admin.views.generic import RevisionsRevertMixin
 from wagtail.models import ModelLogEntry, ReferenceIndex, Revision, WorkflowState
 from wagtail.snippets.views import snippets as snippet_views
 
+from ... import breaker
 from ...core.exceptions import ConfigFormatError
 from ...core.ids import parse_id
 from ...core.settings import approval_required, drafts_enabled, drafts_in_use
 from ...health import check_message_detail, check_message_display
 from ...models import PluginInstance, PluginItem
+from ..circuits import CircuitColumn, FailoverEvents, TrafficChart, circuit_label
 from ..columns import PluginStatusColumn
 from ..forms import (
     clear_field_name,
@@ -120,7 +122,7 @@ class InstanceIndexView(snippet_views.IndexView):
                     to_attr="_current_workflow_states",
                 )
             )
-        return queryset.select_related("item__plugin_type").annotate(
+        return queryset.select_related("item__plugin_type", "circuit").annotate(
             usage_count=ReferenceIndex.usage_count_subquery(PluginInstance),
             # For the publishing status, without a query per row.
             has_approved_schedule=Exists(
@@ -159,6 +161,9 @@ class InstanceIndexView(snippet_views.IndexView):
                 accessor="pk",
                 sort_key="last_check_at",
             ),
+            CircuitColumn(
+                "circuit", label=pgettext_lazy("plugins admin", "Circuit"), accessor="pk"
+            ),
             UsageColumn(
                 "usage_count", label=pgettext_lazy("plugins admin", "Usage"), sort_key="usage_count"
             ),
@@ -191,6 +196,14 @@ class InstanceIndexView(snippet_views.IndexView):
             url = instance_url("check", quote(instance.pk)) + self._back_to_listing
             buttons.append(
                 MenuItem(gettext_lazy("Test"), url=url, icon_name="circle-check", priority=25)
+            )
+            buttons.append(
+                MenuItem(
+                    gettext_lazy("Circuit breaker"),
+                    url=instance_url("circuit", quote(instance.pk)),
+                    icon_name="warning",
+                    priority=26,
+                )
             )
         return buttons
 
@@ -507,7 +520,27 @@ class InstanceDeleteView(DeletedInstanceMixin, snippet_views.DeleteView):
 
 
 class InstanceInspectView(DeletedInstanceMixin, snippet_views.InspectView):
-    """Shows an instance without its configuration values."""
+    """Shows an instance without its configuration values, with its circuit and traffic."""
+
+    #: Shown after the viewset's fields: not model fields, each with its own value method.
+    extra_fields = {
+        "circuit": pgettext_lazy("plugins admin", "Circuit"),
+        "traffic": gettext_lazy("Last 24 hours"),
+        "failover_events": gettext_lazy("Recent failover events"),
+    }
+
+    def get_fields(self) -> list[str]:
+        fields: list[str] = super().get_fields()
+        return [*fields, *self.extra_fields]
+
+    def get_circuit_display_value(self) -> str:
+        return circuit_label(breaker.read(self.object))
+
+    def get_traffic_display_value(self) -> TrafficChart:
+        return TrafficChart(self.object)
+
+    def get_failover_events_display_value(self) -> FailoverEvents:
+        return FailoverEvents(self.object)
 
     def get_last_check_ok_display_value(self) -> str:
         instance: PluginInstance = self.object
@@ -525,6 +558,8 @@ class InstanceInspectView(DeletedInstanceMixin, snippet_views.InspectView):
         return check_message_detail(self.object.last_check_message) or "\u2014"
 
     def get_field_label(self, field_name: str, field: Any) -> str:
+        if field_name in self.extra_fields:
+            return str(self.extra_fields[field_name])
         if field_name == "last_check_detail":
             return _("Technical detail of the last check")
         label: str = super().get_field_label(field_name, field)
