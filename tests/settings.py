@@ -62,6 +62,11 @@ INSTALLED_APPS = [
 if os.environ.get("WPS_WITHOUT_SEED_APP") == "1":
     INSTALLED_APPS.remove("django_plugin_system")
 
+# A project that lists django-plugin-system before this app (the check E007 refuses it).
+if os.environ.get("WPS_SEED_APP_FIRST") == "1":
+    INSTALLED_APPS.remove("django_plugin_system")
+    INSTALLED_APPS.insert(0, "django_plugin_system")
+
 # django-plugin-system's key derivation salt (tests only).
 SALT_KEY = "tests-only-salt"
 

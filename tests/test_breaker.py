@@ -481,7 +481,7 @@ def test_a_bad_setting_is_a_system_check_error(name: str) -> None:
     from wagtail_plugin_system.checks import check_settings
 
     with override_settings(WAGTAIL_PLUGIN_SYSTEM={name: "five"}):
-        errors = [message for message in check_settings() if message.id.endswith(".E007")]
+        errors = [message for message in check_settings() if message.id.endswith(".E008")]
     assert len(errors) == 1
     assert name in errors[0].msg
 

@@ -319,8 +319,8 @@ def test_a_malformed_check_setting_is_a_system_check_error(name: str) -> None:
     from wagtail_plugin_system.checks import check_settings
 
     with configure(**{name: "ten"}):
-        errors = [message for message in check_settings() if message.id.endswith(".E008")]
+        errors = [message for message in check_settings() if message.id.endswith(".E009")]
     assert len(errors) == 1
     assert name in errors[0].msg
     with configure():
-        assert not [message for message in check_settings() if message.id.endswith(".E008")]
+        assert not [message for message in check_settings() if message.id.endswith(".E009")]

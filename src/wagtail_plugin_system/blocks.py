@@ -51,8 +51,7 @@ from .core.ids import parse_id
 from .core.registry import registry
 from .instances import get_instances, load
 from .models import PluginInstance, PluginStatus, PluginType
-from .rendering import render_loaded_item
-from .selection import get_plugin_instance
+from .rendering import render_loaded_item, select_for_page
 from .widgets import PluginInstanceChooser
 
 __all__ = ["PluginInstanceChooserBlock", "prefetch_plugin_blocks"]
@@ -210,7 +209,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
         if self.fallback == "default" and self.plugin_type_name:
             request = parent_context.get("request") if parent_context is not None else None
             try:
-                return get_plugin_instance(self.plugin_type_name, request=request)
+                return select_for_page(self.plugin_type_name, request, "A plugin block")
             except UnknownPluginError:
                 logger.warning(
                     "Plugin block falls back to type %r, which is not registered.",

@@ -8,8 +8,11 @@
 * ``wagtail_plugin_system.E004``: ``VERSION_CHECK_INTERVAL`` is not a number of seconds.
 * ``wagtail_plugin_system.E006``: ``DRAFTS`` or ``APPROVAL`` is not what they take.
 * ``wagtail_plugin_system.E005``: ``VERSION_STORE`` is not ``auto``, ``cache`` or ``database``.
-* ``wagtail_plugin_system.E007``: a ``BREAKER_*`` setting is not a number, 0 or more.
-* ``wagtail_plugin_system.E008``: a ``CHECK_*`` setting of health checks is not a number,
+* ``wagtail_plugin_system.E007``: ``django_plugin_system`` is listed before this app in
+  ``INSTALLED_APPS``, so ``manage.py pluginsync`` would run its command, which deletes the
+  rows ``pluginimport`` moves.
+* ``wagtail_plugin_system.E008``: a ``BREAKER_*`` setting is not a number, 0 or more.
+* ``wagtail_plugin_system.E009``: a ``CHECK_*`` setting of health checks is not a number,
   0 or more.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
@@ -100,6 +103,35 @@ def check_installed_apps(
     ]
 
 
+#: django-plugin-system's app, which has a ``pluginsync`` command of its own.
+SEED_APP = "django_plugin_system"
+
+
+@checks.register()
+def check_app_order(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """django-plugin-system listed first would own ``manage.py pluginsync``, and prune."""
+    from django.apps import apps
+
+    names = [config.name for config in apps.get_app_configs()]
+    ours = __name__.rpartition(".")[0]
+    if SEED_APP not in names or ours not in names or names.index(SEED_APP) > names.index(ours):
+        return []
+    return [
+        checks.Error(
+            f"'{SEED_APP}' is listed before '{ours}' in INSTALLED_APPS, so 'manage.py "
+            f"pluginsync' runs django-plugin-system's command instead of this package's. Its "
+            f"sync deletes every plugin type, item and instance its own registry does not hold "
+            f"(after the switch: all of them), which are the rows 'manage.py pluginimport' "
+            f"moves into this package.",
+            hint=f"List '{ours}' before '{SEED_APP}' in INSTALLED_APPS; keep '{SEED_APP}' "
+            f"last until the import is done and you remove it.",
+            id=f"{ID}.E007",
+        )
+    ]
+
+
 @checks.register()
 def check_settings(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
@@ -142,7 +174,7 @@ def check_settings(
             checks.Error(
                 str(exc),
                 hint="The defaults are 5 failures within 60 seconds and a 30-second cooldown.",
-                id=f"{ID}.E007",
+                id=f"{ID}.E008",
             )
         )
     try:
@@ -153,7 +185,7 @@ def check_settings(
                 str(exc),
                 hint="The defaults are CHECK_TIMEOUT 10, CHECK_MIN_INTERVAL 60, "
                 "CHECK_HISTORY_DAYS 30 and CHECK_STALE_AFTER 86400.",
-                id=f"{ID}.E008",
+                id=f"{ID}.E009",
             )
         )
     return messages

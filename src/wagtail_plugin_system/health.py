@@ -18,6 +18,9 @@ it allows one check per instance per ``CHECK_MIN_INTERVAL`` seconds across all
 processes (the reservation lives in the circuit breaker's shared store), and a
 scheduled check feeds the circuit breaker: a failure opens the circuit, a pass
 after the cooldown closes it.
+Nor do messages contain what a database cannot store or a page cannot encode:
+a NUL character (PostgreSQL refuses it in text) and a lone surrogate (not
+UTF-8) each become U+FFFD.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ __all__ = [
     "outcome_summary",
     "run_health_check",
     "stale_after",
+    "storable_message",
     "unavailable_message",
 ]
 
@@ -81,6 +85,14 @@ STILL_RUNNING_MESSAGE = gettext_noop(
     "The previous check of this instance has not finished yet: the provider may be hanging "
     "or unreachable."
 )
+
+#: What no text column or UTF-8 page can hold: NUL and unpaired surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_message(text: str) -> str:
+    """``text`` with each NUL and lone surrogate replaced by U+FFFD, cut to 500 characters."""
+    return _UNSTORABLE.sub("\ufffd", text)[:_MAX_MESSAGE]
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,7 @@ def run_health_check(
     started = time.perf_counter()
     status, message = _outcome(instance, _timeout())
     duration_ms = (time.perf_counter() - started) * 1000
-    message = message[:_MAX_MESSAGE]
+    message = storable_message(message)
     ok = status == CheckStatus.PASSED
     result = HealthResult(
         ok=ok,

@@ -196,8 +196,18 @@ class DeleteInstancesBulkAction(InstanceBulkPermissionMixin, DeleteBulkAction):
 
     @classmethod
     def execute_action(cls, objects: list[PluginInstance], **kwargs: Any) -> tuple[int, int]:
+        """Delete and log the selected instances that still exist, once each.
+
+        Runs in the bulk action's transaction. The rows are locked first, in id
+        order (so two deletes of overlapping selections cannot deadlock): a second
+        delete of the same instances waits for the first to commit, then finds
+        them gone and neither logs nor counts them again.
+        """
         user = kwargs["self"].request.user
-        for instance in objects:
+        rows = PluginInstance.objects.filter(pk__in=[instance.pk for instance in objects])
+        present = set(rows.order_by("pk").select_for_update().values_list("pk", flat=True))
+        remaining = [instance for instance in objects if instance.pk in present]
+        for instance in remaining:
             log(instance, "wagtail.delete", user=user, deleted=True)
-        result: tuple[int, int] = super().execute_action(objects, **kwargs)
+        result: tuple[int, int] = super().execute_action(remaining, **kwargs)
         return result

@@ -29,10 +29,10 @@ from django.views.decorators.debug import sensitive_variables
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from ..core.contracts import BasePluginItem, PluginConfiguration
-from ..core.exceptions import ConfigFormatError
+from ..core.exceptions import ConfigEncodingError, ConfigFormatError
 from ..core.masking import without_secrets
 from ..core.redact import describe_exception, format_exception
-from ..fields import key_setting_problem, writing_problem
+from ..fields import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, key_setting_problem, writing_problem
 from ..models import PluginInstance, PluginItem
 
 __all__ = [
@@ -219,6 +219,7 @@ class PluginInstanceForm(WagtailAdminModelForm):
             )
             if config_form.is_valid():
                 self.new_config = configuration.clean_config(config_form.cleaned_data)
+                self._check_storable(self.new_config)
                 return cleaned_data
             errors_found = list(config_form.errors.items())
         except Exception as exc:
@@ -248,6 +249,23 @@ class PluginInstanceForm(WagtailAdminModelForm):
             for error in errors.as_data() if isinstance(errors, ErrorList) else errors:
                 self.add_error(target, error)
         return cleaned_data
+
+    @sensitive_variables()
+    def _check_storable(self, config: dict[str, Any]) -> None:
+        """A form error, instead of a failed save, for a configuration beyond the limits."""
+        try:
+            PluginInstance._meta.get_field("config").encode(config)
+        except ConfigEncodingError:
+            self.new_config = None
+            self.add_error(
+                None,
+                _(
+                    "The configuration cannot be stored: it must be at most %(size)d KiB of "
+                    "JSON, with lists and objects nested at most %(depth)d levels deep, and "
+                    "hold only text, numbers, booleans, lists and objects. Nothing was saved."
+                )
+                % {"size": MAX_CONFIG_BYTES // 1024, "depth": MAX_CONFIG_DEPTH},
+            )
 
     @sensitive_variables()
     def save(self, commit: bool = True) -> PluginInstance:

@@ -30,6 +30,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from wagtail.admin.ui.components import Component
 
+from ..core.exceptions import ConfigFormatError
 from ..health import check_message_display, stale_after
 from ..models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
 from .circuits import circuit_label, open_circuits
@@ -57,6 +58,8 @@ def _instance_problem(instance: PluginInstance) -> Problem | None:
         reason = _("Its implementation's code is missing: it is not used.")
     elif instance.get_item_class() is None:
         reason = _("Its implementation's code is not installed in this process: it is not used.")
+    elif isinstance(instance.get_config_error(), ConfigFormatError):
+        reason = _("Its stored configuration is damaged: it is skipped. Save it again.")
     elif not instance.has_readable_config:
         reason = _("Its configuration cannot be decrypted with the configured keys: it is skipped.")
     elif instance.last_check_ok is False:

@@ -130,15 +130,16 @@ class ConfigDecryptionError(PluginUnavailableError):
 class ConfigFormatError(PluginUnavailableError):
     """Stored configuration decrypts, but is not a JSON object.
 
-    Text that is not JSON (a value written by another field or program) and
-    JSON that is not an object (a list, a string, a number, ``null``) raise it
-    on access. The stored value is kept as it is until the configuration is
+    Text that is not JSON (a value written by another field or program), JSON
+    that is not an object (a list, a string, a number, ``null``) and JSON beyond
+    the limits of :mod:`wagtail_plugin_system.fields` (too large, nested too
+    deep) raise it on access. The stored value is kept as it is until the configuration is
     saved again (the admin's edit form offers the fields empty for that).
     """
 
 
 class ConfigEncodingError(PluginSystemError, TypeError):
-    """A configuration value cannot be stored as JSON."""
+    """A configuration value cannot be stored as JSON, or is beyond the size or depth limits."""
 
 
 class PluginSelectionError(PluginSystemError):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_plugin_system', '0004_circuits_and_traffic'),
+        ('wagtail_plugin_system', '0005_import_record'),
         ('wagtailcore', '0097_baselogentry_uuid_action_timestamp_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -9,7 +9,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_plugin_system', '0004_circuits_and_traffic'),
         ('wagtail_plugin_system', '0006_revisions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

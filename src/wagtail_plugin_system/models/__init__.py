@@ -6,6 +6,7 @@
   (Settings > Plugins);
 * :mod:`.querysets`: the bulk-write signal the cache listens to;
 * :mod:`.version`: the version token of plugin data, for sites without a shared cache;
+* :mod:`.imports`: what ``pluginimport`` moved from django-plugin-system, by old id;
 * :mod:`.circuits`: each instance's circuit breaker (overrides, and state in the database);
 * :mod:`.traffic`: per-minute call statistics and failover events;
 * :mod:`.health`: the history of health checks.
@@ -13,6 +14,7 @@
 
 from .circuits import PluginCircuit
 from .health import CheckSource, CheckStatus, PluginCheckResult
+from .imports import PluginImportRecord
 from .plugins import (
     SELECTABLE_STATUSES,
     PluginInstance,
@@ -38,6 +40,7 @@ __all__ = [
     "PluginCircuit",
     "PluginDataVersion",
     "PluginFailoverEvent",
+    "PluginImportRecord",
     "PluginInstance",
     "PluginInstanceQuerySet",
     "PluginItem",

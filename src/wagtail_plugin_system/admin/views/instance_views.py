@@ -273,9 +273,10 @@ def build_instance_panel(item: PluginItem | None, instance: PluginInstance | Non
                 HelpPanel(
                     content=warning_block(
                         _(
-                            "The stored configuration is not a JSON object (it may have been "
-                            "written by another program), so it cannot be shown and the instance "
-                            "is not used. Fill in the configuration below and save to replace it."
+                            "The stored configuration is not a JSON object, or is larger or "
+                            "nested deeper than a configuration may be (it may have been written "
+                            "by another program), so it cannot be shown and the instance is not "
+                            "used. Fill in the configuration below and save to replace it."
                         )
                     ),
                     heading=_("Configuration unavailable"),
@@ -582,8 +583,8 @@ class InstanceInspectView(DeletedInstanceMixin, snippet_views.InspectView):
         error = instance.get_config_error()
         if isinstance(error, ConfigFormatError):
             return _(
-                "Unavailable: it is not a JSON object. Fill in the configuration again in the "
-                "edit form."
+                "Unavailable: it is not a JSON object, or is larger or nested deeper than a "
+                "configuration may be. Fill in the configuration again in the edit form."
             )
         if error is not None:
             return _("Unavailable: it cannot be decrypted with the configured keys.")
