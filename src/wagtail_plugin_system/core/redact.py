@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import traceback
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -31,7 +32,18 @@ __all__ = [
     "format_exception",
     "redact",
     "safe_exception",
+    "storable",
 ]
+
+#: Characters no database column of text takes everywhere: NUL (PostgreSQL refuses it) and
+#: lone surrogates (no UTF-8 encoding).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` with each NUL and lone surrogate replaced by U+FFFD, so any database stores it."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
 
 #: What a redacted value is replaced with.
 REDACTED = "***"
