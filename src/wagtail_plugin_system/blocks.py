@@ -26,7 +26,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -178,21 +177,17 @@ class PluginInstanceChooserBlock(ChooserBlock):
         most one query, none for rows already read since plugin data last changed
         (for instance by :func:`prefetch_plugin_blocks`, which a served page runs
         for all its chooser blocks at once). An instance of another type is
-        ``None`` too.
+        ``None`` too. The rows are shared with the memo (and between blocks that
+        chose the same instance): read-only.
         """
         keys = [parse_id(value) for value in values]
         found = get_instances(key for key in keys if key is not None)
         names = registry.type_names(self.plugin_type_name) if self.plugin_type_name else None
         result: list[PluginInstance | None] = []
-        seen: set[int] = set()
         for key in keys:
             instance = found.get(key) if key is not None else None
             if instance is not None and names is not None and not _of(instance, names):
                 instance = None
-            if instance is not None:
-                if key in seen:  # each occurrence gets its own object
-                    instance = copy.copy(instance)
-                seen.add(instance.pk)
             result.append(instance)
         return result
 

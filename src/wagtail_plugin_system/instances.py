@@ -9,7 +9,9 @@ loaded item of a row the same way, so a warm page decrypts nothing.
 
 Rules:
 
-* What comes back is a copy of the memoised row: callers may change it freely.
+* What comes back is the memoised row itself, shared with every other caller of
+  the same version (no copy per block): treat it as read-only, and
+  ``copy.copy()`` it before changing it.
 * An id with no row is remembered as missing until the next change, like a row.
 * The memo holds at most ``MEMO_SIZE`` rows; past that it starts over.
 * Nothing is memoised while the memo is off (see :func:`.cache.current_version`)
@@ -19,7 +21,6 @@ Rules:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
 from . import cache
@@ -36,7 +37,7 @@ Rows = dict[int, PluginInstance | None]
 
 
 def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
-    """The instances with these ids (item and type joined), as copies; missing ids are left out.
+    """The instances with these ids (item and type joined), shared read-only; missing ids left out.
 
     Runs one query for the ids the memo does not hold, none when it holds them all.
     """
@@ -54,7 +55,7 @@ def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
         # Copy on write: other threads may be reading the memoised dict.
         rows = {**rows, **{pk: found.get(pk) for pk in missing}}
         cache.memo_set(_ROWS_KEY, version, rows)
-    return {pk: copy.copy(row) for pk in wanted if (row := rows.get(pk)) is not None}
+    return {pk: row for pk in wanted if (row := rows.get(pk)) is not None}
 
 
 def load(instance: PluginInstance) -> BasePluginItem:
