@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
@@ -36,7 +36,7 @@ from . import cache
 from .core.contracts import BasePluginItem
 from .core.exceptions import PluginFailoverError, PluginSelectionError, PluginUnavailableError
 from .core.ids import parse_id
-from .core.redact import describe_exception, safe_exception
+from .core.redact import LazyDescription, safe_exception
 from .core.registry import RegisteredType, TypeRef, registry
 from .models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
 from .sites import site_choices
@@ -342,12 +342,13 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             f"No active or reserved instance of plugin type {entry.name!r} is available. "
             f"Create one in the admin (Plugins > Instances) or activate an existing one."
         )
-    errors: list[Exception] = []
+    # Failed calls' errors with their configuration; made safe to carry only when raised.
+    errors: list[tuple[Exception, Mapping[str, Any] | None]] = []
     for instance, item, load_error in candidates:
         if item is None:
             # Unloadable (code missing, config undecryptable): always try the next one.
             assert load_error is not None
-            errors.append(load_error)
+            errors.append((load_error, None))  # safe already
             logger.error(
                 "Skipping plugin instance %s (%r): %s", instance.pk, instance.name, load_error
             )
@@ -357,16 +358,14 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
         except type_class.failover_exceptions as exc:
             if not isinstance(exc, Exception):
                 raise
-            # What the group carries is safe to log: a copy without configuration values.
-            safe = safe_exception(exc, item.config)
-            errors.append(safe)
+            errors.append((exc, item.config))
             logger.warning(
                 "Plugin instance %s (%r) of type %r failed in %s(): %s",
                 instance.pk,
                 instance.name,
                 entry.name,
                 method,
-                describe_exception(safe, {}),  # already blanked out
+                LazyDescription(exc, item.config),  # worked out only if emitted
             )
             continue
         if errors:
@@ -380,7 +379,8 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                 len(errors),
             )
         return result
+    # What the group carries is safe to log: copies without configuration values.
     raise PluginFailoverError(
         f"All {len(errors)} instances of plugin type {entry.name!r} failed in {method}()",
-        errors,
+        [error if config is None else safe_exception(error, config) for error, config in errors],
     )

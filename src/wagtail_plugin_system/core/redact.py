@@ -22,11 +22,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from .contracts.configuration import PluginConfig
 from .exceptions import PluginSystemError
 
 __all__ = [
     "REDACTED",
     "RedactedError",
+    "LazyDescription",
     "describe_exception",
     "format_exception",
     "redact",
@@ -71,9 +73,23 @@ def _forms(value: str) -> Iterator[str]:
     yield html.escape(value, quote=False)
 
 
+#: Needles of loaded items' configurations (read-only, shared): id -> (config, needles).
+_NEEDLES: dict[int, tuple[Mapping[str, Any], list[str]]] = {}
+_NEEDLES_SIZE = 256
+
+
 def _needles(config: Mapping[str, Any]) -> list[str]:
+    """The texts to blank out for ``config``; worked out once per loaded item's configuration."""
+    memoised = _NEEDLES.get(id(config)) if isinstance(config, PluginConfig) else None
+    if memoised is not None and memoised[0] is config:
+        return memoised[1]
     found = {form for value in _values(config) for form in _forms(value)}
-    return sorted((form for form in found if len(form) >= MIN_LENGTH), key=len, reverse=True)
+    needles = sorted((form for form in found if len(form) >= MIN_LENGTH), key=len, reverse=True)
+    if isinstance(config, PluginConfig):
+        if len(_NEEDLES) >= _NEEDLES_SIZE:
+            _NEEDLES.clear()
+        _NEEDLES[id(config)] = (config, needles)  # the config is kept, so its id is not reused
+    return needles
 
 
 def redact(text: str, config: Mapping[str, Any]) -> str:
@@ -114,6 +130,25 @@ def _describe(exc: BaseException, needles: list[str]) -> str:
     message = _redact(_text_of(exc), needles)
     name = type(exc).__name__
     return f"{name}: {message}" if message else name
+
+
+class LazyDescription:
+    """:func:`describe_exception` worked out only when it is turned into text.
+
+    Give it to a logger as an argument: a message nobody emits costs nothing.
+    """
+
+    __slots__ = ("_config", "_exc")
+
+    def __init__(self, exc: BaseException, config: Mapping[str, Any]) -> None:
+        self._exc = exc
+        self._config = config
+
+    def __str__(self) -> str:
+        return describe_exception(self._exc, self._config)
+
+    def __repr__(self) -> str:
+        return repr(str(self))
 
 
 def format_exception(exc: BaseException, config: Mapping[str, Any]) -> str:
