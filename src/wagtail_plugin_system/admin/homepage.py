@@ -8,7 +8,8 @@ plugin instances, and only when something is wrong:
   configuration cannot be decrypted;
 * plugin types with no usable instance at all.
 
-Two queries, whatever the number of instances and types.
+Two queries, whatever the number of instances and types; none (and no
+panel) while no plugin type is registered.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from wagtail.admin.ui.components import Component
 
+from ..core.registry import registry
 from ..health import check_message_display
 from ..models import SELECTABLE_STATUSES, PluginInstance, PluginType
 from .permissions import instance_permission_policy, instance_url
@@ -113,6 +115,11 @@ class PluginProblemsPanel(Component):
 
 
 def construct_homepage_panels(request: Any, panels: list[Any]) -> None:
-    """The ``construct_homepage_panels`` hook: the panel for users who manage plugins."""
+    """The ``construct_homepage_panels`` hook: the panel for users who manage plugins.
+
+    A site with no plugin type registered gets no panel and pays no query.
+    """
+    if not registry.get_types():
+        return
     if instance_permission_policy.user_has_any_permission(request.user, MANAGE_PERMISSIONS):
         panels.append(PluginProblemsPanel())
