@@ -28,8 +28,8 @@ from tests.testapp.plugins import (
     SilentWidget,
     StripeGateway,
 )
-from wagtail_plugin_system import cache as plugin_cache
 from wagtail_plugin_system import blocks as plugin_blocks
+from wagtail_plugin_system import cache as plugin_cache
 from wagtail_plugin_system.blocks import (
     PluginInstanceChooserBlock,
     can_contain_chooser,

@@ -79,7 +79,11 @@ def _iter_selectable(entry: RegisteredType, statuses: Iterable[str]) -> Iterator
     A resolution that stops at the first usable instance reads one small batch,
     however many instances the type has.
     """
-    rows = _instances(entry).filter(status__in=list(statuses)).selectable().in_selection_order()
+    rows = (
+        PluginInstance.objects.of_type_for_selection(entry.type_class, statuses)
+        .selectable()
+        .in_selection_order()
+    )
     start = 0
     while True:
         batch = list(rows[start : start + BATCH_SIZE])

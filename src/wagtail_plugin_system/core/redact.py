@@ -27,8 +27,8 @@ from .exceptions import PluginSystemError
 
 __all__ = [
     "REDACTED",
-    "RedactedError",
     "LazyDescription",
+    "RedactedError",
     "describe_exception",
     "format_exception",
     "redact",

@@ -54,7 +54,7 @@ def render_template(
         if base is not None and not isinstance(base, dict):
             base = dict(base)
         layered = Context(base, autoescape=inner.engine.autoescape)  # the page's: not copied
-        layered.update(context)
+        layered.update(context if isinstance(context, dict) else dict(context))
         request = context.get("request")
         if request is not None:
             layered.request = request  # type: ignore[attr-defined]  # as RequestContext has it
