@@ -101,9 +101,10 @@ class Pages:
         request = self.request
 
         def render() -> str:
-            body = _stream(block, raw)  # a page read from the database: lazy raw data
-            prefetch_plugin_blocks(body)  # what the before_serve_page hook does
-            return render_to_string("bench/page.html", {"body": body}, request=request)
+            with plugin_cache.version_scope():  # as the middleware scopes a request
+                body = _stream(block, raw)  # a page read from the database: lazy raw data
+                prefetch_plugin_blocks(body)  # what the before_serve_page hook does
+                return render_to_string("bench/page.html", {"body": body}, request=request)
 
         expected = size if kind != "char" else 0
 
