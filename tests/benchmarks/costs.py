@@ -212,7 +212,8 @@ def hook_case(size: int) -> harness.Case:
         else {"type": "card", "value": {"title": "T", "body": "B"}, "id": str(n)}
         for n in range(size)
     ]
-    return harness.Case(lambda: prefetch_plugin_blocks(_stream(NO_CHOOSER, raw)), number=2000)
+    value = _stream(NO_CHOOSER, raw)  # stays lazy: the hook does not read it
+    return harness.Case(lambda: prefetch_plugin_blocks(value), number=2000)
 
 
 def ratio(

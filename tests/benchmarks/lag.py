@@ -101,7 +101,8 @@ def main() -> None:
             ):
                 lags = sorted(measure(database, interval, args.changes))
             print(
-                f"VERSION_CHECK_INTERVAL={interval:g}: lag median {statistics.median(lags) * 1e3:.1f} ms, "
+                f"VERSION_CHECK_INTERVAL={interval:g}: lag median "
+                f"{statistics.median(lags) * 1e3:.1f} ms, "
                 f"max {lags[-1] * 1e3:.1f} ms, min {lags[0] * 1e3:.1f} ms ({len(lags)} changes)"
             )
 
