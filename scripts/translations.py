@@ -15,7 +15,11 @@ fails when, for any shipped language:
 * an entry is fuzzy (the header included) or, except in English, untranslated;
 * ``msgfmt --check`` rejects it or warns (placeholders that differ from the msgid, a
   header left at its default values);
-* its ``.mo`` file is missing or does not hold exactly what the ``.po`` compiles to.
+* its ``.mo`` file is missing or does not hold exactly what the ``.po`` compiles to;
+
+and when a template of the package shows text outside ``{% translate %}`` and
+``{% blocktranslate %}`` (in an element or in an attribute people read: ``title``,
+``placeholder``, ``aria-label``, ``alt``), which no catalog could translate.
 
 Both need GNU gettext (Debian: ``apt-get install gettext``).
 """
@@ -211,6 +215,65 @@ def check_language(language: str, template: list[Entry], work: Path) -> list[str
     return problems
 
 
+#: Attributes whose text people read: a template must not write it in English.
+READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
+_TRANSLATING_BLOCKS = {"blocktrans": "endblocktrans", "blocktranslate": "endblocktranslate"}
+
+
+def untranslated_template_text(path: Path) -> list[str]:
+    """Text a template shows outside the translation tags (empty when there is none).
+
+    Template tags and variables count as translated (they are checked where their
+    text comes from); so do ``{% blocktranslate %}`` and ``{% comment %}`` blocks.
+    """
+    from django.template.base import Lexer, TokenType
+
+    plain: list[str] = []
+    closing: str | None = None
+    for token in Lexer(path.read_text(encoding="utf-8")).tokenize():
+        word = token.contents.split()[0] if token.contents.split() else ""
+        if closing is not None:
+            if token.token_type is TokenType.BLOCK and word == closing:
+                closing = None
+            continue
+        if token.token_type is TokenType.BLOCK and word in _TRANSLATING_BLOCKS:
+            closing = _TRANSLATING_BLOCKS[word]
+        elif token.token_type is TokenType.BLOCK and word == "comment":
+            closing = "endcomment"
+        elif token.token_type is TokenType.TEXT:
+            plain.append(token.contents)
+        else:
+            plain.append("\x00")  # a tag or a variable: not text of this template
+    text = re.sub(r"<!--.*?-->|<(script|style)\b.*?</\1>", " ", "".join(plain), flags=re.S)
+    found = [
+        value
+        for name in READ_ATTRIBUTES
+        for value in re.findall(rf'\s{name}="([^"]*)"', text)
+        if re.search(r"[A-Za-z]{2}", value.replace("\x00", " "))
+    ]
+    text = re.sub(r"<[^>]*>", " ", text).replace("\x00", " ")
+    text = re.sub(r"&\w+;|&#\d+;", " ", text)
+    found += re.findall(r"[A-Za-z][A-Za-z' ]*[A-Za-z]", text)
+    return found
+
+
+def check_templates(package: Path) -> list[str]:
+    """Every template of the package whose text no catalog can translate."""
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure()
+        django.setup()
+    problems = []
+    for path in sorted((package / "templates").rglob("*.html")):
+        found = untranslated_template_text(path)
+        if found:
+            name = path.relative_to(ROOT)
+            problems.append(f"{name} shows text outside the translation tags: {found}")
+    return problems
+
+
 def check() -> int:
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
@@ -221,6 +284,7 @@ def check() -> int:
         problems = []
         for language in LANGUAGES:
             problems += check_language(language, template, work)
+    problems += check_templates(PACKAGE)
     if problems:
         print("\n".join(problems), file=sys.stderr)
         print("Run `make messages`, then translate and un-fuzzy what it reports.", file=sys.stderr)

@@ -7,6 +7,7 @@ variables point at the server (``tests/postgres.py`` starts a throwaway one).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -44,6 +45,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Headless reading: Wagtail's API v2 and GraphQL (wagtail-grapple).
+    "wagtail.api.v2",
+    "rest_framework",
+    "grapple",
+    "graphene_django",
     # django-plugin-system, to write its tables for the pluginimport tests. Its app has no
     # post-migrate sync (its signals module is never imported); it requires SALT_KEY.
     "django_plugin_system",
@@ -52,6 +58,11 @@ INSTALLED_APPS = [
 # The pluginimport test of a project that has removed django-plugin-system from its apps.
 if os.environ.get("WPS_WITHOUT_SEED_APP") == "1":
     INSTALLED_APPS.remove("django_plugin_system")
+
+# A project that lists django-plugin-system before this app (the check E007 refuses it).
+if os.environ.get("WPS_SEED_APP_FIRST") == "1":
+    INSTALLED_APPS.remove("django_plugin_system")
+    INSTALLED_APPS.insert(0, "django_plugin_system")
 
 # django-plugin-system's key derivation salt (tests only).
 SALT_KEY = "tests-only-salt"
@@ -141,9 +152,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 WAGTAIL_SITE_NAME = "wagtail-plugin-system tests"
 WAGTAILADMIN_BASE_URL = "http://testserver"
 
+GRAPPLE = {"APPS": ["testapp"]}
+GRAPHENE = {"SCHEMA": "grapple.schema.schema"}
+
 WAGTAIL_PLUGIN_SYSTEM = {
     # Tests call the sync explicitly; the post-migrate sync has its own test.
     "SYNC_AFTER_MIGRATE": False,
+    # Servers started by the tests: more settings, as a JSON object.
+    **json.loads(os.environ.get("WPS_TEST_PLUGIN_SETTINGS", "{}")),
 }
 
 LOGGING = {

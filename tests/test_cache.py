@@ -519,3 +519,68 @@ def test_nothing_is_memoised_over_uncommitted_writes(
     """pytest's own transaction is never committed: each resolution asks the database."""
     selected()
     assert queries_of(selected)[0] >= 1
+
+
+# -- The memo's namespaces ------------------------------------------------------------------
+
+
+def test_a_namespace_keeps_its_bound_and_evicts_the_least_recently_used() -> None:
+    memo: plugin_cache.Memo[int, str] = plugin_cache.Memo("test_bound", max_size=3)
+    for key in range(3):
+        memo.set(key, "v1", f"value {key}")
+    assert memo.get(0, "v1") == "value 0"  # 0 is now the most recently used
+    memo.set(3, "v1", "value 3")
+    assert len(memo) == 3
+    assert memo.get(1, "v1") is plugin_cache.MISS  # the least recently used went
+    assert [memo.get(key, "v1") for key in (0, 2, 3)] == ["value 0", "value 2", "value 3"]
+
+
+def test_namespaces_evict_independently() -> None:
+    busy: plugin_cache.Memo[int, int] = plugin_cache.Memo("test_busy", max_size=2)
+    quiet: plugin_cache.Memo[str, int] = plugin_cache.Memo("test_quiet", max_size=2)
+    quiet.set("kept", "v1", 1)
+    for key in range(50):
+        busy.set(key, "v1", key)
+    assert len(busy) == 2
+    assert quiet.get("kept", "v1") == 1
+
+
+def test_the_bound_defaults_to_memo_size() -> None:
+    from django.conf import settings
+
+    memo: plugin_cache.Memo[int, int] = plugin_cache.Memo("test_default_bound")
+    with override_settings(
+        WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "MEMO_SIZE": 4}
+    ):
+        for key in range(10):
+            memo.set(key, "v1", key)
+    assert len(memo) == 4
+    assert memo.get(9, "v1") == 9
+
+
+def test_an_entry_of_another_version_or_no_version_is_a_miss() -> None:
+    memo: plugin_cache.Memo[str, None] = plugin_cache.Memo("test_versions", max_size=2)
+    memo.set("key", "v1", None)
+    assert memo.get("key", "v1") is None  # a memoised None is a hit, not a miss
+    assert memo.get("key", "v2") is plugin_cache.MISS
+    assert memo.get("key", None) is plugin_cache.MISS
+    memo.set("other", None, None)  # no version: nothing memoised
+    assert len(memo) == 1
+    plugin_cache.clear()
+    assert len(memo) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_rows_by_id_do_not_evict_the_resolved_plugins(
+    cache_store: None, gateways: tuple[PluginInstance, PluginInstance]
+) -> None:
+    from django.conf import settings
+
+    from wagtail_plugin_system.instances import get_instances
+
+    with override_settings(
+        WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "MEMO_SIZE": 3}
+    ):
+        assert selected() == "Bank transfer"
+        get_instances(range(1000, 1010))  # ten unknown ids: more than the bound
+        assert queries_of(selected) == (0, "Bank transfer")

@@ -175,3 +175,128 @@ def test_deploy_check_is_silent_while_no_plugin_type_is_registered(
     for type_class in plugin_registry.get_types():
         plugin_registry.unregister_type(type_class)
     assert "wagtail_plugin_system.I001" not in deploy_messages()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DRAFTS", "payment_gateway"), ("DRAFTS", [1]), ("APPROVAL", True), ("APPROVAL", "x")],
+)
+def test_malformed_drafts_or_approval_is_an_error(name: str, value: Any) -> None:
+    from django.conf import settings
+
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, name: value}):
+        message = run_checks()["wagtail_plugin_system.E006"]
+    assert name in message.msg
+    assert repr(value) in message.msg
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DRAFTS", True), ("DRAFTS", False), ("DRAFTS", ["payment_gateway"]), ("APPROVAL", [])],
+)
+def test_drafts_and_approval_as_documented_pass(name: str, value: Any) -> None:
+    from django.conf import settings
+
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, name: value}):
+        assert "wagtail_plugin_system.E007" not in run_checks()
+
+
+# -- django-plugin-system listed first ------------------------------------------------------
+
+
+def _apps_in_order(monkeypatch: pytest.MonkeyPatch, *front: str, without: str = "") -> None:
+    """The app registry's order with ``front`` first (reloading the apps is not needed)."""
+    from django.apps import apps
+
+    configs = [config for config in apps.get_app_configs() if config.name != without]
+    ordered = [c for n in front for c in configs if c.name == n] + [
+        c for c in configs if c.name not in front
+    ]
+    monkeypatch.setattr(apps, "get_app_configs", lambda: ordered)
+
+
+@pytest.mark.parametrize(
+    ("order", "refused"),
+    [
+        (("django_plugin_system", "wagtail_plugin_system"), True),
+        (("tests.testapp", "django_plugin_system", "wagtail_plugin_system"), True),
+        (("wagtail_plugin_system", "django_plugin_system"), False),
+        (("wagtail_plugin_system",), False),  # django_plugin_system last, as documented
+    ],
+)
+def test_django_plugin_system_listed_first_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, order: tuple[str, ...], refused: bool
+) -> None:
+    _apps_in_order(monkeypatch, *order)
+    found = run_checks()
+    if not refused:
+        assert "wagtail_plugin_system.E007" not in found
+        return
+    message = found["wagtail_plugin_system.E007"]
+    assert message.level == checks.ERROR
+    assert "'django_plugin_system' is listed before 'wagtail_plugin_system'" in message.msg
+    assert "pluginimport" in message.msg
+    assert message.hint is not None
+    assert "List 'wagtail_plugin_system' before 'django_plugin_system'" in message.hint
+
+
+def test_without_django_plugin_system_nothing_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    _apps_in_order(monkeypatch, without="django_plugin_system")
+    assert "wagtail_plugin_system.E007" not in run_checks()
+
+
+COUNT_SEED_ROWS = """
+import django
+django.setup()
+from wagtail_plugin_system.compat.importer import SeedInstance, SeedItem, SeedType
+print(SeedType.objects.count(), SeedItem.objects.count(), SeedInstance.objects.count())
+"""
+
+
+def test_pluginsync_with_django_plugin_system_first_deletes_nothing(tmp_path: Any) -> None:
+    """``manage.py pluginsync`` in a project listing the old app first: refused, rows kept.
+
+    With ``--skip-checks`` the old package's command runs, and its sync deletes the
+    rows: that is the loss the check prevents.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.management.commands.test_pluginimport import WRITE_SEED_ROWS
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "WPS_SQLITE_NAME": str(tmp_path / "db.sqlite3"),
+        "PATH": "/usr/bin:/bin",
+        # The package under test, where it is not installed (a source tree on the path).
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+    }
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *args], env={**env, **extra}, cwd=root, capture_output=True, text=True
+        )
+
+    assert run("-m", "django", "migrate", "-v0").returncode == 0
+    assert run("-c", WRITE_SEED_ROWS).returncode == 0
+    assert run("-c", COUNT_SEED_ROWS).stdout.split() == ["1", "1", "3"]
+
+    refused = run("-m", "django", "pluginsync", WPS_SEED_APP_FIRST="1")
+    assert refused.returncode != 0
+    assert "wagtail_plugin_system.E007" in refused.stderr
+    assert "List 'wagtail_plugin_system' before 'django_plugin_system'" in refused.stderr
+    assert "Plugin registry sync completed" not in refused.stdout
+    assert run("-c", COUNT_SEED_ROWS).stdout.split() == ["1", "1", "3"]
+
+    # In the documented order, this package's pluginsync runs and keeps the old rows.
+    synced = run("-m", "django", "pluginsync")
+    assert synced.returncode == 0, synced.stderr
+    assert run("-c", COUNT_SEED_ROWS).stdout.split() == ["1", "1", "3"]
+
+    # What the check prevents: the old command, run past the checks, deletes them all.
+    forced = run("-m", "django", "pluginsync", "--skip-checks", WPS_SEED_APP_FIRST="1")
+    assert "Plugin registry sync completed" in forced.stdout, forced.stderr
+    assert run("-c", COUNT_SEED_ROWS).stdout.split() == ["0", "0", "0"]

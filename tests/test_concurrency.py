@@ -195,8 +195,8 @@ def test_two_settings_saves_committing_together_make_no_server_error(
     from wagtail.test.utils.form_data import inline_formset, nested_form_data
 
     from tests.testapp.plugins import BankTransferGateway
+    from wagtail_plugin_system.admin.site_settings import PluginSiteSettingsForm
     from wagtail_plugin_system.models import PluginSiteChoice, PluginSiteSettings
-    from wagtail_plugin_system.models.site_settings import PluginSiteSettingsForm
 
     sync_plugins()
     site = default_site

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gettext
 import re
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -245,3 +246,75 @@ def test_the_instance_listing_in_french(client: Client, make_instance: Any) -> N
         "Choisissez l\u2019implémentation que la nouvelle instance utilisera."
         in choose.content.decode()
     )
+
+
+def _translations_script() -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "translations.py"
+    spec = importlib.util.spec_from_file_location("translations_script", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_catalog_check_finds_template_text_outside_the_translation_tags(
+    tmp_path: Path,
+) -> None:
+    script = _translations_script()
+    template = tmp_path / "t.html"
+    template.write_text(
+        "{% load i18n %}{# a note #}<p>{% trans 'Fine' %}</p>"
+        "{% blocktrans %}Also fine {{ x }}{% endblocktrans %}{% comment %}Hidden{% endcomment %}"
+        '<div class="w-flex" data-x="{{ y }}">{{ z }} &nbsp; &mdash; 42</div>'
+        "<script>var text = 'code';</script><!-- A comment -->"
+    )
+    assert script.untranslated_template_text(template) == []
+    template.write_text(
+        '{% load i18n %}<button title="Run it">Run the check</button>'
+        '<input placeholder="{% trans "Search" %}">'
+    )
+    assert script.untranslated_template_text(template) == ["Run it", "Run the check"]
+
+
+def test_every_template_of_the_package_shows_only_translated_text() -> None:
+    script = _translations_script()
+    assert script.check_templates(script.PACKAGE) == []
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_the_demos_labels_and_descriptions_are_translated(language: str) -> None:
+    """The sandbox's plugins, read in French or German: none of their words left English."""
+    import importlib.util
+
+    from django import forms
+
+    from wagtail_plugin_system import BasePluginItem, BasePluginType
+
+    demo = Path(__file__).resolve().parents[1] / "sandbox" / "demo"
+    spec = importlib.util.spec_from_file_location("sandbox_demo_plugins", demo / "plugins.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    texts: list[Any] = []
+    for value in vars(module).values():
+        if isinstance(value, type) and issubclass(value, BasePluginType | BasePluginItem):
+            if value.__module__ == module.__name__:
+                texts += [value.label, value.description]
+        elif isinstance(value, type) and issubclass(value, forms.Form):
+            for form_field in value.base_fields.values():
+                texts += [form_field.label, form_field.help_text]
+                texts += [label for _, label in getattr(form_field, "choices", [])]
+    catalog = gettext.translation("django", demo / "locale", languages=[language])
+    with override(None):
+        sources = sorted({str(text) for text in texts if text})
+    assert len(sources) > 20
+    same_in_both = {"Euro"}
+    untranslated = [
+        text for text in sources if catalog.gettext(text) == text and text not in same_in_both
+    ]
+    assert untranslated == []

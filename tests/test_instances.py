@@ -81,12 +81,12 @@ def test_a_change_is_seen_at_once(banners: list[PluginInstance]) -> None:
     assert count == 2  # the new version token, then the row
 
 
-def test_past_memo_size_it_starts_over(banners: list[PluginInstance]) -> None:
+def test_past_memo_size_the_least_recently_used_rows_go(banners: list[PluginInstance]) -> None:
     plugin_settings = {**settings.WAGTAIL_PLUGIN_SYSTEM, "MEMO_SIZE": 2}
     with override_settings(WAGTAIL_PLUGIN_SYSTEM=plugin_settings):
         get_instances([banners[0].pk, banners[1].pk])
         assert queries_of(lambda: get_instances([banners[1].pk]))[0] == 0
-        get_instances([banners[1].pk, banners[2].pk])  # 3 > 2: keeps what this call needs
+        get_instances([banners[1].pk, banners[2].pk])  # 3 > 2: banners[0] goes
         assert queries_of(lambda: get_instances([banners[1].pk, banners[2].pk]))[0] == 0
         assert queries_of(lambda: get_instances([banners[0].pk]))[0] == 1
 

@@ -231,3 +231,21 @@ def test_chooser_blocks_render_in_a_jinja2_page_with_wagtails_extension(
     assert html.startswith('<div class="banner">Hello||Hello|First</div>')
     assert SECRET not in html
     assert "headline" in html  # the row's public view: its non-secret fields
+
+
+def test_plugin_renders_nothing_when_a_custom_selection_raises(
+    jinja2_backend: Any,
+    banners: tuple[PluginInstance, PluginInstance],
+    plugin_registry: PluginRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.testapp.plugins import WidgetType
+
+    def get_plugin(plugin_type: Any) -> Any:
+        raise RuntimeError("the project's selection failed")
+
+    plugin_registry.register_type(WidgetType, get_plugin=get_plugin)
+    with caplog.at_level(logging.ERROR, logger="wagtail_plugin_system.rendering"):
+        assert render(jinja2_backend, '[{{ plugin("widget") }}]') == "[]"
+    assert "plugin() could not select an instance of plugin type 'widget'" in caplog.text
+    assert "the project's selection failed" in caplog.text

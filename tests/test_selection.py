@@ -419,11 +419,15 @@ def test_an_item_whose_init_raises_is_skipped_and_its_error_redacted(
 def test_a_malformed_key_skips_instances_instead_of_failing(
     clean: None, make_instance: Any, key: object
 ) -> None:
-    make_instance(StripeGateway, "Stripe", config=STRIPE_CONFIG, priority=1)
-    make_instance(BankTransferGateway, "Bank", priority=2)
+    stripe = make_instance(StripeGateway, "Stripe", config=STRIPE_CONFIG, priority=1)
+    bank = make_instance(BankTransferGateway, "Bank", priority=2)
     with override_settings(FIELD_ENCRYPTION_KEY=key):
-        assert selected_name() is None
-        assert get_plugin_instance_by_id(PaymentGatewayType, "1") is None
+        # Bank has nothing to configure: it needs no key and keeps working.
+        assert selected_name() == "Bank"
+        assert get_plugin_instance_by_id(PaymentGatewayType, stripe.pk) is None
+        assert get_plugin_instance_by_id(PaymentGatewayType, bank.pk) is not None
+        assert call_with_failover(PaymentGatewayType, "create_payment", 2) == "bank:2"
+        PluginInstance.objects.filter(pk=bank.pk).update(status=PluginStatus.DISABLED)
         with pytest.raises(PluginFailoverError) as info:
             call_with_failover(PaymentGatewayType, "create_payment", 2)
         assert all("FIELD_ENCRYPTION_KEY" in str(exc) for exc in info.value.exceptions)

@@ -22,6 +22,7 @@ from abc import abstractmethod
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from wagtail_plugin_system import (
     BasePluginItem,
@@ -43,8 +44,8 @@ def format_cents(amount: int, currency: str) -> str:
 
 class PaymentGatewayType(BasePluginType):
     name = "payment_gateway"
-    label = "Payment gateway"
-    description = "Takes a payment and returns the provider's reference for it."
+    label = _("Payment gateway")
+    description = _("Takes a payment and returns the provider's reference for it.")
 
     @abstractmethod
     def create_payment(self, amount: int) -> str:
@@ -53,24 +54,26 @@ class PaymentGatewayType(BasePluginType):
 
 class StripeForm(forms.Form):
     api_key = forms.CharField(
-        label="Secret API key",
-        help_text="Starts with sk_test_ or sk_live_. Stored encrypted; never shown again.",
+        label=_("Secret API key"),
+        help_text=_("Starts with sk_test_ or sk_live_. Stored encrypted; never shown again."),
         widget=forms.PasswordInput,
     )
     currency = forms.ChoiceField(
-        choices=[("EUR", "Euro"), ("USD", "US dollar"), ("GBP", "Pound sterling")],
+        label=_("Currency"),
+        choices=[("EUR", _("Euro")), ("USD", _("US dollar")), ("GBP", _("Pound sterling"))],
         initial="EUR",
     )
     statement_descriptor = forms.CharField(
+        label=_("Statement descriptor"),
         required=False,
         max_length=22,
-        help_text="Shown on the customer's card statement.",
+        help_text=_("Shown on the customer's card statement."),
     )
 
     def clean_api_key(self) -> str:
         key: str = self.cleaned_data["api_key"].strip()
         if not key.startswith(("sk_test_", "sk_live_")):
-            raise ValidationError("A secret API key starts with sk_test_ or sk_live_.")
+            raise ValidationError(_("A secret API key starts with sk_test_ or sk_live_."))
         return key
 
 
@@ -80,8 +83,8 @@ class StripeConfiguration(PluginConfiguration):
 
 class StripeGateway(BasePluginItem):
     name = "stripe"
-    label = "Stripe (simulated)"
-    description = "A stand-in for a card gateway: it only makes up a payment reference."
+    label = _("Stripe (simulated)")
+    description = _("A stand-in for a card gateway: it only makes up a payment reference.")
     plugin_type = PaymentGatewayType
     configuration = StripeConfiguration
     priority = 10
@@ -109,8 +112,8 @@ class StripeGateway(BasePluginItem):
 
 class BankTransferGateway(BasePluginItem):
     name = "bank_transfer"
-    label = "Bank transfer"
-    description = "Asks the customer to transfer the amount; nothing to configure."
+    label = _("Bank transfer")
+    description = _("Asks the customer to transfer the amount; nothing to configure.")
     plugin_type = PaymentGatewayType
 
     def create_payment(self, amount: int) -> str:
@@ -122,8 +125,8 @@ class BankTransferGateway(BasePluginItem):
 
 class SmsSenderType(BasePluginType):
     name = "sms_sender"
-    label = "SMS sender"
-    description = "Sends a short text message to a phone number."
+    label = _("SMS sender")
+    description = _("Sends a short text message to a phone number.")
 
     @required_plugin_item_method
     def send(self, number: str, text: str) -> str:
@@ -133,10 +136,10 @@ class SmsSenderType(BasePluginType):
 
 class ConsoleSmsForm(forms.Form):
     sender_id = forms.CharField(
-        label="Sender name",
+        label=_("Sender name"),
         max_length=11,
         initial="Sandbox",
-        help_text="What the recipient sees as the sender (at most 11 characters).",
+        help_text=_("What the recipient sees as the sender (at most 11 characters)."),
     )
 
 
@@ -146,8 +149,8 @@ class ConsoleSmsConfiguration(PluginConfiguration):
 
 class ConsoleSmsSender(BasePluginItem):
     name = "console"
-    label = "Console (log only)"
-    description = "Writes each message to the server log instead of sending it."
+    label = _("Console (log only)")
+    description = _("Writes each message to the server log instead of sending it.")
     plugin_type = SmsSenderType
     configuration = ConsoleSmsConfiguration
 
@@ -164,8 +167,8 @@ class ConsoleSmsSender(BasePluginItem):
 
 class NewsletterSignupType(BasePluginType):
     name = "newsletter_signup"
-    label = "Newsletter sign-up"
-    description = "A sign-up box for a mailing list, placed in pages by editors."
+    label = _("Newsletter sign-up")
+    description = _("A sign-up box for a mailing list, placed in pages by editors.")
 
     @abstractmethod
     def subscribe(self, email: str) -> str:
@@ -174,14 +177,14 @@ class NewsletterSignupType(BasePluginType):
 
 class MailingListForm(forms.Form):
     list_name = forms.CharField(
-        label="List name",
+        label=_("List name"),
         max_length=60,
-        help_text="Shown as the heading of the sign-up box.",
+        help_text=_("Shown as the heading of the sign-up box."),
     )
-    button_text = forms.CharField(label="Button text", max_length=30, initial="Subscribe")
+    button_text = forms.CharField(label=_("Button text"), max_length=30, initial="Subscribe")
     api_key = forms.CharField(
-        label="Secret API key",
-        help_text="Stored encrypted; never shown again, and never given to templates.",
+        label=_("Secret API key"),
+        help_text=_("Stored encrypted; never shown again, and never given to templates."),
         widget=forms.PasswordInput,
     )
 
@@ -192,8 +195,8 @@ class MailingListConfiguration(PluginConfiguration):
 
 class MailingListSignup(BasePluginItem):
     name = "mailing_list"
-    label = "Mailing list (simulated)"
-    description = "Renders a sign-up form; subscribing only writes to the log."
+    label = _("Mailing list (simulated)")
+    description = _("Renders a sign-up form; subscribing only writes to the log.")
     plugin_type = NewsletterSignupType
     configuration = MailingListConfiguration
     # The template gets `plugin`, `instance`, `config` (without `api_key`), `request`

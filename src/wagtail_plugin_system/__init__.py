@@ -20,6 +20,7 @@ from .core.contracts import (
     required_plugin_item_method,
 )
 from .core.exceptions import (
+    CircuitOpenError,
     ConfigDecryptionError,
     ConfigFormatError,
     DuplicatePluginError,
@@ -53,6 +54,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "BasePluginItem",
     "BasePluginType",
+    "CircuitOpenError",
     "ConfigDecryptionError",
     "ConfigFormatError",
     "DuplicatePluginError",

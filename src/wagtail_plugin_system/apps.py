@@ -57,6 +57,19 @@ class WagtailPluginSystemConfig(AppConfig):
 
         ReferenceIndex.register_model(PluginSiteSettings)
 
+        # Settings > Plugins: its form and panels live in the admin layer.
+        from .admin.site_settings import attach
+
+        attach()
+
+        # Headless sites served through wagtail-grapple: the chooser blocks' GraphQL types.
+        from django.apps import apps
+
+        if apps.is_installed("grapple"):
+            from .headless import register_grapple_types
+
+            register_grapple_types()
+
 
 def sync_after_migrate(
     sender: AppConfig, using: str = DEFAULT_DB_ALIAS, verbosity: int = 1, **kwargs: Any

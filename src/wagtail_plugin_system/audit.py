@@ -23,6 +23,8 @@ from .core.settings import get_setting
 __all__ = [
     "ACTIVATE",
     "CHECK_LOG_ACTION",
+    "CIRCUIT_RESET",
+    "CIRCUIT_SETTINGS",
     "DISABLE",
     "RESERVE",
     "SET_PRIORITY",
@@ -38,6 +40,10 @@ SET_PRIORITY = "wagtail_plugin_system.set_priority"
 SYNC_LOG_ACTION = "wagtail_plugin_system.sync"
 #: Written for every health check (see :mod:`wagtail_plugin_system.health`).
 CHECK_LOG_ACTION = "wagtail_plugin_system.check"
+#: An editor closed an instance's circuit ("Reset circuit").
+CIRCUIT_RESET = "wagtail_plugin_system.circuit_reset"
+#: An editor changed the circuit breaker's settings for an instance.
+CIRCUIT_SETTINGS = "wagtail_plugin_system.circuit_settings"
 
 _SYNC_MESSAGES = {
     "create": _("Created by plugin sync"),
@@ -88,6 +94,14 @@ def register_log_actions(actions: LogActionRegistry) -> None:
     actions.register_action(SET_PRIORITY)(PriorityFormatter)
     actions.register_action(CHECK_LOG_ACTION)(CheckFormatter)
     actions.register_action(SYNC_LOG_ACTION)(SyncFormatter)
+    actions.register_action(
+        CIRCUIT_RESET, _("Reset circuit"), _("Plugin instance circuit reset (closed)")
+    )
+    actions.register_action(
+        CIRCUIT_SETTINGS,
+        _("Circuit breaker settings"),
+        _("Plugin instance breaker settings changed"),
+    )
 
 
 def log_sync_report(sender: object, report: Any, **kwargs: Any) -> None:

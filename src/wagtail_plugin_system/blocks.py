@@ -50,8 +50,7 @@ from .core.ids import parse_id
 from .core.registry import registry
 from .instances import get_instances, load
 from .models import PluginInstance, PluginStatus, PluginType
-from .rendering import render_loaded_item
-from .selection import get_plugin_instance
+from .rendering import render_loaded_item, select_for_page
 from .widgets import PluginInstanceChooser
 
 __all__ = ["PluginInstanceChooserBlock", "can_contain_chooser", "prefetch_plugin_blocks"]
@@ -197,7 +196,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
         self, value: PluginInstance | None, parent_context: Mapping[str, Any] | None = None
     ) -> BasePluginItem | None:
         """The item to render for ``value``: the chosen one, the fallback, or ``None``."""
-        if value is not None and value.status != PluginStatus.DISABLED:
+        if value is not None and value.status != PluginStatus.DISABLED and value.live:
             try:
                 return load(value)
             except PluginUnavailableError as exc:
@@ -205,7 +204,7 @@ class PluginInstanceChooserBlock(ChooserBlock):
         if self.fallback == "default" and self.plugin_type_name:
             request = parent_context.get("request") if parent_context is not None else None
             try:
-                return get_plugin_instance(self.plugin_type_name, request=request)
+                return select_for_page(self.plugin_type_name, request, "A plugin block")
             except UnknownPluginError:
                 logger.warning(
                     "Plugin block falls back to type %r, which is not registered.",
@@ -224,6 +223,31 @@ class PluginInstanceChooserBlock(ChooserBlock):
         self, value: PluginInstance | None, context: Mapping[str, Any] | None = None
     ) -> SafeString:
         return render_loaded_item(self.resolve(value, context), context)
+
+    # -- headless sites ------------------------------------------------------------------
+
+    def get_api_representation(
+        self, value: PluginInstance | None, context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The chosen instance as Wagtail's API v2 and GraphQL give it, without secrets.
+
+        ``id``, ``type`` and ``item`` (names), ``name``, ``status`` and ``config``:
+        the configuration without its secret fields. The instance is the one the
+        block would render (the fallback when it has one); ``None`` when it would
+        render nothing (deleted, disabled, code missing, configuration unreadable).
+        """
+        plugin = self.resolve(value, context)
+        instance = plugin.plugin_instance if plugin is not None else None
+        if not isinstance(instance, PluginInstance):
+            return None
+        return {
+            "id": instance.pk,
+            "type": instance.item.plugin_type.name,
+            "item": instance.item.name,
+            "name": instance.name,
+            "status": instance.status,
+            "config": instance.public_config(),
+        }
 
     class Meta:
         icon = "plug"

@@ -21,6 +21,13 @@ Where the token is read:
   set; then changes made by other processes can take that long to be seen
   outside a scope. Changes made by this process are seen at once either way.
 
+When the cache holding the token fails (unreachable, or refusing writes),
+nothing is memoised and nothing memoised is used until it answers: plugins are
+read from the database, and the failure is logged once. A token that could not
+be replaced is deleted where the cache allows it, and written again by the
+next resolution of the process that failed to write it. With the database
+store, a missing token row means nothing is memoised until a write makes it.
+
 Only the token is shared. Loaded plugins, and so decrypted configuration, stay
 in the memory of the process that loaded them. Changes made outside the ORM
 (raw SQL, another application writing the tables) are not seen until
@@ -30,13 +37,17 @@ in the memory of the process that loaded them. Changes made outside the ORM
 from __future__ import annotations
 
 import contextvars
+import enum
+import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Final, Generic, Protocol, TypeVar
 
 from django.db import connections, transaction
+from django.db.models import Model
 
 from . import version_store
 from .core.registry import registry
@@ -44,23 +55,39 @@ from .core.settings import get_setting, version_check_interval
 
 __all__ = [
     "MISS",
+    "Memo",
+    "Miss",
     "bump_version",
     "clear",
     "current_version",
-    "memo_get",
-    "memo_set",
     "version_scope",
+    "watch_model",
 ]
 
 #: The key of the version token in Django's cache (with the cache store).
 VERSION_KEY = version_store.VERSION_KEY
 
-#: Returned by :func:`memo_get` when there is no current entry.
-MISS: Any = object()
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
-_memo: dict[Any, tuple[str, Any]] = {}
-_memo_lock = threading.Lock()
-_scope: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+
+class _Clearable(Protocol):
+    def clear(self) -> None: ...
+
+
+#: Every namespace made, so that :func:`clear` empties them all.
+_namespaces: list[_Clearable] = []
+
+
+class _Scope:
+    """What a :func:`version_scope` read: the version, for the marker it was read at."""
+
+    def __init__(self) -> None:
+        self.version: str | None = None
+        self.marker: tuple[int, int] | None = None
+
+
+_scope: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
     "wagtail_plugin_system_version_scope", default=None
 )
 #: Incremented by every bump in this process, so a scope notices local changes.
@@ -69,8 +96,103 @@ _local_generation = 0
 _ambient: tuple[str | None, tuple[int, int], float] | None = None
 
 
+logger = logging.getLogger(__name__)
+
+
+class _StoreHealth:
+    """Whether the shared cache holding the token fails, and whether a bump is unsent."""
+
+    def __init__(self) -> None:
+        self.failing = False
+        #: A bump this process could not write: its memo is not trusted until one is.
+        self.unsent = False
+        #: When the last failure was logged (monotonic), so a flapping cache logs once.
+        self.logged_at: float | None = None
+        self.lock = threading.Lock()
+
+
+_health = _StoreHealth()
+
+
+#: A cache that fails again this soon after a logged failure is not logged again.
+_FAILURE_LOG_INTERVAL = 60.0
+
+
+def _store_failed(exc: Exception) -> None:
+    """Log that the cache holding the token fails: once, not once per request.
+
+    A cache that flaps (a client that answers one call and fails the next, as
+    pymemcache does on a dead server) is logged once per minute at most.
+    """
+    with _health.lock:
+        if _health.failing:
+            return
+        _health.failing = True
+        now = time.monotonic()
+        if _health.logged_at is not None and now - _health.logged_at < _FAILURE_LOG_INTERVAL:
+            return
+        _health.logged_at = now
+    logger.error(
+        "The cache %r that holds the plugin version token failed (%s: %s). Plugins are read "
+        "from the database, without the in-process memo, until it answers again.",
+        version_store.cache_alias(),
+        type(exc).__name__,
+        exc,
+    )
+
+
+def _store_answered() -> None:
+    with _health.lock:
+        if not _health.failing:
+            return
+        _health.failing = False
+        logged_at = _health.logged_at
+        if logged_at is not None and time.monotonic() - logged_at < _FAILURE_LOG_INTERVAL:
+            # Too soon to say it is back: it may be flapping (see _store_failed).
+            return
+    logger.info(
+        "The cache %r that holds the plugin version token answers again; the memo is back on.",
+        version_store.cache_alias(),
+    )
+
+
+def _write_token(write: Callable[[], None]) -> None:
+    """Write the token; when the cache refuses, keep the site up and distrust the memo.
+
+    The database store writes inside the caller's transaction: its errors are the
+    caller's. A cache that fails is logged (once); until a later write succeeds
+    this process memoises nothing and uses nothing it memoised, and the old
+    token has been deleted where the cache allowed it (see
+    :func:`.version_store.bump`), so other processes read plugins afresh too.
+    """
+    if version_store.store() == "database":
+        write()
+        return
+    try:
+        write()
+    except Exception as exc:
+        _health.unsent = True
+        _store_failed(exc)
+        return
+    _health.unsent = False
+    _store_answered()
+
+
 def _read_shared_token() -> str | None:
-    return version_store.read()
+    """The shared token; ``None`` (memo off) while the cache holding it fails."""
+    if version_store.store() == "database":
+        return version_store.read()
+    if _health.unsent:
+        _write_token(version_store.bump_after_commit)
+        if _health.unsent:
+            return None
+    try:
+        token = version_store.read()
+    except Exception as exc:
+        _store_failed(exc)
+        return None
+    _store_answered()
+    return token
 
 
 def _compose(token: str | None, marker: tuple[int, int]) -> str | None:
@@ -90,13 +212,12 @@ def current_version() -> str | None:
     marker = (registry.generation, _local_generation)
     if scope is None:
         return _outside_scope(marker)
-    if scope[1] != marker:
-        scope[0] = _compose(_read_shared_token(), marker)
-        scope[1] = marker
+    if scope.marker != marker:
+        scope.version = _compose(_read_shared_token(), marker)
+        scope.marker = marker
         if _ambient is not None:  # a fresher read for resolutions outside scopes, too
-            _ambient = (scope[0], marker, time.monotonic())
-    version: str | None = scope[0]
-    return version
+            _ambient = (scope.version, marker, time.monotonic())
+    return scope.version
 
 
 def _outside_scope(marker: tuple[int, int]) -> str | None:
@@ -122,7 +243,7 @@ def version_scope() -> Iterator[None]:
     still seen at once. Changes made by other processes are seen by the next
     scope.
     """
-    token = _scope.set([None, None])
+    token = _scope.set(_Scope())
     try:
         yield
     finally:
@@ -153,7 +274,7 @@ def bump_version(using: str | None = None) -> None:
     """
     connection = transaction.get_connection(using)
     if not connection.in_atomic_block:
-        version_store.bump(using)
+        _write_token(lambda: version_store.bump(using))
         _bump_local()
         return
     alias = connection.alias
@@ -163,7 +284,7 @@ def bump_version(using: str | None = None) -> None:
     # registers its own.)
     level = (alias, tuple(connection.savepoint_ids))
     if level not in _pending.bumped:
-        version_store.bump(using)
+        _write_token(lambda: version_store.bump(using))
         _pending.bumped.add(level)
         _pending.aliases.add(alias)
         transaction.on_commit(lambda: _transaction_ended(alias), using=alias)
@@ -179,7 +300,7 @@ def _transaction_ended(alias: str) -> None:
     _pending.aliases.discard(alias)
     _pending.bumped = {level for level in _pending.bumped if level[0] != alias}
     _bump_local()
-    version_store.bump_after_commit()
+    _write_token(version_store.bump_after_commit)
 
 
 def _settle_pending() -> None:
@@ -197,36 +318,82 @@ def writes_pending() -> bool:
     return bool(_pending.aliases)
 
 
-def memo_get(key: Any, version: str | None) -> Any:
-    """The memoised value for ``key`` if it carries ``version``, else :data:`MISS`."""
-    if version is None:
-        return MISS
-    entry = _memo.get(key)
-    if entry is None or entry[0] != version:
-        return MISS
-    return entry[1]
+class Miss(enum.Enum):
+    """The type of :data:`MISS`: what :meth:`Memo.get` returns when it holds no current entry."""
+
+    MISS = "MISS"
 
 
-def memo_set(key: Any, version: str | None, value: Any) -> None:
-    """Memoise ``value`` for ``key`` under ``version``.
+#: Returned by :meth:`Memo.get` when there is no current entry (test with ``is``).
+MISS: Final = Miss.MISS
 
-    Nothing is memoised when ``version`` is None, or while this thread's
-    transaction holds uncommitted plugin writes.
+
+class Memo(Generic[K, V]):
+    """One namespace of the in-process memo: values by key, each under the version it was read.
+
+    Each namespace has its own bound (``max_size``, or ``MEMO_SIZE`` when it is
+    ``None``) and evicts its own least recently used entry when full, so one
+    busy namespace never empties the others. Safe to share between threads.
     """
-    if version is None or writes_pending():
-        return
-    with _memo_lock:
-        if len(_memo) >= get_setting("MEMO_SIZE"):
-            _memo.clear()
-        _memo[key] = (version, value)
+
+    def __init__(self, name: str, max_size: int | None = None) -> None:
+        self.name = name
+        self.max_size = max_size
+        self._entries: OrderedDict[K, tuple[str, V]] = OrderedDict()
+        self._lock = threading.Lock()
+        _namespaces.append(self)
+
+    def __repr__(self) -> str:
+        return f"<Memo {self.name!r}: {len(self)} entries>"
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def bound(self) -> int:
+        """The most entries this namespace holds."""
+        size: int = self.max_size if self.max_size is not None else get_setting("MEMO_SIZE")
+        return max(1, size)
+
+    def get(self, key: K, version: str | None) -> V | Miss:
+        """The value memoised for ``key`` if it carries ``version``, else :data:`MISS`."""
+        if version is None:
+            return MISS
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version:
+                return MISS
+            self._entries.move_to_end(key)
+        return entry[1]
+
+    def set(self, key: K, version: str | None, value: V) -> None:
+        """Memoise ``value`` for ``key`` under ``version``.
+
+        Nothing is memoised when ``version`` is ``None``, or while this thread's
+        transaction holds uncommitted plugin writes. Past the bound, the least
+        recently used entries of this namespace go.
+        """
+        if version is None or writes_pending():
+            return
+        bound = self.bound()
+        with self._lock:
+            self._entries[key] = (version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > bound:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every entry of this namespace."""
+        with self._lock:
+            self._entries.clear()
 
 
 def clear() -> None:
     """Forget this process's memo and last token read (the shared token is left alone)."""
     global _ambient
-    with _memo_lock:
-        _memo.clear()
-        _ambient = None
+    for namespace in list(_namespaces):
+        namespace.clear()
+    _ambient = None
+    _health.failing = False  # the next failure is logged again
 
 
 def connect_signals() -> None:
@@ -237,7 +404,6 @@ def connect_signals() -> None:
     querysets' bulk writes (:data:`~wagtail_plugin_system.models.plugin_data_changed`).
     Called once, when the app is ready.
     """
-    from django.db.models.signals import post_delete, post_save
     from wagtail.models import Site
 
     from .models import (
@@ -257,10 +423,22 @@ def connect_signals() -> None:
         PluginSiteSettings,
         Site,
     ):
-        for signal in (post_save, post_delete):
-            signal.connect(_on_change, sender=model, dispatch_uid=f"wps-cache-{model.__name__}")
+        watch_model(model)
     plugin_data_changed.connect(_on_change, dispatch_uid="wps-cache-bulk")
 
 
-def _on_change(sender: Any, using: str | None = None, **kwargs: Any) -> None:
+def watch_model(model: type[Model]) -> None:
+    """Bump the version when a row of ``model`` is saved or deleted.
+
+    For a proxy of one of the plugin models: Django signals its writes with
+    the proxy as sender.
+    """
+    from django.db.models.signals import post_delete, post_save
+
+    label = f"{model._meta.app_label}.{model.__name__}"
+    for signal in (post_save, post_delete):
+        signal.connect(_on_change, sender=model, dispatch_uid=f"wps-cache-{label}")
+
+
+def _on_change(sender: object, using: str | None = None, **kwargs: object) -> None:
     bump_version(using)

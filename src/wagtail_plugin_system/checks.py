@@ -6,7 +6,12 @@
 * ``wagtail_plugin_system.W003``: ``WAGTAIL_PLUGIN_SYSTEM`` has an unknown key.
 * ``wagtail_plugin_system.E003``: ``wagtail.contrib.settings`` is not installed.
 * ``wagtail_plugin_system.E004``: ``VERSION_CHECK_INTERVAL`` is not a number of seconds.
+* ``wagtail_plugin_system.E006``: ``DRAFTS`` or ``APPROVAL`` is not what they take.
 * ``wagtail_plugin_system.E005``: ``VERSION_STORE`` is not ``auto``, ``cache`` or ``database``.
+* ``wagtail_plugin_system.E007``: ``django_plugin_system`` is listed before this app in
+  ``INSTALLED_APPS``, so ``manage.py pluginsync`` would run its command, which deletes the
+  rows ``pluginimport`` moves.
+* ``wagtail_plugin_system.E008``: a ``BREAKER_*`` setting is not a number, 0 or more.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
 * ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
@@ -26,8 +31,15 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
+from .breaker import site_limits
 from .core.registry import registry
-from .core.settings import SETTING_NAME, get_setting, unknown_settings, version_check_interval
+from .core.settings import (
+    SETTING_NAME,
+    check_change_settings,
+    get_setting,
+    unknown_settings,
+    version_check_interval,
+)
 from .fields import get_crypter
 from .models import PluginInstance, PluginItem, PluginType
 from .sync import sync_plugins
@@ -88,6 +100,35 @@ def check_installed_apps(
     ]
 
 
+#: django-plugin-system's app, which has a ``pluginsync`` command of its own.
+SEED_APP = "django_plugin_system"
+
+
+@checks.register()
+def check_app_order(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """django-plugin-system listed first would own ``manage.py pluginsync``, and prune."""
+    from django.apps import apps
+
+    names = [config.name for config in apps.get_app_configs()]
+    ours = __name__.rpartition(".")[0]
+    if SEED_APP not in names or ours not in names or names.index(SEED_APP) > names.index(ours):
+        return []
+    return [
+        checks.Error(
+            f"'{SEED_APP}' is listed before '{ours}' in INSTALLED_APPS, so 'manage.py "
+            f"pluginsync' runs django-plugin-system's command instead of this package's. Its "
+            f"sync deletes every plugin type, item and instance its own registry does not hold "
+            f"(after the switch: all of them), which are the rows 'manage.py pluginimport' "
+            f"moves into this package.",
+            hint=f"List '{ours}' before '{SEED_APP}' in INSTALLED_APPS; keep '{SEED_APP}' "
+            f"last until the import is done and you remove it.",
+            id=f"{ID}.E007",
+        )
+    ]
+
+
 @checks.register()
 def check_settings(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
@@ -108,6 +149,29 @@ def check_settings(
                 str(exc),
                 hint="Set it to 0 (the default) or to a few seconds, e.g. 1.",
                 id=f"{ID}.E004",
+            )
+        )
+    try:
+        check_change_settings()
+    except ImproperlyConfigured as exc:
+        messages.append(
+            checks.Error(
+                str(exc),
+                hint=(
+                    "DRAFTS takes True, False or a list of plugin type names, such as "
+                    '["payment_gateway"]; APPROVAL a list of plugin type names.'
+                ),
+                id=f"{ID}.E006",
+            )
+        )
+    try:
+        site_limits()
+    except ImproperlyConfigured as exc:
+        messages.append(
+            checks.Error(
+                str(exc),
+                hint="The defaults are 5 failures within 60 seconds and a 30-second cooldown.",
+                id=f"{ID}.E008",
             )
         )
     return messages

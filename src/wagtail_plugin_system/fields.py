@@ -23,6 +23,15 @@ Rules:
 * A value that decrypts but is not JSON text raises
   :class:`~wagtail_plugin_system.core.exceptions.ConfigFormatError` on access,
   and is kept the same way.
+* Limits: a configuration is at most :data:`MAX_CONFIG_BYTES` of JSON text
+  (1 MiB, UTF-8) with containers nested at most :data:`MAX_CONFIG_DEPTH` (32)
+  deep. A stored value beyond them (written by another program) raises
+  :class:`~wagtail_plugin_system.core.exceptions.ConfigFormatError` on access,
+  and is kept, like any unreadable value; a token too long to hold such a value
+  is refused before it is decrypted, and text nested too deep for the parser
+  never reaches the rest of the code. Saving a value beyond them raises
+  :class:`~wagtail_plugin_system.core.exceptions.ConfigEncodingError` naming
+  the limit.
 * A missing or malformed ``FIELD_ENCRYPTION_KEY`` makes reading raise
   :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError` (saying
   what is wrong with the setting), as a key that does not fit does: pages and
@@ -59,6 +68,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KEY_SETTING",
+    "MAX_CONFIG_BYTES",
+    "MAX_CONFIG_DEPTH",
     "Ciphertext",
     "EncryptedJSONField",
     "StoredJSON",
@@ -71,6 +82,16 @@ __all__ = [
 ]
 
 KEY_SETTING = "FIELD_ENCRYPTION_KEY"
+
+#: The largest configuration stored or read: its JSON text, in bytes of UTF-8.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+#: How deep lists and objects may be nested in a configuration (the top object is 1).
+MAX_CONFIG_DEPTH = 32
+
+# The longest Fernet token of MAX_CONFIG_BYTES of plaintext: version, time, IV and HMAC
+# (57 bytes), the padded ciphertext, in base64 (4 characters per 3 bytes).
+_MAX_TOKEN_LENGTH = 4 * ((57 + MAX_CONFIG_BYTES + 16 + 2) // 3)
 
 GENERATE_HINT = (
     'Generate a key with: python -c "from cryptography.fernet import Fernet; '
@@ -324,6 +345,8 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
         instance_id = instance.pk if instance is not None else None
         if instance is not None:
             where = f" of {instance._meta.verbose_name} {instance.pk}"
+        if len(value.token) > _MAX_TOKEN_LENGTH:
+            raise self._beyond_limits(where, "is larger than")
         crypter, key_problem = _reading_crypter()
         data: bytes | None = None
         if crypter is not None:
@@ -347,8 +370,12 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
                 f"unchanged.{hint}",
                 instance_id=instance_id,
             )
+        if len(data) > MAX_CONFIG_BYTES:
+            raise self._beyond_limits(where, "is larger than")
         try:
-            return json.loads(data.decode("utf-8"))
+            parsed = json.loads(data.decode("utf-8"))
+        except RecursionError:
+            raise self._beyond_limits(where, "is nested deeper than") from None
         except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are ValueErrors
             raise ConfigFormatError(
                 f"The stored {self.verbose_name}{where} decrypts, but is not JSON text (it may "
@@ -357,6 +384,17 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
                 f"used. The stored value is kept unchanged.",
                 instance_id=instance_id,
             ) from None
+        if _deeper_than(parsed, MAX_CONFIG_DEPTH):
+            raise self._beyond_limits(where, "is nested deeper than")
+        return parsed
+
+    def _beyond_limits(self, where: str, how: str) -> ConfigFormatError:
+        return ConfigFormatError(
+            f"The stored {self.verbose_name}{where} {how} a configuration may be "
+            f"({_LIMITS}; it may have been written by another program). Save the "
+            f"configuration again (in the admin, its edit form offers the fields empty); until "
+            f"then it is not used. The stored value is kept unchanged."
+        )
 
     # -- writing ------------------------------------------------------------------
 
@@ -372,17 +410,42 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
         return encrypt_text(self.encode(value))
 
     def encode(self, value: Any) -> str:
-        """The JSON text of ``value``; raises when JSON cannot hold it exactly."""
-        problem = _find_non_json(value, "")
+        """The JSON text of ``value``; raises when JSON cannot hold it exactly.
+
+        Also raises :class:`ConfigEncodingError` beyond the limits: nested more
+        than :data:`MAX_CONFIG_DEPTH` deep, or more than :data:`MAX_CONFIG_BYTES`
+        of JSON text.
+        """
+        name = self.verbose_name.capitalize()
+        problem = _find_non_json(value)
         if problem is not None:
             path, kind = problem
+            if kind == _TOO_DEEP:
+                raise ConfigEncodingError(
+                    f"{name} value is nested deeper than the limit at {path} ({_LIMITS}). "
+                    f"Store less deeply nested data."
+                )
             raise ConfigEncodingError(
-                f"{self.verbose_name.capitalize()} value at {path or 'the top level'} is a "
+                f"{name} value at {path or 'the top level'} is a "
                 f"{kind}, which JSON cannot store exactly. Convert it to a string, number, "
                 f"boolean, list or dict first (PluginConfiguration.clean_config() does this for "
                 f"form data)."
             )
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise ConfigEncodingError(
+                f"{name} value holds a string with a lone surrogate, which UTF-8 cannot store. "
+                f"Remove it, or decode the text it came from correctly."
+            ) from None
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigEncodingError(
+                f"{name} value is {size} bytes of JSON, larger than the limit ({_LIMITS}). "
+                f"Store large data elsewhere (a file, a model of its own) and keep a reference "
+                f"to it in the configuration."
+            )
+        return text
 
     def value_from_object(self, obj: models.Model) -> Any:
         """Generic introspection (serializers, form helpers) gets the stored form, not data."""
@@ -400,21 +463,55 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
         return value.token if isinstance(value, Ciphertext) else ""
 
 
-def _find_non_json(value: Any, path: str) -> tuple[str, str] | None:
-    if value is None or isinstance(value, str | bool | int | float):
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"{path}[{key!r}]", f"key of type {type(key).__name__}"
-            found = _find_non_json(item, f"{path}[{key!r}]")
-            if found is not None:
-                return found
-        return None
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _find_non_json(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-        return None
-    return path, type(value).__name__
+_LIMITS = (
+    f"at most {MAX_CONFIG_BYTES} bytes of JSON text, lists and objects nested at most "
+    f"{MAX_CONFIG_DEPTH} levels deep"
+)
+
+_TOO_DEEP = "too deep"
+
+
+def _find_non_json(value: Any) -> tuple[str, str] | None:
+    """The path and kind of the first value JSON cannot hold, or that is nested too deep.
+
+    Iterative, so a value nested any depth (even one that contains itself) gives an
+    answer, never a ``RecursionError``.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        current, path, depth = stack.pop()
+        if current is None or isinstance(current, str | bool | int | float):
+            continue
+        if not isinstance(current, dict | list):
+            return path, type(current).__name__
+        if depth >= MAX_CONFIG_DEPTH:
+            return path or "the top level", _TOO_DEEP
+        children: list[tuple[Any, str, int]] = []
+        if isinstance(current, dict):
+            for key, item in current.items():
+                if not isinstance(key, str):
+                    return f"{path}[{key!r}]", f"key of type {type(key).__name__}"
+                children.append((item, f"{path}[{key!r}]", depth + 1))
+        else:
+            children.extend(
+                (item, f"{path}[{index}]", depth + 1) for index, item in enumerate(current)
+            )
+        stack.extend(reversed(children))  # first child first, as the order of the value
+    return None
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects in ``value`` (parsed JSON) nest more than ``limit`` deep."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, list):
+            children = current
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

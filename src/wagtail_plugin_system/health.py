@@ -4,12 +4,15 @@ The result (passed or failed, a message, the time) is stored on the instance
 and written to its history. The message is stored in English and shown in the
 editor's language through :func:`check_message_display`. Messages never contain
 configuration values: anything the provider's error repeats from the
-configuration is blanked out.
+configuration is blanked out. Nor do they contain what a database cannot store
+or a page cannot encode: a NUL character (PostgreSQL refuses it in text) and a
+lone surrogate (not UTF-8) each become U+FFFD.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,14 +32,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HealthResult",
+    "check_message_detail",
     "check_message_display",
     "run_health_check",
+    "storable_message",
     "unavailable_message",
 ]
 
 logger = logging.getLogger(__name__)
 
 _MAX_MESSAGE = 500
+
+#: What no text column or UTF-8 page can hold: NUL and unpaired surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_message(text: str) -> str:
+    """``text`` with each NUL and lone surrogate replaced by U+FFFD, cut to 500 characters."""
+    return _UNSTORABLE.sub("\ufffd", text)[:_MAX_MESSAGE]
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,7 @@ def run_health_check(instance: PluginInstance, *, user: Any = None) -> HealthRes
     from wagtail.log_actions import log
 
     ok, message = _outcome(instance)
-    message = message[:_MAX_MESSAGE]
+    message = storable_message(message)
     result = HealthResult(ok=ok, message=message, checked_at=timezone.now())
     # update(), not save(): a check is not an edit, so updated_at stays as it is.
     type(instance).objects.filter(pk=instance.pk).update(
@@ -74,12 +87,39 @@ def run_health_check(instance: PluginInstance, *, user: Any = None) -> HealthRes
 
 
 def check_message_display(message: str) -> str:
-    """A stored check message in the active language.
+    """What editors read for a stored check message, in the active language.
 
-    Messages are stored in English, as written by this module (our own sentences are
-    msgids, so they translate when shown); a provider's error text stays as it came.
+    Every place that shows a check result (listing, panel, inspect view, flash
+    message, Test page) goes through here. Our own sentences are stored in
+    English as msgids, so they translate when shown. A provider's error is
+    stored as ``"ClassName: message"`` (see
+    :func:`~wagtail_plugin_system.core.redact.describe_exception`); editors get
+    the message alone, and the class stays in the log and in
+    :func:`check_message_detail`.
     """
-    return _(message) if message else message
+    if not message:
+        return message
+    error = _error_parts(message)
+    if error is None:
+        return _(message)
+    return error[1] or _("The check raised an error without a message.")
+
+
+def check_message_detail(message: str) -> str:
+    """The stored message with its exception class, for technical readers; else ``""``."""
+    return message if _error_parts(message) is not None else ""
+
+
+# "ClassName: message" or "ClassName" alone, as describe_exception() writes them; none of
+# our own sentences starts with a bare identifier followed by a colon or stands alone.
+_ERROR = re.compile(r"([A-Za-z_][\w.]*)(?:: (.*))?", re.DOTALL)
+
+
+def _error_parts(message: str) -> tuple[str, str] | None:
+    match = _ERROR.fullmatch(message)
+    if match is None:
+        return None
+    return match.group(1), (match.group(2) or "").strip()
 
 
 def unavailable_message(instance: PluginInstance, exc: PluginUnavailableError) -> str:

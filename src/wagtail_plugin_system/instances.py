@@ -13,7 +13,8 @@ Rules:
   the same version (no copy per block): treat it as read-only, and
   ``copy.copy()`` it before changing it.
 * An id with no row is remembered as missing until the next change, like a row.
-* The memo holds at most ``MEMO_SIZE`` rows; past that it starts over.
+* Each memo (rows, loaded items) holds at most ``MEMO_SIZE`` entries; past that
+  the least recently used go.
 * Nothing is memoised while the memo is off (see :func:`.cache.current_version`)
   or while this thread's transaction has written plugin data: then every call
   reads what it needs.
@@ -25,15 +26,14 @@ from collections.abc import Iterable
 
 from . import cache
 from .core.contracts import BasePluginItem
-from .core.settings import get_setting
 from .models import PluginInstance
 
 __all__ = ["get_instances", "load"]
 
-_ROWS_KEY = ("instance_rows",)
-
-#: The memoised rows: id -> row, or ``None`` for an id with no row.
-Rows = dict[int, PluginInstance | None]
+#: Rows by id, or ``None`` for an id with no row.
+_rows: cache.Memo[int, PluginInstance | None] = cache.Memo("instance_rows")
+#: Loaded items by instance id.
+_loaded: cache.Memo[int, BasePluginItem] = cache.Memo("loaded_items")
 
 
 def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
@@ -45,17 +45,21 @@ def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
     if not wanted:
         return {}
     version = cache.current_version()
-    memoised = cache.memo_get(_ROWS_KEY, version)
-    rows: Rows = {} if memoised is cache.MISS else memoised
-    missing = wanted.difference(rows)
+    rows: dict[int, PluginInstance | None] = {}
+    missing: set[int] = set()
+    for pk in wanted:
+        memoised = _rows.get(pk, version)
+        if memoised is cache.MISS:
+            missing.add(pk)
+        else:
+            rows[pk] = memoised
     if missing:
         found = PluginInstance.objects.select_related("item__plugin_type").in_bulk(missing)
-        if len(rows) + len(missing) > get_setting("MEMO_SIZE"):
-            rows = {pk: rows[pk] for pk in wanted if pk in rows}  # start over
-        # Copy on write: other threads may be reading the memoised dict.
-        rows = {**rows, **{pk: found.get(pk) for pk in missing}}
-        cache.memo_set(_ROWS_KEY, version, rows)
-    return {pk: row for pk in wanted if (row := rows.get(pk)) is not None}
+        for pk in missing:
+            rows[pk] = found.get(pk)
+            _rows.set(pk, version, rows[pk])
+    # Shared read-only with the memo and other callers: no copy per block.
+    return {pk: row for pk, row in rows.items() if row is not None}
 
 
 def load(instance: PluginInstance) -> BasePluginItem:
@@ -67,11 +71,9 @@ def load(instance: PluginInstance) -> BasePluginItem:
     as ``load_instance()`` does; failures are not memoised.
     """
     version = cache.current_version()
-    key = ("loaded", instance.pk)
-    memoised = cache.memo_get(key, version)
+    memoised = _loaded.get(instance.pk, version)
     if memoised is not cache.MISS:
-        item: BasePluginItem = memoised
-        return item
+        return memoised
     item = instance.load_instance()
-    cache.memo_set(key, version, item)
+    _loaded.set(instance.pk, version, item)
     return item

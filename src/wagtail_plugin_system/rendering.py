@@ -5,8 +5,10 @@ through this module. An item defines *how* it renders
 (:meth:`~wagtail_plugin_system.BasePluginItem.render` and
 :meth:`~wagtail_plugin_system.BasePluginItem.get_context`); this module
 decides *what* is rendered and makes it fail closed: an unknown type, a type
-with no usable instance, or an item whose rendering fails gives ``""`` (see
-:func:`render_item`), never an error.
+with no usable instance, a custom selection (a type's ``get_plugin``) that
+raises, or an item whose rendering fails gives ``""`` (see
+:func:`render_item`), never an error. :func:`select_for_page` is the selection
+the tags, the functions and the chooser block's fallback share.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from .core.exceptions import UnknownPluginError
 from .core.redact import describe_exception, format_exception
 from .selection import get_plugin_instance
 
-__all__ = ["flat_context", "render_item", "render_loaded_item", "render_selected_item"]
+__all__ = [
+    "flat_context",
+    "render_item",
+    "render_loaded_item",
+    "render_selected_item",
+    "select_for_page",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +95,7 @@ def render_selected_item(
     unknown type.
     """
     try:
-        item = get_plugin_instance(plugin_type, request=context.get("request"))
+        item = select_for_page(plugin_type, context.get("request"), spelling)
     except UnknownPluginError:
         logger.warning(
             "%s got %r, which is not a registered plugin type. Use the name of a registered "
@@ -97,6 +105,29 @@ def render_selected_item(
         )
         return mark_safe("")
     return render_loaded_item(item, context, **kwargs)
+
+
+def select_for_page(plugin_type: str, request: Any, spelling: str) -> BasePluginItem | None:
+    """The item ``plugin_type`` selects for ``request``, or ``None`` when selection fails.
+
+    A type's own ``get_plugin`` runs the project's code, and whatever it raises
+    (or an unusable value it returns) must not take a page down: it is logged,
+    with its traceback, and the page gets no instance. An unregistered type
+    still raises :class:`~wagtail_plugin_system.core.exceptions.UnknownPluginError`,
+    which each caller reports in its own words.
+    """
+    try:
+        return get_plugin_instance(plugin_type, request=request)
+    except UnknownPluginError:
+        raise
+    except Exception:
+        logger.exception(
+            "%s could not select an instance of plugin type %r, so it renders none. Fix the "
+            "type's get_plugin, or the data it reads.",
+            spelling,
+            plugin_type,
+        )
+        return None
 
 
 def render_loaded_item(item: Any, context: Any, **kwargs: Any) -> SafeString:

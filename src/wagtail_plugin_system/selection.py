@@ -2,7 +2,8 @@
 
 The default order, for a type:
 
-1. never a ``DISABLED`` instance;
+1. never a ``DISABLED`` instance, nor one that is not live (created as a draft and
+   never published, or expired: see drafts in the admin);
 2. ``ACTIVE`` before ``RESERVED``, whatever the priority;
 3. lower ``priority`` first;
 4. ties broken by creation order.
@@ -27,16 +28,22 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
 
-from . import cache
+from . import breaker, cache, traffic
 from .core.contracts import BasePluginItem
-from .core.exceptions import PluginFailoverError, PluginSelectionError, PluginUnavailableError
+from .core.exceptions import (
+    CircuitOpenError,
+    PluginFailoverError,
+    PluginSelectionError,
+    PluginUnavailableError,
+)
 from .core.ids import parse_id
-from .core.redact import LazyDescription, safe_exception
+from .core.redact import describe_exception, safe_exception
 from .core.registry import RegisteredType, TypeRef, registry
 from .models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
 from .sites import site_choices
@@ -55,6 +62,13 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Selected items by (type name, site pk or ``None``).
+_resolved: cache.Memo[tuple[str, int | None], BasePluginItem | None] = cache.Memo("resolved")
+#: The site pk (or ``None``) of a request's (host, port).
+_sites_by_host: cache.Memo[tuple[str, str], int | None] = cache.Memo("sites_by_host")
+#: (status, loaded item or ``None``) by (type name, instance pk).
+_by_id: cache.Memo[tuple[str, int], tuple[str, BasePluginItem | None]] = cache.Memo("by_id")
 
 
 def _instances(entry: RegisteredType) -> Any:
@@ -144,19 +158,21 @@ def get_plugin_instance(
         return _custom_selection(entry)
     version = cache.current_version()
     site_key = None if site is None and request is None else _site_key(site, request, version)
-    key = ("instance", entry.name, site_key)
-    memoised = cache.memo_get(key, version)
+    key = (entry.name, site_key)
+    memoised = _resolved.get(key, version)
     if memoised is not cache.MISS:
-        return memoised  # type: ignore[no-any-return]
+        return memoised
     found: BasePluginItem | None = None
     if site_key is not None:
         found = _site_choice(entry, site=site, request=request)
     if found is None:
         for instance in _iter_selectable(entry, SELECTABLE_STATUSES):
+            if breaker.is_open(instance, version):  # unusable until its circuit closes
+                continue
             found = _load(instance)
             if found is not None:
                 break
-    cache.memo_set(key, version, found)
+    _resolved.set(key, version, found)
     return found
 
 
@@ -166,19 +182,19 @@ def _site_key(site: Site | None, request: HttpRequest | None, version: str | Non
         return int(site.pk)
     assert request is not None
     try:
-        host_key = ("site", request.get_host(), request.get_port())
+        host_key: tuple[str, str] | None = (request.get_host(), str(request.get_port()))
     except Exception:  # a disallowed host: Wagtail's own lookup decides
         host_key = None
     if host_key is not None:
-        found = cache.memo_get(host_key, version)
+        found = _sites_by_host.get(host_key, version)
         if found is not cache.MISS:
-            return found  # type: ignore[no-any-return]
+            return found
     from wagtail.models import Site as SiteModel
 
     matched = SiteModel.find_for_request(request)
     site_pk = int(matched.pk) if matched is not None else None
     if host_key is not None:
-        cache.memo_set(host_key, version, site_pk)
+        _sites_by_host.set(host_key, version, site_pk)
     return site_pk
 
 
@@ -192,7 +208,13 @@ def _site_choice(
         instance = choices.get(name)
         if instance is None:
             continue
-        if instance.status == PluginStatus.DISABLED or not _code_present(entry, instance):
+        if (
+            instance.status == PluginStatus.DISABLED
+            or not instance.live
+            or not _code_present(entry, instance)
+        ):
+            return None
+        if breaker.is_open(instance):
             return None
         return _load(instance)
     return None
@@ -233,7 +255,8 @@ def get_plugin_instance_by_id(
     """Load one instance by its id, or return ``None``.
 
     ``None`` comes back for a malformed or unknown id, an instance of another
-    type, an instance whose code is missing or whose configuration cannot be
+    type, an instance that is not live (a draft never published, or expired),
+    an instance whose code is missing or whose configuration cannot be
     decrypted, and (when ``prevent_disabled`` is true) a disabled instance.
     ``plugin_id=`` is accepted as another spelling of ``instance_id``.
     """
@@ -246,18 +269,19 @@ def get_plugin_instance_by_id(
     if pk is None:
         return None
     version = cache.current_version()
-    key = ("by_id", entry.name, pk)
-    found = cache.memo_get(key, version)
+    key = (entry.name, pk)
+    found = _by_id.get(key, version)
     if found is cache.MISS:
         instance = _instances(entry).by_outside_id(pk)
         if instance is None:
-            return None  # unknown ids are not memoised: they could fill the memory
-        found = (instance.status, _load(instance))
-        cache.memo_set(key, version, found)
+            return None  # unknown ids are not memoised: each could take an entry
+        # Not live (a draft never published, or expired): as if it did not exist.
+        found = (instance.status, _load(instance) if instance.live else None)
+        _by_id.set(key, version, found)
     status, item = found
     if prevent_disabled and status == PluginStatus.DISABLED:
         return None
-    return item  # type: ignore[no-any-return]
+    return item
 
 
 Candidate = tuple[PluginInstance, BasePluginItem | None, PluginUnavailableError | None]
@@ -301,15 +325,17 @@ class _Candidates:
         return self._get(0) is not None
 
 
-def _failover_candidates(entry: RegisteredType) -> _Candidates:
+#: Failover candidates by type name.
+_candidates: cache.Memo[str, _Candidates] = cache.Memo("candidates")
+
+
+def _failover_candidates(entry: RegisteredType, version: str | None) -> _Candidates:
     """Active then reserved instances, each loaded when reached (or with its load error)."""
-    version = cache.current_version()
-    key = ("candidates", entry.name)
-    found = cache.memo_get(key, version)
+    found = _candidates.get(entry.name, version)
     if found is not cache.MISS:
-        return found  # type: ignore[no-any-return]
+        return found
     candidates = _Candidates(entry)
-    cache.memo_set(key, version, candidates)
+    _candidates.set(entry.name, version, candidates)
     return candidates
 
 
@@ -332,6 +358,13 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
     out); when there is no candidate at
     all, :class:`~wagtail_plugin_system.core.exceptions.PluginUnavailableError` is
     raised.
+
+    Each instance has a circuit breaker (:mod:`.breaker`): an instance whose
+    circuit is open is skipped without a call, and when every candidate that
+    could serve is open,
+    :class:`~wagtail_plugin_system.core.exceptions.CircuitOpenError` (a
+    ``PluginUnavailableError``) says so at once. Each call is observed
+    (:mod:`.traffic`): statistics, failover events, the ``failed_over`` signal.
     """
     entry = registry.get_type_entry(plugin_type)
     type_class = entry.type_class
@@ -340,7 +373,8 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             f"Plugin type {entry.name!r} ({type_class.__qualname__}) has no public method "
             f"{method!r}; call_with_failover() can only call the type's methods."
         )
-    candidates = _failover_candidates(entry)
+    version = cache.current_version()  # read once: the breaker's state is kept under it too
+    candidates = _failover_candidates(entry, version)
     if not candidates:
         raise PluginUnavailableError(
             f"No active or reserved instance of plugin type {entry.name!r} is available. "
@@ -348,6 +382,8 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
         )
     # Failed calls' errors with their configuration; made safe to carry only when raised.
     errors: list[tuple[Exception, Mapping[str, Any] | None]] = []
+    failed: list[tuple[PluginInstance, str]] = []
+    open_until: dict[int, float] = {}
     for instance, item, load_error in candidates:
         if item is None:
             # Unloadable (code missing, config undecryptable): always try the next one.
@@ -357,21 +393,32 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                 "Skipping plugin instance %s (%r): %s", instance.pk, instance.name, load_error
             )
             continue
-        try:
-            result = getattr(item, method)(*args, **kwargs)
-        except type_class.failover_exceptions as exc:
-            if not isinstance(exc, Exception):
-                raise
-            errors.append((exc, item.config))
-            logger.warning(
-                "Plugin instance %s (%r) of type %r failed in %s(): %s",
-                instance.pk,
-                instance.name,
-                entry.name,
-                method,
-                LazyDescription(exc, item.config),  # worked out only if emitted
-            )
+        admission = breaker.admit(instance, version)
+        if admission is None:  # its circuit is open: skipped without a call
+            open_until[instance.pk] = breaker.circuit_of(instance, version).probe_at or 0.0
             continue
+        with traffic.observed(entry, instance, method, admission) as call:
+            try:
+                result = getattr(item, method)(*args, **kwargs)
+            except type_class.failover_exceptions as exc:
+                if not isinstance(exc, Exception):
+                    raise
+                # The safe copy the group carries is made only if it is raised.
+                errors.append((exc, item.config))
+                reason = describe_exception(exc, item.config)  # values blanked out
+                call.failed(reason)
+                failed.append((instance, reason))
+                logger.warning(
+                    "Plugin instance %s (%r) of type %r failed in %s(): %s",
+                    instance.pk,
+                    instance.name,
+                    entry.name,
+                    method,
+                    reason,
+                )
+                continue
+        if failed:
+            traffic.failed_over_event(entry, method, failed, instance)
         if errors:
             logger.info(
                 "Plugin instance %s (%r) of type %r served %s() after %d other candidate(s) "
@@ -383,8 +430,33 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                 len(errors),
             )
         return result
-    # What the group carries is safe to log: copies without configuration values.
+    safe_errors = [
+        error if config is None else safe_exception(error, config) for error, config in errors
+    ]
+    if failed:
+        traffic.failed_over_event(entry, method, failed, None)
+    if open_until and not failed:
+        raise _all_open(entry, open_until, safe_errors)
     raise PluginFailoverError(
         f"All {len(errors)} instances of plugin type {entry.name!r} failed in {method}()",
-        [error if config is None else safe_exception(error, config) for error, config in errors],
+        safe_errors,
     )
+
+
+def _all_open(
+    entry: RegisteredType, open_until: dict[int, float], errors: list[Exception]
+) -> CircuitOpenError:
+    """The error when no candidate was called: their circuits are open (or they cannot load)."""
+    probes = ", ".join(
+        f"{pk} (probed after {time.strftime('%H:%M:%S', time.gmtime(until))} UTC)"
+        for pk, until in open_until.items()
+    )
+    error = CircuitOpenError(
+        f"Every instance of plugin type {entry.name!r} that could serve has an open circuit: "
+        f"instance(s) {probes}. They were not called; see Plugins > Instances, where a circuit "
+        f"can be reset.",
+        open_until,
+    )
+    for unloadable in errors:
+        error.add_note(f"Also skipped: {unloadable}")
+    return error

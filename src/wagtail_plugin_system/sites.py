@@ -25,8 +25,8 @@ _REQUEST_CACHE = "_wagtail_plugin_system_site_choices"
 def site_choices(*, site: Site | None = None, request: HttpRequest | None = None) -> dict[str, Any]:
     """The site's chosen instances by type name; one query, cached on the request per site.
 
-    Returns ``{type name: PluginInstance}`` with each instance's item and type
-    loaded.
+    Returns ``{type name: PluginInstance}`` with each instance's item, type and
+    circuit loaded.
     """
     if site is None and request is not None:
         from wagtail.models import Site as SiteModel
@@ -44,7 +44,7 @@ def site_choices(*, site: Site | None = None, request: HttpRequest | None = None
     choices: dict[str, Any] = {}
     if site is not None:
         rows = PluginSiteChoice.objects.filter(setting__site=site).select_related(
-            "plugin_type", "instance__item__plugin_type"
+            "plugin_type", "instance__item__plugin_type", "instance__circuit"
         )
         choices = {row.plugin_type.name: row.instance for row in rows}
     if per_site is not None:

@@ -28,6 +28,7 @@ Redis reads the token from Redis, with no query.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any, Literal
 
@@ -149,10 +150,14 @@ setting_changed.connect(_forget_choice, dispatch_uid="wagtail_plugin_system.vers
 
 
 def read() -> str | None:
-    """The current token, or ``None`` when there is none to be had (nothing is memoised)."""
+    """The current token, or ``None`` when there is none to be had (nothing is memoised).
+
+    Raises what the store raises when it cannot be reached.
+    """
     if store() == "database":
-        # No row yet (a new database, or one emptied by flush): the first write makes it.
-        return _read_row(router.db_for_read(PluginDataVersion)) or ""
+        # No row: a new database, or one emptied by flush, truncate or a restore. That is not
+        # "never changed": nothing is memoised until the next write makes the row.
+        return _read_row(router.db_for_read(PluginDataVersion))
     cache = cache_backend()
     token = cache.get(VERSION_KEY)
     if token is None:
@@ -185,11 +190,31 @@ def _read_row(alias: str) -> str | None:
     return None if row is None else row[0]
 
 
+def _replace_cached_token() -> None:
+    """Put a new token in the cache; when the cache refuses, delete the old one, then raise.
+
+    Without its token no process uses its memo (the read finds none and cannot add one
+    while the cache refuses writes); a cache that refuses ``set`` (Redis out of memory
+    with ``noeviction``) still accepts ``delete``.
+    """
+    cache = cache_backend()
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        with contextlib.suppress(Exception):  # unreachable: the original error says more
+            cache.delete(VERSION_KEY)
+        raise
+
+
 def bump(using: str | None) -> None:
-    """Replace the token; in the database store, within the caller's transaction."""
+    """Replace the token; in the database store, within the caller's transaction.
+
+    With the cache store, raises what the cache raises when it refuses the write
+    (its old token deleted where it can be).
+    """
     token = uuid.uuid4().hex
     if store() == "cache":
-        cache_backend().set(VERSION_KEY, token, timeout=None)
+        _replace_cached_token()
         return
     alias = using or router.db_for_write(PluginDataVersion)
     # One statement, whether or not the row exists yet (an empty or flushed database).
@@ -209,4 +234,4 @@ def bump_after_commit() -> None:
     data (or rolled back with it), so there is nothing to do.
     """
     if store() == "cache":
-        cache_backend().set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        _replace_cached_token()

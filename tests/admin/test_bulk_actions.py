@@ -273,6 +273,103 @@ def test_delete_logs_one_entry_per_instance(
     assert selected_pk() is None  # the bank default is disabled, nothing else is left
 
 
+@pytest.mark.parametrize("gone", [["first"], ["first", "spare"], ["first", "second", "spare"]])
+def test_delete_logs_nothing_for_instances_deleted_meanwhile(
+    admin_client: Client, gateways: tuple[PluginInstance, ...], gone: list[str]
+) -> None:
+    """Instances someone else deleted after the bulk delete read its selection."""
+    from wagtail import hooks
+
+    by_name = dict(zip(["first", "second", "spare"], gateways, strict=True))
+    pks = {name: instance.pk for name, instance in by_name.items()}
+
+    def delete_meanwhile(request: Any, instances: Any) -> None:
+        PluginInstance.objects.filter(pk__in=[pks[name] for name in gone]).delete()
+
+    with hooks.register_temporarily("before_delete_snippet", delete_meanwhile):
+        response = admin_client.post(bulk_url("delete", *gateways), {})
+    assert response.status_code == 302
+    assert not PluginInstance.objects.filter(pk__in=pks.values()).exists()
+    content_type = ContentType.objects.get_for_model(PluginInstance)
+    logged = ModelLogEntry.objects.filter(
+        action="wagtail.delete", content_type=content_type, object_id__in=map(str, pks.values())
+    )
+    assert sorted(entry.object_id for entry in logged) == sorted(
+        str(pk) for name, pk in pks.items() if name not in gone
+    )
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_bulk_deletes_at_once_log_one_entry_per_instance(admin_user: Any) -> None:
+    """The second delete reads the same rows, then waits on the first's transaction."""
+    import threading
+
+    from django.db import connection, connections
+    from django.db.models.signals import post_delete
+
+    from tests.testapp.plugins import BankTransferGateway
+    from wagtail_plugin_system.sync import sync_plugins
+
+    sync_plugins()
+    chosen = [
+        PluginInstance.objects.create_instance(BankTransferGateway, name=f"Bank {n}")
+        for n in range(3)
+    ]
+    first_deleted = threading.Event()
+    release_first = threading.Event()
+    statuses: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def hold_the_first(sender: Any, **kwargs: Any) -> None:
+        if threading.current_thread().name == "first":
+            first_deleted.set()
+            release_first.wait(timeout=30)
+
+    def delete(name: str) -> None:
+        try:
+            client = Client(raise_request_exception=True)
+            client.force_login(admin_user)
+            statuses[name] = client.post(bulk_url("delete", *chosen), {}).status_code
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def waiting_on_a_lock() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    post_delete.connect(hold_the_first, sender=PluginInstance)
+    try:
+        first = threading.Thread(target=delete, args=("first",), name="first")
+        second = threading.Thread(target=delete, args=("second",), name="second")
+        first.start()
+        assert first_deleted.wait(timeout=30)  # deleted and logged, not committed
+        second.start()
+        for _ in range(600):  # until the second transaction waits for the first's rows
+            if waiting_on_a_lock() or not second.is_alive():
+                break
+            threading.Event().wait(0.05)
+        assert waiting_on_a_lock() == 1
+        release_first.set()
+        first.join(timeout=60)
+        second.join(timeout=60)
+    finally:
+        release_first.set()
+        post_delete.disconnect(hold_the_first, sender=PluginInstance)
+    assert not errors, errors
+    assert statuses == {"first": 302, "second": 302}
+    assert not PluginInstance.objects.filter(pk__in=[row.pk for row in chosen]).exists()
+    logged = entries("wagtail.delete", *chosen)
+    assert sorted(entry.object_id for entry in logged) == sorted(str(row.pk) for row in chosen)
+
+
 # -- hostile ids (issue 12) -----------------------------------------------------------------
 
 

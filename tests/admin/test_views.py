@@ -307,6 +307,37 @@ def test_health_check_of_unloadable_instance(
     assert "not registered" in instance.last_check_message
 
 
+@pytest.mark.parametrize(
+    "said", ["nul \x00 byte", "lone \ud800 surrogate", "\udfff\x00", "pair \ud83d\ude00"]
+)
+def test_health_check_whose_message_no_database_stores_is_no_server_error(
+    editor: Client,
+    plugin_registry: PluginRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    said: str,
+) -> None:
+    from tests.test_health import SayingGateway
+
+    plugin_registry.register_item(SayingGateway)
+    sync_plugins()
+    instance = PluginInstance.objects.get(item__name="saying")
+    monkeypatch.setattr(SayingGateway, "message", said)
+    editor.raise_request_exception = True
+    response = editor.post(url("check", instance.pk), follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "failed its check" in html
+    expected = said.replace("\x00", "\ufffd")
+    for surrogate in ("\ud800", "\udfff", "\ud83d", "\ude00"):
+        expected = expected.replace(surrogate, "\ufffd")
+    assert expected in html  # shown without the exception's type name
+    instance.refresh_from_db()
+    assert instance.last_check_message == f"ValueError: {expected}"
+    listing = editor.get(url("list"))
+    assert listing.status_code == 200
+    assert editor.get(url("inspect", instance.pk)).status_code == 200
+
+
 def test_health_check_of_unknown_instance_is_404(editor: Client) -> None:
     assert editor.get(url("check", 999999)).status_code == 404
     assert editor.post("/admin/plugins/instances/check/abc/").status_code == 404
@@ -405,6 +436,67 @@ def test_a_configuration_that_is_not_a_json_object_can_be_entered_again(
     assert stored.name == "Stripe again"
     assert stored.config == STRIPE_CONFIG
     assert stored.load_instance().create_payment(1) == "stripe:1:EUR"
+
+
+@pytest.mark.parametrize("case", ["lists 50,000 deep", "objects 50,000 deep", "3 MB"])
+def test_a_configuration_beyond_the_limits_is_no_server_error(
+    editor: Client, make_instance: Any, case: str
+) -> None:
+    from tests.test_fields_limits import BEYOND
+
+    instance = _stripe(make_instance)
+    token = encrypt_text(BEYOND[case])
+    PluginInstance.objects.filter(pk=instance.pk).update(config=Ciphertext(token))
+    editor.raise_request_exception = True
+
+    inspect = editor.get(url("inspect", instance.pk))
+    assert inspect.status_code == 200
+    assert "or is larger or nested deeper than a configuration may be" in (inspect.content.decode())
+    assert editor.get(url("list")).status_code == 200
+    check = editor.post(url("check", instance.pk), {}, follow=True)
+    assert check.status_code == 200
+    assert "Its stored configuration is damaged" in check.content.decode()
+    dashboard = editor.get(reverse("wagtailadmin_home"))
+    assert dashboard.status_code == 200
+    assert "Its stored configuration is damaged: it is skipped." in dashboard.content.decode()
+
+    response = editor.get(url("edit", instance.pk))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "or is larger or nested deeper than a configuration may be" in html
+    data = querydict_from_html(html, form_id="w-editor-form")
+    assert data["config-publishable_key"] == ""
+    assert _raw(instance.pk) == token
+    for key, value in STRIPE_CONFIG.items():
+        if value is not False:
+            data[config_field_name(key)] = str(value)
+    response = editor.post(url("edit", instance.pk), data)
+    assert response.status_code == 302
+    assert PluginInstance.objects.get(pk=instance.pk).config == STRIPE_CONFIG
+
+
+def test_a_configuration_too_large_to_store_is_a_form_error(
+    editor: Client, make_instance: Any
+) -> None:
+    from wagtail_plugin_system.fields import MAX_CONFIG_BYTES
+
+    instance = _stripe(make_instance)
+    token = _raw(instance.pk)
+    editor.raise_request_exception = True
+    html = editor.get(url("edit", instance.pk)).content.decode()
+    data = querydict_from_html(html, form_id="w-editor-form")
+    data[config_field_name("publishable_key")] = "p" * (MAX_CONFIG_BYTES + 1)
+    response = editor.post(url("edit", instance.pk), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The configuration cannot be stored: it must be at most 1024 KiB of JSON" in page
+    assert _raw(instance.pk) == token
+    response = create_stripe(editor, **{config_field_name("publishable_key"): "p" * 2_000_000})
+    assert response.status_code == 200
+    assert "The configuration cannot be stored" in response.content.decode()
+    assert (
+        PluginInstance.objects.count() == PluginInstance.objects.filter(pk__lte=instance.pk).count()
+    )
 
 
 @pytest.mark.parametrize("key", ["not-a-key", ["bad", "worse"], None, 12345])
@@ -641,6 +733,32 @@ def test_inspect_shows_check_results_in_words(editor: Client, make_instance: Any
     values = [dd.get_text(" ", strip=True) for dd in soup.select("dd")]
     assert "Not tested" in values
     assert not {"True", "False", "None"} & set(values), values
+
+
+def test_a_failed_check_shows_editors_the_message_and_keeps_the_class_for_detail(
+    editor: Client, make_instance: Any
+) -> None:
+    bad = make_instance(
+        FlakyGateway, "Flaky", config={"api_key": "flaky_key_SECRET_55x", "fail_with": "x"}
+    )
+    flash = editor.post(url("check", bad.pk), follow=True).content.decode()
+    bad.refresh_from_db()
+    assert bad.last_check_message.startswith("ProviderError: authentication failed")
+    assert "failed its check: authentication failed for key ***" in flash
+    listing = editor.get(url("list")).content.decode()
+    test_page = editor.get(url("check", bad.pk)).content.decode()
+    for html in (flash, listing, test_page):
+        assert "authentication failed for key ***" in html
+        assert "ProviderError" not in html
+    soup = WagtailTestUtils.get_soup(editor.get(url("inspect", bad.pk)).content)  # type: ignore[arg-type]
+    fields = {
+        dt.get_text(" ", strip=True): dd.get_text(" ", strip=True)
+        for dt, dd in zip(soup.select("dt"), soup.select("dd"), strict=True)
+    }
+    assert fields["Last check result"].startswith("authentication failed for key ***")
+    assert fields["Technical detail of the last check"].startswith(
+        "ProviderError: authentication failed for key ***"
+    )
 
 
 def test_test_page_returns_where_the_editor_came_from(editor: Client, make_instance: Any) -> None:

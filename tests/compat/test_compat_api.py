@@ -181,10 +181,101 @@ def test_compat_adds_no_models_and_no_migrations(db: None) -> None:
         "PluginInstance",
         "PluginSiteSettings",
         "PluginDataVersion",
+        "PluginImportRecord",  # pluginimport's record, a model of the app with its migration
         "PluginSiteChoice",
     }
     # Exits with status 1 when our app's models differ from its migrations.
     call_command("makemigrations", "wagtail_plugin_system", "--check", "--dry-run", verbosity=0)
+
+
+def test_importing_compat_changes_none_of_our_classes() -> None:
+    from wagtail_plugin_system import models as ours
+    from wagtail_plugin_system.compat import models as compat_models
+    from wagtail_plugin_system.core.contracts import PluginConfiguration as OurConfiguration
+
+    for name in ("manager", "get_single_plugin", "get_plugin_by_id", "get_plugin_type_by_info"):
+        assert not hasattr(ours.PluginType, name)
+    for name in ("configurable", "module", "load_class", "load_plugin_class", "load_instance"):
+        assert not hasattr(ours.PluginItem, name)
+    for name in ("load_implementation", "get_plugin_class", "get_available_plugins"):
+        assert not hasattr(ours.PluginInstance, name)
+    assert ours.PluginItem.__dict__.get("priority") is None
+    assert "clean_config" not in OurConfiguration.__dict__ or not hasattr(
+        OurConfiguration.__dict__["clean_config"], "on_object"
+    )
+    # The compat names are proxies of ours: same tables, and rows compare equal.
+    for proxy, model in (
+        (compat_models.PluginType, ours.PluginType),
+        (compat_models.PluginItem, ours.PluginItem),
+        (compat_models.PluginInstance, ours.PluginInstance),
+    ):
+        assert proxy._meta.proxy
+        assert proxy._meta.concrete_model is model
+
+
+def test_one_missing_method_check_ours_raises_the_compatible_error() -> None:
+    from wagtail_plugin_system import BasePluginItem as OurItem
+
+    with pytest.raises(MissingPluginMethodError, match="does not implement send"):
+
+        class Broken(OurItem):
+            name = "broken_ours"
+            plugin_type = MailType
+
+
+def test_an_instance_made_without_a_priority_ranks_as_in_django_plugin_system(
+    plugins: None,
+) -> None:
+    from wagtail_plugin_system import models as ours
+
+    sync_registered_plugins_to_db(prune=False)
+    item = PluginItem.objects.get(name="smtp")
+    ours.PluginInstance.objects.create(item=item, name="ours")  # our model's default: 100
+    made = PluginInstance.objects.create(item=item, name="compat")
+    made.config = {"host": "b"}
+    made.save()
+    assert PluginInstance.objects.get(pk=made.pk).priority == 0
+    assert ours.PluginInstance.objects.get(name="ours").priority == 100
+    # Before "ours" (100); tied with the default "log" instance (0), made earlier.
+    assert [row.name for row in helpers.get_active_plugins("compat_mail")] == [
+        "log",
+        "compat",
+        "ours",
+    ]
+    read = PluginInstance.objects.get(pk=made.pk)  # a row read back keeps its priority
+    read.priority = 5
+    read.save()
+    assert PluginInstance.objects.get(pk=made.pk).priority == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_through_the_proxies_invalidate_the_memo(plugins: None) -> None:
+    from django.conf import settings
+    from django.test import override_settings
+
+    from wagtail_plugin_system import cache as plugin_cache
+    from wagtail_plugin_system import get_plugin_instance
+
+    sync_registered_plugins_to_db(prune=False)
+    with override_settings(
+        WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, "VERSION_STORE": "cache"}
+    ):
+        plugin_cache.clear()
+        first = get_plugin_instance(MailType)
+        assert first is not None
+        assert first.send("x") == "log:x"
+        item = PluginItem.objects.get(name="smtp")
+        made = PluginInstance(item=item, name="smtp", priority=-1)
+        made.config = {"host": "mail"}
+        made.save()  # signalled with the proxy as sender
+        chosen = get_plugin_instance(MailType)
+        assert chosen is not None
+        assert chosen.send("x") == "mail:x"
+        PluginInstance.objects.get(pk=made.pk).delete()
+        again = get_plugin_instance(MailType)
+        assert again is not None
+        assert again.send("x") == "log:x"
+    plugin_cache.clear()
 
 
 class VaultForm(forms.Form):

@@ -213,3 +213,47 @@ def test_any_stored_json_value_loads_or_is_refused_cleanly(make_instance: Any, v
         with pytest.raises(ConfigFormatError):
             row.load_instance()
         assert row.public_config() == {}
+
+
+def test_rows_show_the_codes_label_in_the_active_language(
+    plugin_registry: PluginRegistry, db: None
+) -> None:
+    from django.utils.translation import gettext_lazy, override
+
+    from wagtail_plugin_system import BasePluginType, required_plugin_item_method
+    from wagtail_plugin_system.sync import sync_plugins
+
+    class TranslatedType(BasePluginType):
+        name = "translated"
+        label = gettext_lazy("Test")  # a msgid of the package's catalog: "Tester" in French
+        description = gettext_lazy("Passed")
+
+        @required_plugin_item_method
+        def run(self) -> None: ...
+
+    class TranslatedItem(BasePluginItem):
+        name = "translated_item"
+        label = gettext_lazy("Failed")
+        plugin_type = TranslatedType
+
+        def run(self) -> None:
+            return None
+
+    plugin_registry.register_type(TranslatedType)
+    plugin_registry.register_item(TranslatedItem)
+    with override("fr"):
+        sync_plugins()
+    row = PluginType.objects.get(name="translated")
+    item = PluginItem.objects.select_related("plugin_type").get(name="translated_item")
+    # The rows keep the source text, whatever language the sync ran in...
+    assert (row.label, row.description, item.label) == ("Test", "Passed", "Failed")
+    # ...and show the code's label in the language of the reader.
+    with override("fr"):
+        assert (str(row), row.display_description, str(item)) == ("Tester", "Réussie", "Échouée")
+    with override("en"):
+        assert str(row) == "Test"
+    # Without its code, the stored label.
+    plugin_registry.unregister_item(TranslatedItem)
+    plugin_registry.unregister_type(TranslatedType)
+    with override("fr"):
+        assert str(PluginType.objects.get(name="translated")) == "Test"

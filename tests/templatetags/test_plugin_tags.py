@@ -80,3 +80,99 @@ def test_render_plugin_uses_the_page_context(
     html = render("{% render_plugin item extra=value %}", item=first, value="from the page")
     assert html.startswith('<div class="banner">Hello||Hello|First</div><i>from the page</i>')
     assert render("[{% render_plugin item %}]", item=None) == "[]"
+
+
+# -- a custom selection that fails ------------------------------------------------------------
+
+
+class SelectionFailed(Exception):
+    pass
+
+
+def raises(plugin_type: Any) -> Any:
+    raise SelectionFailed("get_plugin blew up")
+
+
+def raises_lookup(plugin_type: Any) -> Any:
+    return PluginInstance.objects.get(name="nobody has this name")
+
+
+def returns_nonsense(plugin_type: Any) -> Any:
+    return "First"
+
+
+def returns_another_type(plugin_type: Any) -> Any:
+    return PluginInstance.objects.exclude(item__plugin_type=plugin_type).first()
+
+
+FAILING_SELECTIONS = [raises, raises_lookup, returns_nonsense, returns_another_type]
+
+
+@pytest.mark.parametrize("get_plugin", FAILING_SELECTIONS)
+def test_a_failing_custom_selection_renders_nothing_and_is_logged(
+    banners: Any,
+    plugin_registry: PluginRegistry,
+    get_plugin: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.testapp.plugins import WidgetType
+
+    plugin_registry.register_type(WidgetType, get_plugin=get_plugin)
+    with caplog.at_level(logging.ERROR, logger="wagtail_plugin_system.rendering"):
+        assert render('[{% plugin "widget" %}]') == "[]"
+    assert "{% plugin %} could not select an instance of plugin type 'widget'" in caplog.text
+    assert caplog.records[-1].exc_info is not None  # the traceback is in the log
+    # The other tags of the page still render.
+    first = banners[0].load_instance()
+    assert "First" in render('[{% plugin "widget" %}]{% render_plugin item %}', item=first)
+
+
+@pytest.mark.parametrize("get_plugin", FAILING_SELECTIONS)
+def test_a_page_whose_custom_selection_fails_is_served(
+    banners: Any,
+    plugin_registry: PluginRegistry,
+    get_plugin: Any,
+    client: Any,
+    default_site: Any,
+) -> None:
+    """The page's {% plugin %} tag and its chooser block falling back to the default."""
+    from tests.testapp.models import PluginPage
+    from tests.testapp.plugins import WidgetType
+
+    page = PluginPage(
+        title="Failing selection",
+        slug="failing-selection",
+        body=[("widget", banners[1]), ("widget_or_default", None), ("text", "still here")],
+    )
+    default_site.root_page.add_child(instance=page)
+    page.save_revision().publish()
+    plugin_registry.register_type(WidgetType, get_plugin=get_plugin)
+    response = client.get(page.url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Second" in html  # the block's own choice
+    assert "[]" in html  # the fallback block: nothing
+    assert "<aside></aside>" in html  # the tag: nothing
+    assert "still here" in html
+
+
+@pytest.mark.parametrize("case", ["lists 50,000 deep", "objects 50,000 deep", "3 MB"])
+def test_a_page_whose_instance_is_beyond_the_limits_is_served(
+    banners: Any, client: Any, default_site: Any, case: str
+) -> None:
+    """Its {% plugin %} tag selects the next instance; its chooser block renders nothing."""
+    from tests.test_fields_limits import BEYOND
+    from tests.testapp.models import PluginPage
+    from wagtail_plugin_system.fields import Ciphertext, encrypt_text
+
+    first, _second = banners
+    page = PluginPage(title="Beyond", slug="beyond", body=[("widget", first), ("text", "here")])
+    default_site.root_page.add_child(instance=page)
+    page.save_revision().publish()
+    PluginInstance.objects.filter(pk=first.pk).update(config=Ciphertext(encrypt_text(BEYOND[case])))
+    response = client.get(page.url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<aside><div class="banner">Other||Other|Second</div>' in html
+    assert "First" not in html
+    assert "here" in html

@@ -1,3 +1,5 @@
+import os
+
 from django.apps import AppConfig
 
 
@@ -17,3 +19,7 @@ class TestAppConfig(AppConfig):
         register_plugin_item(plugins.FlakyGateway)
         register_plugin_item(plugins.EchoSender)
         # The widget plugins (content rendering) are registered by the tests that use them.
+        if os.environ.get("WPS_TEST_REMOTE_PLUGINS") == "1":
+            from . import remote
+
+            remote.register()

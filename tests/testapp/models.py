@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from grapple.models import GraphQLStreamfield
 from wagtail.admin.panels import FieldPanel
+from wagtail.api import APIField
 from wagtail.blocks import CharBlock
 from wagtail.fields import StreamField
 from wagtail.models import Page
@@ -35,5 +37,8 @@ class PluginPage(Page):
     )
 
     content_panels = [*Page.content_panels, FieldPanel("body")]
+    # Headless reading: Wagtail's API v2 and GraphQL (wagtail-grapple).
+    api_fields = [APIField("body")]
+    graphql_fields = [GraphQLStreamfield("body")]
 
     template = "testapp/plugin_page.html"

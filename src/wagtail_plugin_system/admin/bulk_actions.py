@@ -69,6 +69,12 @@ class InstanceBulkAction(InstanceBulkPermissionMixin, SnippetBulkAction):
 
     models = [PluginInstance]
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)
+        # The confirmation's heading and tab title: "Set priority: Plugin instances".
+        context["action_label"] = self.display_name
+        return context
+
     @staticmethod
     def set_field(
         objects: list[PluginInstance],
@@ -105,7 +111,6 @@ class SetStatusBulkAction(InstanceBulkAction):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)
-        context["action_label"] = self.display_name
         context["status_label"] = PluginStatus(self.status).label
         return context
 
@@ -191,8 +196,18 @@ class DeleteInstancesBulkAction(InstanceBulkPermissionMixin, DeleteBulkAction):
 
     @classmethod
     def execute_action(cls, objects: list[PluginInstance], **kwargs: Any) -> tuple[int, int]:
+        """Delete and log the selected instances that still exist, once each.
+
+        Runs in the bulk action's transaction. The rows are locked first, in id
+        order (so two deletes of overlapping selections cannot deadlock): a second
+        delete of the same instances waits for the first to commit, then finds
+        them gone and neither logs nor counts them again.
+        """
         user = kwargs["self"].request.user
-        for instance in objects:
+        rows = PluginInstance.objects.filter(pk__in=[instance.pk for instance in objects])
+        present = set(rows.order_by("pk").select_for_update().values_list("pk", flat=True))
+        remaining = [instance for instance in objects if instance.pk in present]
+        for instance in remaining:
             log(instance, "wagtail.delete", user=user, deleted=True)
-        result: tuple[int, int] = super().execute_action(objects, **kwargs)
+        result: tuple[int, int] = super().execute_action(remaining, **kwargs)
         return result

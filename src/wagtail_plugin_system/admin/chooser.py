@@ -79,6 +79,10 @@ class InstanceChooseViewMixin:
 
     request: HttpRequest
     filter_form_class = InstanceFilterForm
+    # Editors know these as plugin instances, not snippets.
+    results_template_name = "wagtail_plugin_system/chooser/results.html"
+    # The title says it all ("Choose a plugin instance"), in the editor's language.
+    page_subtitle = None
     preserve_url_parameters = ["multiple", TYPE_NAME_PARAMETER, TYPE_ID_PARAMETER]
 
     def get_object_list(self) -> QuerySet[PluginInstance]:
@@ -148,6 +152,9 @@ def require_instance_permission(view: Callable[..., HttpResponse]) -> Callable[.
 class PluginInstanceChooserViewSet(SnippetChooserViewSet):
     """The instance chooser, for users with a permission on instances; no "create" tab."""
 
+    # Lazy, so in the editor's language: Wagtail's default is formatted once, at import.
+    choose_one_text = pgettext_lazy("plugins admin", "Choose a plugin instance")
+    page_title = pgettext_lazy("plugins admin", "Choose a plugin instance")
     choose_view_class = InstanceChooseView
     choose_results_view_class = InstanceChooseResultsView
     chosen_view_class = InstanceChosenView

@@ -29,10 +29,10 @@ from django.views.decorators.debug import sensitive_variables
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from ..core.contracts import BasePluginItem, PluginConfiguration
-from ..core.exceptions import ConfigFormatError
+from ..core.exceptions import ConfigEncodingError, ConfigFormatError
 from ..core.masking import without_secrets
 from ..core.redact import describe_exception, format_exception
-from ..fields import key_setting_problem, writing_problem
+from ..fields import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, key_setting_problem, writing_problem
 from ..models import PluginInstance, PluginItem
 
 __all__ = [
@@ -104,6 +104,10 @@ class PluginInstanceForm(WagtailAdminModelForm):
     #: The implementation's row and class, set by :func:`instance_form_class`.
     plugin_item: ClassVar[PluginItem | None] = None
     item_class: ClassVar[type[BasePluginItem] | None] = None
+    #: Restoring a revision: every field and the whole configuration are written as the
+    #: form holds them, instead of only what the editor changed (a secret left blank keeps
+    #: the revision's value, which the form was filled from).
+    restoring: bool = False
 
     class Meta:
         model = PluginInstance
@@ -215,6 +219,7 @@ class PluginInstanceForm(WagtailAdminModelForm):
             )
             if config_form.is_valid():
                 self.new_config = configuration.clean_config(config_form.cleaned_data)
+                self._check_storable(self.new_config)
                 return cleaned_data
             errors_found = list(config_form.errors.items())
         except Exception as exc:
@@ -246,6 +251,23 @@ class PluginInstanceForm(WagtailAdminModelForm):
         return cleaned_data
 
     @sensitive_variables()
+    def _check_storable(self, config: dict[str, Any]) -> None:
+        """A form error, instead of a failed save, for a configuration beyond the limits."""
+        try:
+            PluginInstance._meta.get_field("config").encode(config)
+        except ConfigEncodingError:
+            self.new_config = None
+            self.add_error(
+                None,
+                _(
+                    "The configuration cannot be stored: it must be at most %(size)d KiB of "
+                    "JSON, with lists and objects nested at most %(depth)d levels deep, and "
+                    "hold only text, numbers, booleans, lists and objects. Nothing was saved."
+                )
+                % {"size": MAX_CONFIG_BYTES // 1024, "depth": MAX_CONFIG_DEPTH},
+            )
+
+    @sensitive_variables()
     def save(self, commit: bool = True) -> PluginInstance:
         """Create, or save only what this editor changed, merged into the current row.
 
@@ -262,9 +284,14 @@ class PluginInstanceForm(WagtailAdminModelForm):
             return instance
         with transaction.atomic():
             current = PluginInstance.objects.select_for_update().get(pk=self.instance.pk)
-            fields = [name for name in INSTANCE_FIELDS if name in self.changed_data]
-            if self.new_config is not None and configuration_to_replace(current):
-                # What was stored is not a JSON object: the form's values replace it whole.
+            fields = [
+                name for name in INSTANCE_FIELDS if self.restoring or name in self.changed_data
+            ]
+            if self.new_config is not None and (
+                self.restoring or configuration_to_replace(current)
+            ):
+                # A revision restored, or what was stored is not a JSON object: the form's
+                # values replace it whole.
                 self.instance.config = dict(self.new_config)
                 fields.append("config")
             elif self.new_config is not None:

@@ -6,10 +6,12 @@ plugin instances, and only when something is wrong:
 * instances in use (active or reserved) whose last check failed;
 * instances in use whose implementation's code is missing, or whose
   configuration cannot be decrypted;
-* plugin types with no usable instance at all.
+* plugin types with no usable instance at all;
+* instances whose circuit is open (calls skip them).
 
-Two queries, whatever the number of instances and types; none (and no
-panel) while no plugin type is registered.
+Three queries, whatever the number of instances and types (with the cache
+store, the circuits are read from the cache, one key per instance in use); none
+(and no panel) while no plugin type is registered.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from wagtail.admin.ui.components import Component
 
+from ..core.exceptions import ConfigFormatError
 from ..core.registry import registry
 from ..health import check_message_display
 from ..models import SELECTABLE_STATUSES, PluginInstance, PluginType
+from .circuits import circuit_label, open_circuits
 from .permissions import instance_permission_policy, instance_url
 
 __all__ = ["PluginProblemsPanel", "find_problems"]
@@ -50,6 +54,8 @@ def _instance_problem(instance: PluginInstance) -> Problem | None:
         reason = _("Its implementation's code is missing: it is not used.")
     elif instance.get_item_class() is None:
         reason = _("Its implementation's code is not installed in this process: it is not used.")
+    elif isinstance(instance.get_config_error(), ConfigFormatError):
+        reason = _("Its stored configuration is damaged: it is skipped. Save it again.")
     elif not instance.has_readable_config:
         reason = _("Its configuration cannot be decrypted with the configured keys: it is skipped.")
     elif instance.last_check_ok is False:
@@ -82,6 +88,16 @@ def find_problems() -> tuple[list[Problem], list[Problem]]:
         .order_by("item__plugin_type__name", "priority", "name")
     )
     instances = [problem for problem in map(_instance_problem, in_use) if problem is not None]
+    instances += [
+        Problem(
+            title=str(instance),
+            reason=_("Its circuit is open: calls skip it (%(state)s).")
+            % {"state": circuit_label(circuit)},
+            url=instance_url("circuit", quote(instance.pk)),
+            action=_("Reset circuit"),
+        )
+        for instance, circuit in open_circuits()
+    ]
     usable_types = {
         instance.item.plugin_type_id
         for instance in in_use

@@ -24,17 +24,21 @@ from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 from ..core.ids import parse_id
 from ..models import PluginInstance, PluginItem, PluginStatus, PluginType
 from .chooser import PluginInstanceChooserViewSet
+from .circuits import CircuitView
 from .permissions import INSTANCES_NAMESPACE
 from .views import (
     ChooseImplementationView,
     HealthCheckView,
     InstanceCreateView,
+    InstanceDeleteView,
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
+    InstanceRevertView,
     RegistryIndexView,
     RegistryInspectView,
 )
+from .views.revision_views import InstanceCompareView, InstanceHistoryView
 
 __all__ = [
     "PluginInstanceViewSet",
@@ -112,7 +116,11 @@ class InstanceFilterSet(WagtailFilterSet):
 
 
 class PluginInstanceViewSet(SnippetViewSet):
-    """Plugin instances: listing, two-step create, edit, inspect, test, history, usage."""
+    """Plugin instances: listing, two-step create, edit, inspect, test, history, usage.
+
+    With Wagtail's revisions (history, compare, revert), drafts and scheduled
+    publishing, locking and workflows; see :mod:`.views.instances`.
+    """
 
     model = PluginInstance
     icon = "plug"
@@ -126,7 +134,11 @@ class PluginInstanceViewSet(SnippetViewSet):
     index_view_class = InstanceIndexView
     add_view_class = InstanceCreateView
     edit_view_class = InstanceEditView
+    delete_view_class = InstanceDeleteView
     inspect_view_class = InstanceInspectView
+    revisions_revert_view_class = InstanceRevertView
+    revisions_compare_view_class = InstanceCompareView
+    history_view_class = InstanceHistoryView
     # Copying would either show secrets or silently drop them: create a new instance instead.
     copy_view_enabled = False
     inspect_view_enabled = True
@@ -140,6 +152,7 @@ class PluginInstanceViewSet(SnippetViewSet):
         "last_check_at",
         "last_check_ok",
         "last_check_message",
+        "last_check_detail",
         "created_at",
         "updated_at",
     ]
@@ -169,6 +182,7 @@ class PluginInstanceViewSet(SnippetViewSet):
             path("add/", self.choose_view, name="add"),
             path(f"add/<{ID_CONVERTER}:item_pk>/", self.add_view, name="add_item"),
             path(f"check/<{self.pk_path_converter}:pk>/", self.check_view, name="check"),
+            path(f"circuit/<{self.pk_path_converter}:pk>/", self.circuit_view, name="circuit"),
         ]
 
     @property
@@ -178,6 +192,10 @@ class PluginInstanceViewSet(SnippetViewSet):
     @property
     def check_view(self) -> Any:
         return self.construct_view(HealthCheckView)
+
+    @property
+    def circuit_view(self) -> Any:
+        return self.construct_view(CircuitView)
 
 
 class ReadOnlyRegistryViewSet(ModelViewSet):

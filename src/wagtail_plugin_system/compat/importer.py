@@ -16,10 +16,17 @@ and in one transaction creates our types, items and instances:
   listed as a problem, never dropped;
 * an item (or type) whose code is not registered is imported marked missing,
   as ``pluginsync`` does;
-* every django-plugin-system UUID is mapped to our integer id.
+* every django-plugin-system UUID is mapped to our integer id, and the pair is
+  kept in an import record (:class:`~wagtail_plugin_system.models.PluginImportRecord`).
 
-Running it again creates nothing new: rows are matched by name (type, item
-within its type, instance within its item).
+Running it again creates nothing new: a row imported before is found by its
+old id in the import records, never by name, so an instance that editors
+renamed since is left as it is, and one they deleted is not created again
+(reported as ``skip``). Types and items not imported before are matched by
+name, as ``pluginsync`` creates them from the code's names. The import takes
+the same lock as ``pluginsync`` (on PostgreSQL), so a sync that starts during
+an import waits for it instead of failing on a duplicate row, and the other
+way round.
 """
 
 from __future__ import annotations
@@ -42,7 +49,14 @@ from wagtail_plugin_system import (
     UnknownPluginError,
     registry,
 )
-from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginStatus, PluginType
+from wagtail_plugin_system.models import (
+    PluginImportRecord,
+    PluginInstance,
+    PluginItem,
+    PluginStatus,
+    PluginType,
+)
+from wagtail_plugin_system.sync import lock
 
 __all__ = ["ImportAction", "ImportReport", "SeedImportError", "import_seed_data"]
 
@@ -134,7 +148,8 @@ class SeedInstance(_SeedRow):
 class ImportAction:
     """What happened to one row of django-plugin-system."""
 
-    #: ``create``, ``exists`` (imported before, or made by pluginsync) or ``update``.
+    #: ``create``, ``exists`` (imported before, or made by pluginsync), ``update``, or
+    #: ``skip`` (imported before and deleted since: not created again).
     action: str
     #: ``type``, ``item`` or ``instance``.
     kind: str
@@ -142,7 +157,7 @@ class ImportAction:
     name: str
     #: django-plugin-system's id (a UUID).
     seed_id: str
-    #: Our id; ``None`` for a row a dry run would create.
+    #: Our id; ``None`` for a row a dry run would create, or one skipped.
     id: int | None
     detail: str = ""
 
@@ -158,7 +173,7 @@ class ImportReport:
 
     @property
     def changed(self) -> bool:
-        return any(action.action != "exists" for action in self.actions)
+        return any(action.action in ("create", "update") for action in self.actions)
 
     def counts(self) -> dict[str, int]:
         """Number of rows by ``"<action> <kind>"``."""
@@ -294,6 +309,9 @@ def import_seed_data(
     report = ImportReport(dry_run=dry_run)
     # One transaction, reads included, so that the rows imported are one consistent state.
     with transaction.atomic(using=using):
+        # pluginsync's lock, before reading: a sync running now finishes first, and one
+        # starting now waits for this import, so neither meets the other's new rows.
+        lock(using)
         types = list(SeedType.objects.using(using).order_by("name", "id"))
         items = list(SeedItem.objects.using(using).order_by("name", "id"))
         instances = list(SeedInstance.objects.using(using).order_by("priority", "id"))
@@ -357,6 +375,27 @@ class _Import:
         self.type_rows: dict[str, PluginType] = {}
         self.item_rows: dict[str, PluginItem] = {}
         self.type_names: dict[str, str] = {}
+        #: Our ids of the rows imported before, by kind and old id.
+        self.records: dict[tuple[str, str], int] = {
+            (kind, str(seed_id)): target_id
+            for kind, seed_id, target_id in PluginImportRecord.objects.using(using).values_list(
+                "kind", "seed_id", "target_id"
+            )
+        }
+        #: Names of the types and items deleted since they were imported, by old id.
+        self.deleted: dict[str, str] = {}
+
+    def record(self, kind: str, seed_id: str, target_id: int) -> None:
+        """Keep (or correct) which row of ours ``seed_id`` became."""
+        if self.records.get((kind, seed_id)) == target_id:
+            return
+        PluginImportRecord.objects.using(self.using).update_or_create(
+            kind=kind, seed_id=seed_id, defaults={"target_id": target_id}
+        )
+        self.records[(kind, seed_id)] = target_id
+
+    def skip(self, kind: str, name: str, seed_id: str, detail: str) -> None:
+        self.report.actions.append(ImportAction("skip", kind, name, seed_id, None, detail))
 
     def run(
         self, types: list[SeedType], items: list[SeedItem], instances: list[SeedInstance]
@@ -378,9 +417,18 @@ class _Import:
         except UnknownPluginError:
             type_class = None
         name = type_class.name if type_class is not None else seed.name
-        row = PluginType.objects.using(self.using).filter(name=name).first()
+        seed_id = str(seed.pk)
+        recorded = self.records.get(("type", seed_id))
+        rows = PluginType.objects.using(self.using)
+        row = rows.filter(pk=recorded).first() if recorded is not None else None
+        if row is None:
+            row = rows.filter(name=name).first()
         if row is not None:
             action, detail = "exists", ""
+        elif recorded is not None:
+            self.deleted[seed_id] = name
+            self.skip("type", name, seed_id, _("deleted since it was imported: not created again"))
+            return
         else:
             missing = type_class is None
             row = PluginType(
@@ -392,18 +440,40 @@ class _Import:
             row.save(using=self.using)
             action = "create"
             detail = _("code not registered: marked missing") if missing else ""
-        self.type_rows[str(seed.pk)] = row
-        self.report.actions.append(ImportAction(action, "type", name, str(seed.pk), row.pk, detail))
+        self.record("type", seed_id, row.pk)
+        self.type_rows[seed_id] = row
+        self.report.actions.append(ImportAction(action, "type", row.name, seed_id, row.pk, detail))
 
     def import_item(self, seed: SeedItem) -> None:
+        seed_id = str(seed.pk)
         type_row = self.type_rows.get(str(seed.plugin_type_id))
-        if type_row is None:  # a dangling row: django-plugin-system cascades deletes
-            return
+        if type_row is None:
+            type_name = self.deleted.get(str(seed.plugin_type_id))
+            if type_name is not None:
+                self.deleted[seed_id] = f"{type_name}/{seed.name}"
+                self.skip(
+                    "item",
+                    self.deleted[seed_id],
+                    seed_id,
+                    _("its type was deleted since it was imported"),
+                )
+            return  # otherwise a dangling row: django-plugin-system cascades deletes
         item_class = registry.get_item(type_row.name, seed.name)
         name = item_class.name if item_class is not None else seed.name
         full_name = f"{type_row.name}/{name}"
-        row = PluginItem.objects.using(self.using).filter(plugin_type=type_row, name=name).first()
+        recorded = self.records.get(("item", seed_id))
+        rows = PluginItem.objects.using(self.using).filter(plugin_type=type_row)
+        row = rows.filter(pk=recorded).first() if recorded is not None else None
+        if row is None:
+            row = rows.filter(name=name).first()
+        if row is None and recorded is not None:
+            self.deleted[seed_id] = full_name
+            self.skip(
+                "item", full_name, seed_id, _("deleted since it was imported: not created again")
+            )
+            return
         if row is not None:
+            full_name = f"{type_row.name}/{row.name}"
             if row.default_priority != seed.priority:
                 row.default_priority = seed.priority
                 row.save(using=self.using, update_fields=["default_priority", "updated_at"])
@@ -432,10 +502,9 @@ class _Import:
             row.save(using=self.using)
             action = "create"
             detail = _("code not registered: marked missing") if missing else ""
-        self.item_rows[str(seed.pk)] = row
-        self.report.actions.append(
-            ImportAction(action, "item", full_name, str(seed.pk), row.pk, detail)
-        )
+        self.record("item", seed_id, row.pk)
+        self.item_rows[seed_id] = row
+        self.report.actions.append(ImportAction(action, "item", full_name, seed_id, row.pk, detail))
 
     # -- instances ----------------------------------------------------------------------
 
@@ -463,19 +532,46 @@ class _Import:
             )
 
     def import_instance(self, seed: SeedInstance, claimed_defaults: set[int]) -> None:
+        seed_id = str(seed.pk)
         item_row = self.item_rows.get(str(seed.item_id))
+        recorded = self.records.get(("instance", seed_id))
+        if recorded is not None:
+            # Imported before: by its old id, whatever editors did to its name since.
+            existing = (
+                PluginInstance.objects.using(self.using)
+                .select_related("item__plugin_type")
+                .filter(pk=recorded)
+                .first()
+            )
+            if existing is not None:
+                item = existing.item
+                name = f"{item.plugin_type.name}/{item.name}/{existing.name}"
+                self.report.actions.append(
+                    ImportAction("exists", "instance", name, seed_id, existing.pk)
+                )
+            else:
+                item_name = self.deleted.get(str(seed.item_id), "?")
+                if item_row is not None:
+                    item_name = f"{item_row.plugin_type.name}/{item_row.name}"
+                name = f"{item_name}/{seed.name}"
+                self.skip(
+                    "instance",
+                    name,
+                    seed_id,
+                    _("deleted since it was imported: not created again"),
+                )
+            return
         if item_row is None:
+            deleted_item = self.deleted.get(str(seed.item_id))
+            if deleted_item is not None:
+                self.skip(
+                    "instance",
+                    f"{deleted_item}/{seed.name}",
+                    seed_id,
+                    _("its implementation was deleted since it was imported"),
+                )
             return
         full_name = f"{item_row.plugin_type.name}/{item_row.name}/{seed.name}"
-        seed_id = str(seed.pk)
-        existing = (
-            PluginInstance.objects.using(self.using).filter(item=item_row, name=seed.name).first()
-        )
-        if existing is not None:
-            self.report.actions.append(
-                ImportAction("exists", "instance", full_name, seed_id, existing.pk)
-            )
-            return
         status = STATUSES.get(seed.status)
         config, problem = self.configuration(seed, item_row)
         if status is None:
@@ -510,6 +606,7 @@ class _Import:
             row = PluginInstance(item=item_row, **values)
             row.save(using=self.using)
             action, detail = "create", ""
+        self.record("instance", seed_id, row.pk)
         if item_row.is_missing:
             detail = ", ".join(
                 filter(None, [detail, _("code not registered: values kept as stored text")])

@@ -1,9 +1,9 @@
-"""django-plugin-system's ``models``: our models, with its helper methods added.
+"""django-plugin-system's ``models``: proxies of our models, with its helper methods.
 
-No model is defined here (so there are no tables and no migrations): the
-names are our models, and importing this module adds, to those classes,
-django-plugin-system's read-only attributes and helper methods that have no
-equivalent of ours:
+The names here are proxy models of ours (the same tables, no migrations, and
+our own classes left as they are): what their managers return has, besides
+everything of ours, django-plugin-system's read-only attributes and helper
+methods that have no equivalent of ours:
 
 * ``PluginType``: ``manager`` (the module of the registered class, or ``""``),
   ``get_single_plugin()``, ``get_active_plugins()``, ``get_reserve_plugins()``,
@@ -15,44 +15,43 @@ equivalent of ours:
 * ``PluginInstance``: ``load_implementation()`` (``None`` when the item's code
   is missing), ``get_plugin_class()``, and the static
   ``default_get_single_plugin()``, ``get_available_plugins()`` and
-  ``get_reserved_plugins()``.
+  ``get_reserved_plugins()``. One made here without a ``priority`` gets 0, as
+  in django-plugin-system (ours default to 100), so it ranks as it did there.
 
 They are attributes, not database fields: filter on ``is_configurable`` and
-``default_priority``, not on ``configurable`` and ``priority``.
+``default_priority``, not on ``configurable`` and ``priority``. Rows reached
+through a relation (``instance.item``) are our models, without these helpers;
+``PluginItem.objects.get(pk=instance.item_id)`` gives the proxy.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wagtail_plugin_system import BasePluginItem, BasePluginType, registry
-from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginStatus, PluginType
+from wagtail_plugin_system import BasePluginItem, BasePluginType, models, registry
+from wagtail_plugin_system.cache import watch_model
+from wagtail_plugin_system.models import PluginStatus
 
-__all__ = ["PluginInstance", "PluginItem", "PluginStatus", "PluginType"]
+if TYPE_CHECKING:
+    # The helpers below take and return rows of either class; type checkers see ours.
+    from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginType
 
-_MARK = "__wps_compat__"
+__all__ = [
+    "CompatPluginInstance",
+    "CompatPluginItem",
+    "CompatPluginType",
+    "PluginInstance",
+    "PluginItem",
+    "PluginStatus",
+    "PluginType",
+]
 
+#: The label the proxies are registered under: no installed app has it, so Django
+#: makes no migration, content type or permission for them.
+APP_LABEL = "wagtail_plugin_system_compat"
 
-def _add(model: type, name: str, value: Any) -> None:
-    """Add an attribute, refusing to hide one the model has of its own."""
-    current = model.__dict__.get(name)
-    if current is not None and not getattr(current, _MARK, False):
-        raise RuntimeError(
-            f"{model.__name__}.{name} exists already; wagtail_plugin_system.compat must not "
-            f"replace it. This is a bug in wagtail-plugin-system: please report it."
-        )
-    if isinstance(value, property):
-        if value.fget is not None:
-            setattr(value.fget, _MARK, True)
-        value = _MarkedProperty(value.fget)
-    else:
-        target = value.__func__ if isinstance(value, staticmethod) else value
-        setattr(target, _MARK, True)
-    setattr(model, name, value)
-
-
-class _MarkedProperty(property):
-    __wps_compat__ = True
+#: django-plugin-system's default priority for a new instance.
+DEFAULT_PRIORITY = 0
 
 
 # -- PluginType ---------------------------------------------------------------------------
@@ -79,7 +78,7 @@ def _get_single_plugin(row: PluginType, *args: Any, **kwargs: Any) -> PluginInst
         return custom
     item = get_plugin_instance(type_class)
     instance = item.plugin_instance if item is not None else None
-    return instance if isinstance(instance, PluginInstance) else None
+    return instance if isinstance(instance, models.PluginInstance) else None
 
 
 def _type_active(row: PluginType) -> list[PluginInstance]:
@@ -140,23 +139,94 @@ def _default_get_single_plugin(plugin_type: PluginType) -> PluginInstance | None
     return _get_single_plugin(plugin_type)
 
 
-_add(PluginType, "manager", property(_type_manager))
-_add(PluginType, "get_single_plugin", _get_single_plugin)
-_add(PluginType, "get_active_plugins", _type_active)
-_add(PluginType, "get_reserve_plugins", _type_reserve)
-_add(PluginType, "get_plugin_by_id", _get_plugin_by_id)
-_add(PluginType, "get_plugin_type_by_class", staticmethod(_type_by_class))
-_add(PluginType, "get_plugin_type_by_info", staticmethod(_type_by_info))
+class CompatPluginType(models.PluginType):
+    """A plugin type row, with django-plugin-system's helpers."""
 
-_add(PluginItem, "configurable", property(lambda row: row.is_configurable))
-_add(PluginItem, "priority", property(lambda row: row.default_priority))
-_add(PluginItem, "module", property(_item_module))
-_add(PluginItem, "load_plugin_class", lambda row: row.get_item_class())
-_add(PluginItem, "load_class", lambda row: row.get_item_class())
-_add(PluginItem, "load_instance", _item_load_instance)
+    class Meta:
+        proxy = True
+        app_label = APP_LABEL
 
-_add(PluginInstance, "load_implementation", _load_implementation)
-_add(PluginInstance, "get_plugin_class", lambda row: row.get_item_class())
-_add(PluginInstance, "default_get_single_plugin", staticmethod(_default_get_single_plugin))
-_add(PluginInstance, "get_available_plugins", staticmethod(_type_active))
-_add(PluginInstance, "get_reserved_plugins", staticmethod(_type_reserve))
+    @property
+    def manager(self) -> str:
+        return _type_manager(self)
+
+    def get_single_plugin(self, *args: Any, **kwargs: Any) -> PluginInstance | None:
+        return _get_single_plugin(self, *args, **kwargs)
+
+    def get_active_plugins(self) -> list[PluginInstance]:
+        return _type_active(self)
+
+    def get_reserve_plugins(self) -> list[PluginInstance]:
+        return _type_reserve(self)
+
+    def get_plugin_by_id(
+        self, instance_id: object, prevent_disabled: bool = False
+    ) -> PluginInstance | None:
+        return _get_plugin_by_id(self, instance_id, prevent_disabled)
+
+    get_plugin_type_by_class = staticmethod(_type_by_class)
+    get_plugin_type_by_info = staticmethod(_type_by_info)
+
+
+class CompatPluginItem(models.PluginItem):
+    """A plugin item row, with django-plugin-system's helpers."""
+
+    class Meta:
+        proxy = True
+        app_label = APP_LABEL
+
+    @property
+    def configurable(self) -> bool:
+        return self.is_configurable
+
+    @property
+    def priority(self) -> int:
+        return self.default_priority
+
+    @property
+    def module(self) -> str:
+        return _item_module(self)
+
+    def load_plugin_class(self) -> type[BasePluginItem] | None:
+        return self.get_item_class()
+
+    def load_class(self) -> type[BasePluginItem] | None:
+        return self.get_item_class()
+
+    def load_instance(self) -> BasePluginItem | None:
+        return _item_load_instance(self)
+
+
+class CompatPluginInstance(models.PluginInstance):
+    """A plugin instance row, with django-plugin-system's helpers and default priority."""
+
+    class Meta:
+        proxy = True
+        app_label = APP_LABEL
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Rows read from the database come positionally; a new one by keywords.
+        if not args:
+            kwargs.setdefault("priority", DEFAULT_PRIORITY)
+        super().__init__(*args, **kwargs)
+
+    def load_implementation(self) -> BasePluginItem | None:
+        return _load_implementation(self)
+
+    def get_plugin_class(self) -> type[BasePluginItem] | None:
+        return self.get_item_class()
+
+    default_get_single_plugin = staticmethod(_default_get_single_plugin)
+    get_available_plugins = staticmethod(_type_active)
+    get_reserved_plugins = staticmethod(_type_reserve)
+
+
+# Writes through the proxies are signalled with the proxy as sender: invalidate on them too.
+for _proxy in (CompatPluginType, CompatPluginItem, CompatPluginInstance):
+    watch_model(_proxy)
+
+if not TYPE_CHECKING:
+    # django-plugin-system's names.
+    PluginType = CompatPluginType
+    PluginItem = CompatPluginItem
+    PluginInstance = CompatPluginInstance

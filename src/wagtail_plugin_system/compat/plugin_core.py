@@ -24,6 +24,7 @@ from django import forms
 from wagtail_plugin_system import BasePluginItem as _BasePluginItem
 from wagtail_plugin_system import BasePluginType, PluginDefinitionError, required_plugin_item_method
 from wagtail_plugin_system import PluginConfiguration as _PluginConfiguration
+from wagtail_plugin_system.core.exceptions import MissingPluginMethodError
 from wagtail_plugin_system.core.masking import public_view
 
 if TYPE_CHECKING:
@@ -36,14 +37,6 @@ __all__ = [
     "PluginConfiguration",
     "required_plugin_item_method",
 ]
-
-
-class MissingPluginMethodError(PluginDefinitionError, AttributeError):
-    """An item does not implement a method its type requires.
-
-    django-plugin-system raises a :class:`TypeError` here and its own tests
-    expect an :class:`AttributeError`; this is both, so code catching either works.
-    """
 
 
 class _NoConfigurationForm(forms.Form):
@@ -68,7 +61,10 @@ def _seed_get_form(
     files: Any = None,
     prefix: str | None = None,
 ) -> forms.BaseForm:
-    return type(self).get_form(data=data, files=files, prefix=prefix, initial=self.get_initial())
+    form: forms.BaseForm = type(self).get_form(
+        data=data, files=files, prefix=prefix, initial=self.get_initial()
+    )
+    return form
 
 
 class _SeedStyle:
@@ -110,15 +106,22 @@ def _bridge_get_initial(override: Callable[..., Any]) -> Callable[..., Any]:
     return get_initial
 
 
-_OUR_CLEAN_CONFIG: Callable[..., Any] = _PluginConfiguration.clean_config.__func__  # type: ignore[attr-defined]
-_OUR_GET_INITIAL: Callable[..., Any] = _PluginConfiguration.get_initial.__func__  # type: ignore[attr-defined]
-_OUR_GET_FORM: Callable[..., Any] = _PluginConfiguration.get_form.__func__  # type: ignore[attr-defined]
+# Our class methods' functions, called on the class they are given.
+_OUR_CLEAN_CONFIG: Callable[..., Any] = _PluginConfiguration.__dict__["clean_config"].__func__
+_OUR_GET_INITIAL: Callable[..., Any] = _PluginConfiguration.__dict__["get_initial"].__func__
+_OUR_GET_FORM: Callable[..., Any] = _PluginConfiguration.__dict__["get_form"].__func__
 
 
 class PluginConfiguration(_PluginConfiguration):
     """Declares an item's configuration form, usable the django-plugin-system way too."""
 
     form_class: ClassVar[type[forms.Form]] = _NoConfigurationForm
+
+    # django-plugin-system's methods on objects, ours on the class. (The class statement
+    # does not run __init_subclass__ for this class, so these are not taken for overrides.)
+    get_initial = _SeedStyle(_seed_get_initial, _OUR_GET_INITIAL)
+    clean_config = _SeedStyle(_seed_clean_config, _OUR_CLEAN_CONFIG)
+    get_form = _SeedStyle(_seed_get_form, _OUR_GET_FORM)
 
     def __init__(
         self,
@@ -138,20 +141,12 @@ class PluginConfiguration(_PluginConfiguration):
         own = cls.__dict__
         if isinstance(own.get("clean_config"), FunctionType):
             override = own["clean_config"]
-            cls.clean_config = _SeedStyle(  # type: ignore[method-assign, assignment]
+            cls.clean_config = _SeedStyle(
                 override, _OUR_CLEAN_CONFIG, _bridge_clean_config(override)
             )
         if isinstance(own.get("get_initial"), FunctionType):
             override = own["get_initial"]
-            cls.get_initial = _SeedStyle(  # type: ignore[method-assign, assignment]
-                override, _OUR_GET_INITIAL, _bridge_get_initial(override)
-            )
-
-
-# Set after the class statement, so that they are not mistaken for overrides.
-PluginConfiguration.get_initial = _SeedStyle(_seed_get_initial, _OUR_GET_INITIAL)  # type: ignore[method-assign, assignment]
-PluginConfiguration.clean_config = _SeedStyle(_seed_clean_config, _OUR_CLEAN_CONFIG)  # type: ignore[method-assign, assignment]
-PluginConfiguration.get_form = _SeedStyle(_seed_get_form, _OUR_GET_FORM)  # type: ignore[method-assign, assignment]
+            cls.get_initial = _SeedStyle(override, _OUR_GET_INITIAL, _bridge_get_initial(override))
 
 
 class BasePluginItem(_BasePluginItem):
@@ -167,24 +162,6 @@ class BasePluginItem(_BasePluginItem):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         own_label = bool(cls.__dict__.get("label"))
-        plugin_type = getattr(cls, "plugin_type", None)
-        if (
-            not cls.__dict__.get("abstract", False)
-            and "name" in cls.__dict__
-            and isinstance(plugin_type, type)
-            and issubclass(plugin_type, BasePluginType)
-            and not plugin_type.__dict__.get("abstract", False)
-        ):
-            missing = [
-                method
-                for method in sorted(plugin_type.required_methods)
-                if not callable(getattr(cls, method, None))
-            ]
-            if missing:
-                raise MissingPluginMethodError(
-                    f"{cls.__module__}.{cls.__qualname__}: does not implement "
-                    f"{', '.join(missing)}, required by plugin type {plugin_type.name!r}."
-                )
         super().__init_subclass__(**kwargs)
         if not cls.__dict__.get("abstract", False) and not own_label:
             cls.label = cls.name

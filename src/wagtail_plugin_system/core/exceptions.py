@@ -68,6 +68,14 @@ class PluginItemDefinitionError(PluginDefinitionError):
     """A :class:`~wagtail_plugin_system.core.contracts.BasePluginItem` subclass is invalid."""
 
 
+class MissingPluginMethodError(PluginItemDefinitionError, AttributeError):
+    """An item does not implement a method its plugin type requires.
+
+    Also an :class:`AttributeError` (the method is missing), so code written
+    for django-plugin-system, whose tests expect one, catches it too.
+    """
+
+
 class PluginConfigurationDefinitionError(PluginDefinitionError):
     """A :class:`~wagtail_plugin_system.core.contracts.PluginConfiguration` subclass is invalid."""
 
@@ -98,6 +106,19 @@ class PluginUnavailableError(PluginSystemError):
     """A plugin instance cannot be loaded: its code is missing or its config unreadable."""
 
 
+class CircuitOpenError(PluginUnavailableError):
+    """Every candidate of :func:`~wagtail_plugin_system.call_with_failover` has an open circuit.
+
+    Raised at once, without calling any of them. :attr:`open_until` maps each
+    skipped instance's id to the time (seconds since the epoch) when one call
+    will probe it again.
+    """
+
+    def __init__(self, message: str, open_until: dict[int, float]) -> None:
+        super().__init__(message)
+        self.open_until = open_until
+
+
 class ConfigDecryptionError(PluginUnavailableError):
     """Stored configuration cannot be decrypted with any key in ``FIELD_ENCRYPTION_KEY``.
 
@@ -109,15 +130,16 @@ class ConfigDecryptionError(PluginUnavailableError):
 class ConfigFormatError(PluginUnavailableError):
     """Stored configuration decrypts, but is not a JSON object.
 
-    Text that is not JSON (a value written by another field or program) and
-    JSON that is not an object (a list, a string, a number, ``null``) raise it
-    on access. The stored value is kept as it is until the configuration is
+    Text that is not JSON (a value written by another field or program), JSON
+    that is not an object (a list, a string, a number, ``null``) and JSON beyond
+    the limits of :mod:`wagtail_plugin_system.fields` (too large, nested too
+    deep) raise it on access. The stored value is kept as it is until the configuration is
     saved again (the admin's edit form offers the fields empty for that).
     """
 
 
 class ConfigEncodingError(PluginSystemError, TypeError):
-    """A configuration value cannot be stored as JSON."""
+    """A configuration value cannot be stored as JSON, or is beyond the size or depth limits."""
 
 
 class PluginSelectionError(PluginSystemError):

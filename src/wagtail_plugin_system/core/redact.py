@@ -27,7 +27,6 @@ from .exceptions import PluginSystemError
 
 __all__ = [
     "REDACTED",
-    "LazyDescription",
     "RedactedError",
     "describe_exception",
     "format_exception",
@@ -130,25 +129,6 @@ def _describe(exc: BaseException, needles: list[str]) -> str:
     message = _redact(_text_of(exc), needles)
     name = type(exc).__name__
     return f"{name}: {message}" if message else name
-
-
-class LazyDescription:
-    """:func:`describe_exception` worked out only when it is turned into text.
-
-    Give it to a logger as an argument: a message nobody emits costs nothing.
-    """
-
-    __slots__ = ("_config", "_exc")
-
-    def __init__(self, exc: BaseException, config: Mapping[str, Any]) -> None:
-        self._exc = exc
-        self._config = config
-
-    def __str__(self) -> str:
-        return describe_exception(self._exc, self._config)
-
-    def __repr__(self) -> str:
-        return repr(str(self))
 
 
 def format_exception(exc: BaseException, config: Mapping[str, Any]) -> str:

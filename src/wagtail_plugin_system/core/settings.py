@@ -17,7 +17,17 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["DEFAULTS", "SETTING_NAME", "get_setting", "version_check_interval"]
+__all__ = [
+    "DEFAULTS",
+    "SETTING_NAME",
+    "approval_required",
+    "check_change_settings",
+    "drafts_enabled",
+    "drafts_in_use",
+    "get_setting",
+    "non_negative_number",
+    "version_check_interval",
+]
 
 SETTING_NAME = "WAGTAIL_PLUGIN_SYSTEM"
 
@@ -44,13 +54,32 @@ DEFAULTS: dict[str, Any] = {
     # "auto": "database" when that cache is private to each process (local memory,
     # dummy) or is the database cache (reading it would be a query too), else "cache".
     "VERSION_STORE": "auto",
-    # The most entries the in-process memo of resolved plugins holds before it starts over.
+    # The most entries each namespace of the in-process memo holds (least recently used go).
     "MEMO_SIZE": 10000,
     # Outside a version scope (a request with the middleware, or version_scope()), reuse
     # the version token read from the cache for this many seconds instead of reading it
     # on every resolution. Changes made by other processes may then take this long to be
     # seen outside requests. 0 reads it every time.
     "VERSION_CHECK_INTERVAL": 0,
+    # Drafts and scheduled publishing of instances in the admin: False (Save makes an edit
+    # live), True (every type), or a list of plugin type names. Revisions, history, compare
+    # and revert are there either way.
+    "DRAFTS": False,
+    # Plugin type names whose instances go through Wagtail's moderation workflow (the one
+    # assigned to plugin instances under Settings > Workflows) before a change goes live.
+    # Drafts are on for these types.
+    "APPROVAL": [],
+    # The circuit breaker of call_with_failover() (see docs/resilience.md): an instance
+    # whose calls fail BREAKER_FAILURES times within BREAKER_WINDOW seconds is skipped by
+    # every process for BREAKER_COOLDOWN seconds, then one call probes it. 0 failures turns
+    # the breaker off. An editor can override the three for one instance.
+    "BREAKER_FAILURES": 5,
+    "BREAKER_WINDOW": 60,
+    "BREAKER_COOLDOWN": 30,
+    # Mail the site's ADMINS when a circuit opens (at most once per instance per hour).
+    "BREAKER_NOTIFY_ADMINS": False,
+    # Days that per-minute call statistics and failover events are kept.
+    "CALL_STATS_RETENTION_DAYS": 7,
 }
 
 
@@ -79,10 +108,62 @@ def unknown_settings() -> list[str]:
 
 def version_check_interval() -> float:
     """``VERSION_CHECK_INTERVAL``, checked: a number of seconds, 0 or more."""
-    value = get_setting("VERSION_CHECK_INTERVAL")
+    return non_negative_number(
+        "VERSION_CHECK_INTERVAL",
+        "a number of seconds; 0 checks the version token on every resolution",
+    )
+
+
+def non_negative_number(name: str, hint: str) -> float:
+    """The setting ``name``, checked: a number, 0 or more (``hint`` explains it on error)."""
+    value = get_setting(name)
     if type(value) in (int, float) and value >= 0:
         return float(value)
     raise ImproperlyConfigured(
-        f"{SETTING_NAME}['VERSION_CHECK_INTERVAL'] must be a number of seconds, 0 or more "
-        f"(0 checks the version token on every resolution); got {value!r}."
+        f"{SETTING_NAME}[{name!r}] must be a number, 0 or more ({hint}); got {value!r}."
     )
+
+
+def _type_names(name: str) -> list[str]:
+    value = get_setting(name)
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}[{name!r}] must be a list of plugin type names; got {value!r}."
+        )
+    if not all(isinstance(item, str) for item in value):
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}[{name!r}] must be a list of plugin type names (strings); "
+            f"got {value!r}."
+        )
+    return list(value)
+
+
+def check_change_settings() -> None:
+    """Raise :class:`ImproperlyConfigured` when ``DRAFTS`` or ``APPROVAL`` is malformed."""
+    _type_names("APPROVAL")
+    if get_setting("DRAFTS") not in (True, False, None):
+        _type_names("DRAFTS")
+
+
+def drafts_in_use() -> bool:
+    """Whether ``DRAFTS`` or ``APPROVAL`` turns drafts on for any type."""
+    return get_setting("DRAFTS") not in (False, None) or bool(_type_names("APPROVAL"))
+
+
+def approval_required(type_name: str) -> bool:
+    """Whether instances of the named type go through a moderation workflow (``APPROVAL``)."""
+    return type_name in _type_names("APPROVAL")
+
+
+def drafts_enabled(type_name: str) -> bool:
+    """Whether editors save drafts of the named type's instances and publish them (``DRAFTS``).
+
+    True for every type with ``DRAFTS = True``, for the types it lists, and for the types
+    ``APPROVAL`` lists (a change waits for approval as a draft).
+    """
+    value = get_setting("DRAFTS")
+    if value is True:
+        return True
+    if value is not False and value is not None and type_name in _type_names("DRAFTS"):
+        return True
+    return approval_required(type_name)

@@ -5,9 +5,14 @@
 * :mod:`.site_settings`: the per-site choice of an instance for each type
   (Settings > Plugins);
 * :mod:`.querysets`: the bulk-write signal the cache listens to;
-* :mod:`.version`: the version token of plugin data, for sites without a shared cache.
+* :mod:`.version`: the version token of plugin data, for sites without a shared cache;
+* :mod:`.imports`: what ``pluginimport`` moved from django-plugin-system, by old id;
+* :mod:`.circuits`: each instance's circuit breaker (overrides, and state in the database);
+* :mod:`.traffic`: per-minute call statistics and failover events.
 """
 
+from .circuits import PluginCircuit
+from .imports import PluginImportRecord
 from .plugins import (
     SELECTABLE_STATUSES,
     PluginInstance,
@@ -19,12 +24,18 @@ from .plugins import (
 )
 from .querysets import InvalidatingQuerySet, plugin_data_changed
 from .site_settings import PluginSiteChoice, PluginSiteSettings
+from .traffic import LATENCY_BOUNDS_MS, PluginCallStats, PluginFailoverEvent
 from .version import PluginDataVersion
 
 __all__ = [
+    "LATENCY_BOUNDS_MS",
     "SELECTABLE_STATUSES",
     "InvalidatingQuerySet",
+    "PluginCallStats",
+    "PluginCircuit",
     "PluginDataVersion",
+    "PluginFailoverEvent",
+    "PluginImportRecord",
     "PluginInstance",
     "PluginInstanceQuerySet",
     "PluginItem",

@@ -5,7 +5,10 @@
   their code disappears they are kept and marked missing, never silently
   deleted.
 * :class:`PluginInstance` is what editors create: an item plus its encrypted
-  configuration, a status and a priority.
+  configuration, a status and a priority. It has Wagtail's revisions, drafts
+  with scheduled publishing, locking and workflows; its row is always the live
+  state (what selection reads), a draft lives only in a revision, and a
+  revision holds the configuration as the same ciphertext the row does.
 """
 
 from __future__ import annotations
@@ -14,14 +17,24 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Case, IntegerField, Value, When
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.debug import sensitive_variables
+from wagtail.models import (
+    DraftStateMixin,
+    LockableMixin,
+    Revision,
+    RevisionMixin,
+    Workflow,
+    WorkflowMixin,
+)
 
 from ..core.contracts import BasePluginItem, BasePluginType
 from ..core.exceptions import (
+    ConfigDecryptionError,
     ConfigFormatError,
     PluginUnavailableError,
     UnknownPluginError,
@@ -30,10 +43,12 @@ from ..core.ids import parse_id
 from ..core.masking import without_secrets
 from ..core.redact import describe_exception
 from ..core.registry import registry
-from ..fields import EncryptedJSONField
+from ..core.settings import approval_required, drafts_enabled
+from ..fields import EncryptedJSONField, key_setting_problem
 from .querysets import InvalidatingQuerySet
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.db.models.expressions import Expression
 
 __all__ = [
@@ -110,7 +125,22 @@ class RegistryMirror(models.Model):
         abstract = True
 
     def __str__(self) -> str:
-        return self.label or self.name
+        # The code's label when it is registered: it may be translated (gettext_lazy);
+        # the stored one is the source text, kept for when the code is gone.
+        code = self._code_class()
+        label = code.label if code is not None else None
+        return str(label or self.label or self.name)
+
+    @property
+    def display_description(self) -> str:
+        """The description in the active language (the code's, else the stored one)."""
+        code = self._code_class()
+        description = code.description if code is not None else None
+        return str(description or self.description)
+
+    def _code_class(self) -> type[BasePluginType] | type[BasePluginItem] | None:
+        """The registered class, when it can be found without a query."""
+        return None
 
 
 class PluginType(RegistryMirror):
@@ -137,6 +167,9 @@ class PluginType(RegistryMirror):
     def is_code_present(self) -> bool:
         """Whether this process has the type's code registered."""
         return self.get_type_class() is not None
+
+    def _code_class(self) -> type[BasePluginType] | None:
+        return self.get_type_class()
 
 
 class PluginItem(RegistryMirror):
@@ -171,6 +204,11 @@ class PluginItem(RegistryMirror):
     def is_code_present(self) -> bool:
         """Whether this process has the item's code registered."""
         return self.get_item_class() is not None
+
+    def _code_class(self) -> type[BasePluginItem] | None:
+        if not PluginItem._meta.get_field("plugin_type").is_cached(self):
+            return None  # its type is not loaded: no query just to say its name
+        return self.get_item_class()
 
 
 class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
@@ -263,8 +301,14 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
         return queryset.first()
 
     def selectable(self) -> PluginInstanceQuerySet:
-        """Instances that may be selected: active or reserved, with their code synced."""
+        """Instances that may be selected: live, active or reserved, with their code synced.
+
+        An instance created as a draft and never published, or one whose expiry time
+        has passed, is not live.
+        """
         return self.filter(
+            # A column of Wagtail's DraftStateMixin, which the type checker cannot see.
+            models.Q(live=True),
             status__in=SELECTABLE_STATUSES,
             item__is_missing=False,
             item__plugin_type__is_missing=False,
@@ -287,8 +331,16 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
         return queryset.filter(selection_rank__in=ranks)
 
     def in_selection_order(self) -> PluginInstanceQuerySet:
-        """Active before reserved (before disabled), then priority, then creation order."""
-        return self.with_item_and_type().order_by("selection_rank", "priority", "created_at", "pk")
+        """Active before reserved (before disabled), then priority, then creation order.
+
+        Each row comes with its circuit (when it has one), so that selection with
+        the database store reads circuits in the same query.
+        """
+        return (
+            self.with_item_and_type()
+            .select_related("circuit")
+            .order_by("selection_rank", "priority", "created_at", "pk")
+        )
 
 
 class PluginInstanceManager(models.Manager["PluginInstance"]):
@@ -369,8 +421,20 @@ class PluginInstanceManager(models.Manager["PluginInstance"]):
         return instance
 
 
-class PluginInstance(models.Model):
-    """A configured instance of a plugin item: what application code gets to use."""
+class PluginInstance(
+    WorkflowMixin,
+    DraftStateMixin,
+    LockableMixin,
+    RevisionMixin,
+    models.Model,
+):
+    """A configured instance of a plugin item: what application code gets to use.
+
+    Its columns are the live configuration. Edits made in the admin are
+    revisions (:meth:`save_live_revision` when they go live at once, Wagtail's
+    ``save_revision()`` and ``publish()`` for drafts); a revision's content holds
+    the configuration as ciphertext, never as data.
+    """
 
     item = models.ForeignKey(
         PluginItem,
@@ -461,6 +525,106 @@ class PluginInstance(models.Model):
             kwargs["update_fields"] = update_fields
         super().save(*args, **kwargs)
 
+    # -- revisions, drafts and workflows ------------------------------------------------
+
+    def serializable_data(self) -> dict[str, Any]:
+        """What a revision stores: the columns, with the configuration as its ciphertext."""
+        data: dict[str, Any] = super().serializable_data()
+        field = cast("EncryptedJSONField", self._meta.get_field("config"))
+        if self.__dict__.get("config", ()) is None:
+            data["config"] = None
+        else:
+            data["config"] = field.value_to_string(self)
+        return data
+
+    def with_content_json(self, content: dict[str, Any]) -> PluginInstance:
+        """The instance as a revision holds it, with what belongs to the row kept.
+
+        The revision's values of the configuration (decrypted on access), name,
+        description, status, priority and schedule; the row's implementation,
+        health-check result, origin and creation time.
+        """
+        obj: PluginInstance = super().with_content_json(content)
+        for name in (
+            "item_id",
+            "last_check_at",
+            "last_check_ok",
+            "last_check_message",
+            "is_default",
+            "created_at",
+        ):
+            setattr(obj, name, getattr(self, name))
+        return obj
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # The configuration is checked by its implementation's form, never here (reading it
+        # would decrypt it, and an empty one is valid).
+        super().clean_fields(exclude={*(exclude or ()), "config"})
+
+    @transaction.atomic
+    def save_live_revision(
+        self,
+        *,
+        user: AbstractBaseUser | AnonymousUser | None = None,
+        changed: bool = True,
+        previous_revision: Revision | None = None,
+        log_action: bool | str = True,
+    ) -> Revision:
+        """Record the saved row as a revision that is live at once (no draft).
+
+        What the admin does on Save when drafts are off for the instance's type:
+        the row was saved already, so nothing of it is written again but the
+        revision bookkeeping.
+        """
+        revision: Revision = self.save_revision(
+            user=user,
+            changed=changed,
+            previous_revision=previous_revision,
+            log_action=log_action,
+            clean=False,
+        )
+        now = timezone.now()
+        self.live = True
+        self.expired = False
+        self.live_revision = revision
+        self.has_unpublished_changes = False
+        self.last_published_at = now
+        if getattr(self, "first_published_at", None) is None:
+            self.first_published_at = now
+        self.save(
+            update_fields=[
+                "live",
+                "expired",
+                "live_revision",
+                "has_unpublished_changes",
+                "last_published_at",
+                "first_published_at",
+            ]
+        )
+        return revision
+
+    @property
+    def approved_schedule(self) -> bool:
+        """Whether a version waits to go live; read from the listing's annotation when there."""
+        annotated = self.__dict__.get("has_approved_schedule")
+        if annotated is not None:
+            return bool(annotated)
+        return bool(super().approved_schedule)
+
+    @property
+    def drafts_enabled(self) -> bool:
+        """Whether the admin saves drafts of this instance (``DRAFTS``, ``APPROVAL``)."""
+        return drafts_enabled(self.item.plugin_type.name)
+
+    def get_workflow(self) -> Workflow | None:
+        """The workflow for plugin instances, for the types ``APPROVAL`` names only."""
+        if self.item_id is None or not approval_required(self.item.plugin_type.name):
+            return None
+        workflow: Workflow | None = super().get_workflow()
+        return workflow
+
+    # -- the instance -------------------------------------------------------------------
+
     @property
     def plugin_type(self) -> PluginType:
         """The :class:`PluginType` row of this instance's item."""
@@ -528,7 +692,9 @@ class PluginInstance(models.Model):
         cannot be made from the configuration (its ``__init__`` raised; the
         message names the error, with configuration values blanked out), and its
         subclasses :class:`~wagtail_plugin_system.core.exceptions.ConfigDecryptionError`
-        when the configuration cannot be decrypted and
+        when the configuration cannot be decrypted (an item with nothing to
+        configure gets an empty configuration when ``FIELD_ENCRYPTION_KEY`` is
+        missing or malformed) and
         :class:`~wagtail_plugin_system.core.exceptions.ConfigFormatError` when it
         is not a JSON object.
         """
@@ -543,9 +709,19 @@ class PluginInstance(models.Model):
                 item_name=self.item.name,
             )
         problem = self.get_config_error()
-        if problem is not None:
+        config: dict[str, Any]
+        if problem is None:
+            config = self.config
+        elif (
+            item_class.configuration is None
+            and isinstance(problem, ConfigDecryptionError)
+            and key_setting_problem() is not None
+        ):
+            # Nothing to configure: what is stored is not needed, so an unusable
+            # FIELD_ENCRYPTION_KEY does not stop the item.
+            config = {}
+        else:
             raise problem
-        config = self.config
         try:
             return item_class(config=config, plugin_instance=self)
         except Exception as exc:

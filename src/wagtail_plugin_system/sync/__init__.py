@@ -32,6 +32,7 @@ __all__ = [
     "SyncAction",
     "SyncError",
     "SyncReport",
+    "lock",
     "plugins_synced",
     "sync_plugins",
 ]
@@ -81,7 +82,7 @@ def sync_plugins(
         _plan(report, source, using)
         return report
     with transaction.atomic(using=using):
-        _lock(using)
+        lock(using)
         now = _plan(report, source, using)
         kept = apply_actions(report.actions, using, now)
         if kept:
@@ -113,8 +114,13 @@ def _kept_if(action: SyncAction, kept: dict[Kind, set[int]]) -> SyncAction:
     )
 
 
-def _lock(using: str) -> None:
-    """Serialise concurrent syncs on PostgreSQL (a transaction-level advisory lock)."""
+def lock(using: str) -> None:
+    """Serialise writers of the registry's rows on PostgreSQL, until the transaction ends.
+
+    A transaction-level advisory lock, taken by every sync and by ``pluginimport``
+    before they read: a second one waits for the first to commit, then sees its rows.
+    Call it inside ``transaction.atomic()``.
+    """
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -29,11 +29,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils import translation
+
 from ..core.registry import RegisteredItem, RegisteredType
 from ..models import PluginInstance, PluginItem, PluginStatus, PluginType
 from .report import Action, Kind, Mode, SyncAction
 
 __all__ = ["InstanceCounts", "Snapshot", "plan_sync"]
+
+
+def source_text(text: object) -> str:
+    """A label or description as written in the code, whatever language is active.
+
+    Labels may be translatable (``gettext_lazy``): the rows keep the source text,
+    and the admin shows the code's label in the editor's language.
+    """
+    with translation.override(None):
+        return str(text)
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,9 @@ class _Planner:
         row, former = _claim(self.snapshot.types, entry.name, type_class.aliases)
         if row is None:
             row = PluginType(
-                name=entry.name, label=type_class.label, description=type_class.description
+                name=entry.name,
+                label=source_text(type_class.label),
+                description=source_text(type_class.description),
             )
             yield SyncAction(Action.CREATE, Kind.TYPE, entry.name, row=row)
             existing: dict[str, PluginItem] = {}
@@ -134,7 +148,8 @@ class _Planner:
             if row.is_missing:
                 yield _revive(Kind.TYPE, entry.name, row)
             if self.update and (
-                row.label != type_class.label or row.description != type_class.description
+                row.label != source_text(type_class.label)
+                or row.description != source_text(type_class.description)
             ):
                 yield SyncAction(
                     Action.UPDATE,
@@ -142,7 +157,10 @@ class _Planner:
                     entry.name,
                     "label and description",
                     row,
-                    {"label": type_class.label, "description": type_class.description},
+                    {
+                        "label": source_text(type_class.label),
+                        "description": source_text(type_class.description),
+                    },
                 )
             existing = self.snapshot.items.get(row.pk, {})
         for name in sorted(entry.items):
@@ -163,8 +181,8 @@ class _Planner:
             row = PluginItem(
                 plugin_type=type_row,
                 name=item_class.name,
-                label=item_class.label,
-                description=item_class.description,
+                label=source_text(item_class.label),
+                description=source_text(item_class.description),
                 default_priority=item_entry.priority,
                 is_configurable=configurable,
             )
@@ -201,13 +219,13 @@ class _Planner:
         if row.is_configurable != configurable:
             changes["is_configurable"] = configurable
         if self.update and (
-            row.label != item_class.label
-            or row.description != item_class.description
+            row.label != source_text(item_class.label)
+            or row.description != source_text(item_class.description)
             or row.default_priority != item_entry.priority
         ):
             changes.update(
-                label=item_class.label,
-                description=item_class.description,
+                label=source_text(item_class.label),
+                description=source_text(item_class.description),
                 default_priority=item_entry.priority,
             )
             yield SyncAction(
@@ -231,7 +249,7 @@ class _Planner:
     ) -> SyncAction:
         instance = PluginInstance(
             item=item_row,
-            name=str(item_entry.item_class.label),
+            name=source_text(item_entry.item_class.label),
             status=PluginStatus.ACTIVE,
             priority=item_entry.priority,
             config={},

@@ -112,3 +112,59 @@ def test_missing_key_is_a_command_error(db: None) -> None:
 def test_bad_batch_size(db: None) -> None:
     with pytest.raises(CommandError, match="--batch-size must be a positive"):
         run("--batch-size", "0")
+
+
+def revision_tokens() -> dict[int, str]:
+    from wagtail.models import Revision
+
+    return {
+        revision.pk: revision.content["config"]
+        for revision in Revision.objects.filter(base_content_type__model="plugininstance").order_by(
+            "pk"
+        )
+    }
+
+
+def test_rotation_reencrypts_revisions_and_resumes(on_old_key: list[PluginInstance]) -> None:
+    from wagtail.models import Revision
+
+    from wagtail_plugin_system.fields import rotate_token
+
+    with override_settings(FIELD_ENCRYPTION_KEY=OLD_KEY):
+        for instance in on_old_key:
+            instance.save_live_revision()
+        on_old_key[0].config = {**STRIPE_CONFIG, "secret_key": "sk_live_OLDER_ONE_55e1"}
+        on_old_key[0].save()
+        on_old_key[0].save_live_revision()
+    first = Revision.objects.for_instance(on_old_key[0]).order_by("pk").first()
+    assert first is not None
+    with override_settings(FIELD_ENCRYPTION_KEY=[NEW_KEY, OLD_KEY]):
+        assert "4 revision(s) checked: 4 would be re-encrypted" in run("--dry-run")
+        # As if a first run was stopped after one revision: it is on the new key already.
+        token = rotate_token(first.content["config"])
+        assert token is not None
+        Revision.objects.filter(pk=first.pk).update(content={**first.content, "config": token})
+        output = run("--batch-size", "3")
+        assert "4 revision(s) checked: 3 re-encrypted, 1 already on the first key" in output
+        assert (
+            "0 re-encrypted, 4 already on the first key, 0 undecryptable" in run().splitlines()[1]
+        )
+    for token in revision_tokens().values():
+        Fernet(NEW_KEY).decrypt(token.encode())
+        with pytest.raises(InvalidToken):
+            Fernet(OLD_KEY).decrypt(token.encode())
+    # With the old key gone, reverting to the oldest revision still restores its secret.
+    with override_settings(FIELD_ENCRYPTION_KEY=NEW_KEY):
+        restored = Revision.objects.get(pk=first.pk).as_object()
+        assert restored.config == STRIPE_CONFIG
+
+
+def test_an_undecryptable_revision_is_reported_and_kept(on_old_key: list[PluginInstance]) -> None:
+    with override_settings(FIELD_ENCRYPTION_KEY=OLD_KEY):
+        on_old_key[0].save_live_revision()
+    before = revision_tokens()
+    err = io.StringIO()
+    with override_settings(FIELD_ENCRYPTION_KEY=[NEW_KEY, THIRD_KEY]), pytest.raises(CommandError):
+        call_command("pluginrotatekeys", stdout=io.StringIO(), stderr=err)
+    assert f"revision(s) {next(iter(before))} of plugin instances" in err.getvalue()
+    assert revision_tokens() == before

@@ -310,6 +310,10 @@ class Command(BaseCommand):
         user, created = user_model._default_manager.get_or_create(
             username=ADMIN_USERNAME, defaults={"email": "admin@example.com"}
         )
+        # Account settings ask for a first and last name: without them the first save
+        # there (where editors change their language) fails.
+        user.first_name = user.first_name or "Ada"
+        user.last_name = user.last_name or "Admin"
         user.is_staff = True
         user.is_superuser = True
         user.is_active = True

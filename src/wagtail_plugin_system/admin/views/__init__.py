@@ -2,6 +2,7 @@
 
 * :mod:`.instance_views`: listing, creating, editing and inspecting instances;
 * :mod:`.implementations`: the first step of creating, choosing an implementation;
+* :mod:`.revision_views`: the history, and comparing revisions without showing secrets;
 * :mod:`.health_views`: testing an instance;
 * :mod:`.registry_views`: the read-only listings of types and implementations.
 """
@@ -10,9 +11,11 @@ from .health_views import HealthCheckView
 from .implementations import ChooseImplementationView
 from .instance_views import (
     InstanceCreateView,
+    InstanceDeleteView,
     InstanceEditView,
     InstanceIndexView,
     InstanceInspectView,
+    InstanceRevertView,
 )
 from .registry_views import RegistryIndexView, RegistryInspectView
 
@@ -20,9 +23,11 @@ __all__ = [
     "ChooseImplementationView",
     "HealthCheckView",
     "InstanceCreateView",
+    "InstanceDeleteView",
     "InstanceEditView",
     "InstanceIndexView",
     "InstanceInspectView",
+    "InstanceRevertView",
     "RegistryIndexView",
     "RegistryInspectView",
 ]

@@ -85,6 +85,7 @@ class HealthCheckView(InstancePermissionMixin, WagtailAdminTemplateMixin, Templa
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)
         context["object"] = self.get_object()
+        context["last_check_message"] = check_message_display(context["object"].last_check_message)
         context["edit_url"] = self.get_edit_url()
         context["next"] = self.get_return_url()
         return context

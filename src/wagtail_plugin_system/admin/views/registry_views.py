@@ -8,9 +8,10 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
-from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import IndexView, InspectView
 from wagtail.admin.widgets.button import HeaderButton
 
@@ -27,9 +28,26 @@ def _status_counts(prefix: str) -> dict[str, Count]:
     }
 
 
-class CodePresentColumn(BooleanColumn):
-    def get_value(self, instance: Any) -> bool:
-        return bool(instance.is_code_present)
+class DescriptionColumn(Column):
+    """The start of a description: a long one would push the last columns off the screen."""
+
+    def get_value(self, instance: Any) -> str:
+        return Truncator(instance.display_description).chars(80)
+
+
+class CodeColumn(Column):
+    """Whether the code is present, and when it went missing: one column, so the
+    listing fits a laptop's screen."""
+
+    cell_template_name = "wagtail_plugin_system/tables/code_cell.html"
+
+    def get_cell_context_data(self, instance: Any, parent_context: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_cell_context_data(instance, parent_context)
+        context["present"] = bool(instance.is_code_present)
+        context["missing_since"] = (
+            date_or_dash(instance.missing_since) if instance.missing_since else None
+        )
+        return context
 
 
 class ConfigurableColumn(Column):
@@ -97,8 +115,8 @@ class RegistryIndexView(IndexView):
                 )
             )
         columns += [
-            Column("description", label=pgettext_lazy("plugins admin", "Description")),
-            CodePresentColumn("code", label=pgettext_lazy("plugins admin", "Code present")),
+            DescriptionColumn("description", label=pgettext_lazy("plugins admin", "Description")),
+            CodeColumn("code", label=pgettext_lazy("plugins admin", "Code"), accessor="pk"),
             Column(
                 "active_count",
                 label=pgettext_lazy("plugins admin", "Active"),
@@ -114,7 +132,6 @@ class RegistryIndexView(IndexView):
                 label=pgettext_lazy("plugins admin", "Disabled"),
                 sort_key="disabled_count",
             ),
-            DateColumn("missing_since", label=pgettext_lazy("plugins admin", "Missing since")),
         ]
         return columns
 

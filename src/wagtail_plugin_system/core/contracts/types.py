@@ -67,6 +67,9 @@ class BasePluginType(metaclass=ABCMeta):
     #: Exceptions that make :func:`~wagtail_plugin_system.selection.call_with_failover`
     #: try the next instance. Anything else propagates at once.
     failover_exceptions: ClassVar[tuple[type[BaseException], ...]] = (Exception,)
+    #: Seconds after which a call that succeeded still counts as a failure for the
+    #: instance's circuit breaker (``None``: only exceptions count).
+    breaker_slow_call: ClassVar[float | None] = None
     #: Set to ``True`` on a base class that is not itself a plugin type.
     abstract: ClassVar[bool] = True
     #: Names of the methods every item must implement (computed).

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 from ..exceptions import (
+    MissingPluginMethodError,
     PluginDefinitionError,
     PluginItemDefinitionError,
     PluginTypeDefinitionError,
@@ -36,7 +37,7 @@ def _fail(error: type[PluginDefinitionError], cls: type, problem: str) -> NoRetu
     name = name if isinstance(name, str) else None
     plugin_type = getattr(cls, "plugin_type", None)
     type_name = getattr(plugin_type, "name", None) if isinstance(plugin_type, type) else None
-    if error is PluginItemDefinitionError:
+    if issubclass(error, PluginItemDefinitionError):
         names = {"item_name": name, "type_name": type_name if isinstance(type_name, str) else None}
     elif error is PluginTypeDefinitionError:
         names = {"type_name": name}
@@ -103,7 +104,7 @@ def _check_implementation(cls: type, plugin_type: Any) -> None:
             )
     if missing:
         _fail(
-            PluginItemDefinitionError,
+            MissingPluginMethodError,
             cls,
             f"does not implement {', '.join(missing)}, required by plugin type "
             f"{_qualname(plugin_type)} ({plugin_type.name!r}).",

@@ -15,8 +15,9 @@ from wagtail_plugin_system.rotation import rotate_keys
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every stored plugin configuration with the first key of "
-        "FIELD_ENCRYPTION_KEY. Safe to interrupt and run again."
+        "Re-encrypt every stored plugin configuration, and the revisions of plugin "
+        "instances, with the first key of FIELD_ENCRYPTION_KEY. Safe to interrupt and run "
+        "again."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -55,6 +56,29 @@ class Command(BaseCommand):
                 "failed": report.failed,
             }
         )
+        self.stdout.write(
+            _(
+                "%(total)d revision(s) checked: %(rotated)d %(verb)s, %(current)d already on "
+                "the first key, %(failed)d undecryptable."
+            )
+            % {
+                "total": report.revisions_total,
+                "rotated": report.revisions_rotated,
+                "verb": verb,
+                "current": report.revisions_current,
+                "failed": report.revisions_failed,
+            }
+        )
+        if report.failed_revision_ids:
+            # Old history: it can no longer be restored, but nothing in use depends on it.
+            self.stderr.write(
+                _(
+                    "No key in FIELD_ENCRYPTION_KEY decrypts revision(s) %(ids)s of plugin "
+                    "instances; they were left unchanged and cannot be restored until the key "
+                    "they were encrypted with is added back."
+                )
+                % {"ids": ", ".join(str(pk) for pk in report.failed_revision_ids)}
+            )
         if report.failed_ids:
             raise CommandError(
                 _(

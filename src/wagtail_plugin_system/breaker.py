@@ -1,0 +1,543 @@
+"""The circuit breaker: an instance that keeps failing is skipped by every process.
+
+Each plugin instance has a circuit, shared by all processes:
+
+``closed``
+    Calls go through. Failures (the exceptions in the type's
+    ``failover_exceptions``, and calls slower than its ``breaker_slow_call``)
+    are counted in a window of ``BREAKER_WINDOW`` seconds that starts at the
+    first one; the ``BREAKER_FAILURES``-th opens the circuit.
+``open``
+    Selection treats the instance as unusable, and
+    :func:`~wagtail_plugin_system.call_with_failover` skips it, until
+    ``BREAKER_COOLDOWN`` seconds have passed.
+``probing``
+    The cooldown is over: the first call, in any process, that reserves the
+    probe (one atomic operation in the shared store) calls the instance. Success
+    closes the circuit, failure opens it for another cooldown. Other calls keep
+    skipping it meanwhile.
+
+The state lives where the version token lives (:func:`.version_store.store`):
+keys of the shared cache, or :class:`~wagtail_plugin_system.models.PluginCircuit`
+rows. Every change of state (opening, reopening, closing) replaces the version
+token, so each process reads a circuit's state once per version, when it first
+needs it, and keeps it with its memo: while every circuit is closed, a
+resolution costs nothing more. A new or restarted process reads the state from
+the store, so it sees open circuits at once.
+
+When the store cannot be reached, the breaker steps aside: calls proceed as
+if every circuit were closed, and a warning is logged once (again after the
+store has answered in between).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from django.core.mail import mail_admins
+from django.db import router, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils.translation import gettext as _
+
+from . import cache, version_store
+from .core.settings import get_setting, non_negative_number
+from .core.signals import circuit_closed, circuit_opened
+from .models import PluginCircuit, PluginInstance
+
+__all__ = [
+    "CALL",
+    "PROBE",
+    "Circuit",
+    "Limits",
+    "admit",
+    "circuit_of",
+    "forget",
+    "limits_of",
+    "read",
+    "read_row",
+    "record_failure",
+    "record_success",
+    "reset",
+    "site_limits",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The clock of the shared state: seconds since the epoch, the same in every process.
+clock: Callable[[], float] = time.time
+
+#: What :func:`admit` answers: call the instance as usual, or call it as the probe.
+CALL: Literal["call"] = "call"
+PROBE: Literal["probe"] = "probe"
+Admission = Literal["call", "probe"]
+
+KEY_PREFIX = "wagtail_plugin_system:circuit"
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A circuit's state as read from the store."""
+
+    is_open: bool = False
+    #: When it opened (seconds since the epoch), while open.
+    opened_at: float | None = None
+    #: When one call may probe it (seconds since the epoch), while open.
+    probe_at: float | None = None
+
+    def state(self, now: float | None = None) -> Literal["closed", "open", "probing"]:
+        if not self.is_open:
+            return "closed"
+        assert self.probe_at is not None
+        return "probing" if (clock() if now is None else now) >= self.probe_at else "open"
+
+
+CLOSED = Circuit()
+
+#: Each instance's circuit as this process read it, by instance id, per version token.
+_circuits: cache.Memo[int, Circuit] = cache.Memo("circuits")
+#: Each instance's overrides of the breaker's settings (failures, window, cooldown).
+_overrides: cache.Memo[int, tuple[int | None, int | None, int | None]] = cache.Memo(
+    "circuit_overrides"
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The breaker's settings for one instance (the site's, or an editor's overrides)."""
+
+    failures: int
+    window: float
+    cooldown: float
+
+
+# -- the two stores -------------------------------------------------------------------
+
+
+class _CacheStore:
+    """Circuits as keys of the shared cache: ``add`` makes every transition atomic."""
+
+    def __init__(self) -> None:
+        self.cache = version_store.cache_backend()
+
+    def read(self, pk: int) -> Circuit:
+        value = self.cache.get(f"{KEY_PREFIX}:{pk}")
+        if not isinstance(value, tuple):
+            return CLOSED
+        return Circuit(True, value[0], value[1])
+
+    def count_failure(self, pk: int, limits: Limits, now: float) -> int:
+        # The window starts at its first failure; its counter is named after its start.
+        window_key = f"{KEY_PREFIX}:{pk}:failures"
+        timeout = max(1, round(limits.window * 2))
+        start = self.cache.get(window_key)
+        if not isinstance(start, float) or now - start > limits.window:
+            start = now
+            self.cache.set(window_key, start, timeout=timeout)
+        key = f"{window_key}:{round(start * 1000)}"
+        self.cache.add(key, 0, timeout=timeout)
+        try:
+            return int(self.cache.incr(key))
+        except ValueError:  # it expired between the two
+            self.cache.set(key, 1, timeout=timeout)
+            return 1
+
+    def open(self, pk: int, limits: Limits, now: float) -> bool:
+        opened = bool(
+            self.cache.add(f"{KEY_PREFIX}:{pk}", (now, now + limits.cooldown), timeout=None)
+        )
+        if opened:
+            self.cache.delete(f"{KEY_PREFIX}:{pk}:failures")
+        return opened
+
+    def reserve_probe(self, pk: int, circuit: Circuit, limits: Limits, now: float) -> bool:
+        assert circuit.probe_at is not None
+        key = f"{KEY_PREFIX}:{pk}:probe:{round(circuit.probe_at * 1000)}"
+        return bool(self.cache.add(key, now, timeout=max(1, round(limits.cooldown))))
+
+    def reopen(self, pk: int, circuit: Circuit, limits: Limits, now: float) -> None:
+        opened_at = circuit.opened_at if circuit.opened_at is not None else now
+        self.cache.set(f"{KEY_PREFIX}:{pk}", (opened_at, now + limits.cooldown), timeout=None)
+
+    def close(self, pk: int) -> bool:
+        key = f"{KEY_PREFIX}:{pk}"
+        was_open = self.cache.get(key) is not None
+        self.cache.delete_many([key, f"{key}:failures"])
+        return was_open
+
+
+class _DatabaseStore:
+    """Circuits as :class:`PluginCircuit` rows: every transition is one conditional UPDATE."""
+
+    def __init__(self) -> None:
+        self.alias = router.db_for_write(PluginCircuit)
+
+    def _rows(self) -> Any:
+        return PluginCircuit.objects.using(self.alias)
+
+    def read(self, pk: int) -> Circuit:
+        row = self._rows().filter(pk=pk, is_open=True).values_list("opened_at", "probe_at")[:1]
+        found = list(row)
+        return Circuit(True, found[0][0], found[0][1]) if found else CLOSED
+
+    def count_failure(self, pk: int, limits: Limits, now: float) -> int:
+        in_window = Q(window_started_at__gte=now - limits.window)
+        with transaction.atomic(using=self.alias):
+            changed = (
+                self._rows()
+                .filter(pk=pk)
+                .update(
+                    failures=Case(When(in_window, then=F("failures") + 1), default=Value(1)),
+                    window_started_at=Case(
+                        When(in_window, then=F("window_started_at")), default=Value(now)
+                    ),
+                )
+            )
+            if not changed:
+                self._rows().bulk_create(
+                    [PluginCircuit(instance_id=pk, failures=1, window_started_at=now)],
+                    ignore_conflicts=True,
+                )
+            found = self._rows().filter(pk=pk).values_list("failures", flat=True).first()
+        return int(found or 1)
+
+    def open(self, pk: int, limits: Limits, now: float) -> bool:
+        with transaction.atomic(using=self.alias):
+            return bool(
+                self._rows()
+                .filter(pk=pk, is_open=False, failures__gte=limits.failures)
+                .update(
+                    is_open=True,
+                    opened_at=now,
+                    probe_at=now + limits.cooldown,
+                    probe_reserved_until=None,
+                    failures=0,
+                    window_started_at=None,
+                )
+            )
+
+    def reserve_probe(self, pk: int, circuit: Circuit, limits: Limits, now: float) -> bool:
+        free = Q(probe_reserved_until__isnull=True) | Q(probe_reserved_until__lt=now)
+        with transaction.atomic(using=self.alias):
+            return bool(
+                self._rows()
+                .filter(free, pk=pk, is_open=True, probe_at__lte=now)
+                .update(probe_reserved_until=now + limits.cooldown)
+            )
+
+    def reopen(self, pk: int, circuit: Circuit, limits: Limits, now: float) -> None:
+        with transaction.atomic(using=self.alias):
+            self._rows().filter(pk=pk).update(
+                is_open=True, probe_at=now + limits.cooldown, probe_reserved_until=None
+            )
+
+    def close(self, pk: int) -> bool:
+        with transaction.atomic(using=self.alias):
+            return bool(
+                self._rows()
+                .filter(pk=pk, is_open=True)
+                .update(
+                    is_open=False,
+                    failures=0,
+                    window_started_at=None,
+                    opened_at=None,
+                    probe_at=None,
+                    probe_reserved_until=None,
+                )
+            )
+
+
+def _store() -> _CacheStore | _DatabaseStore:
+    return _CacheStore() if version_store.store() == "cache" else _DatabaseStore()
+
+
+# -- failing open -----------------------------------------------------------------------
+
+_T = TypeVar("_T")
+_store_down = threading.Event()
+
+
+def _guarded(action: str, default: _T, operation: Callable[[], _T]) -> _T:
+    """``operation()``; when the store fails, ``default``, with one warning per outage."""
+    try:
+        result = operation()
+    except Exception as exc:
+        if not _store_down.is_set():
+            _store_down.set()
+            logger.warning(
+                "The circuit breaker's store cannot be reached (%s while trying to %s): "
+                "calls proceed as if every circuit were closed until it answers again.",
+                type(exc).__name__,
+                action,
+            )
+        return default
+    if _store_down.is_set():
+        _store_down.clear()
+        logger.warning("The circuit breaker's store answers again.")
+    return result
+
+
+# -- settings ----------------------------------------------------------------------------
+
+
+def site_limits() -> Limits:
+    """The site's ``BREAKER_*`` settings, checked."""
+    failures = non_negative_number("BREAKER_FAILURES", "0 turns the circuit breaker off")
+    window = non_negative_number("BREAKER_WINDOW", "seconds within which failures count")
+    cooldown = non_negative_number("BREAKER_COOLDOWN", "seconds an open circuit stays open")
+    return Limits(int(failures), window, cooldown)
+
+
+def limits_of(instance: PluginInstance | int, version: Any = None) -> Limits:
+    """The breaker's settings for an instance: the site's, with the editor's overrides.
+
+    The overrides are read once per version token (saving them replaces it);
+    the site's settings are read each time. ``version``: the token the caller
+    read, if it did.
+    """
+    pk = instance if isinstance(instance, int) else instance.pk
+    if version is None:
+        version = cache.current_version()
+    found = _overrides.get(pk, version)
+    if found is cache.MISS:
+        row = (
+            PluginCircuit.objects.filter(pk=pk)
+            .values_list("failure_threshold", "window_seconds", "cooldown_seconds")
+            .first()
+        )
+        found = row if row is not None else (None, None, None)
+        _overrides.set(pk, version, found)
+    row = found
+    site = site_limits()
+    return Limits(
+        site.failures if row[0] is None else row[0],
+        site.window if row[1] is None else float(row[1]),
+        site.cooldown if row[2] is None else float(row[2]),
+    )
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def read(instance: PluginInstance | int) -> Circuit:
+    """The circuit's state, read from the store now (for the admin; not memoised)."""
+    pk = instance if isinstance(instance, int) else instance.pk
+    return _guarded("read a circuit", CLOSED, lambda: _store().read(pk))
+
+
+def read_row(instance: PluginInstance) -> Circuit:
+    """The circuit's state now; with the database store, as read with the row when it was."""
+    joined = _joined(instance)
+    return joined if joined is not None else read(instance.pk)
+
+
+#: The version token is read by the caller (once per call) unless it passes none.
+_READ = object()
+
+
+def circuit_of(instance: PluginInstance, version: Any = _READ) -> Circuit:
+    """The circuit's state as this process knows it: read once per version token.
+
+    ``version`` is the token the caller already read (so the breaker reads it
+    no second time); by default it is read here.
+    """
+    if version is _READ:
+        version = cache.current_version()
+    found = _circuits.get(instance.pk, version)
+    if found is not cache.MISS:
+        return found
+    circuit = _joined(instance)
+    if circuit is None:
+        circuit = read(instance.pk)
+    _circuits.set(instance.pk, version, circuit)
+    return circuit
+
+
+def _joined(instance: PluginInstance) -> Circuit | None:
+    """With the database store, the state read with the instance's row (no query), if it was."""
+    if version_store.store() != "database" or not PluginInstance.circuit.is_cached(instance):
+        return None
+    try:
+        row = instance.circuit
+    except PluginCircuit.DoesNotExist:
+        return CLOSED
+    return Circuit(True, row.opened_at, row.probe_at) if row.is_open else CLOSED
+
+
+def _learn(instance: PluginInstance, circuit: Circuit) -> None:
+    """Keep a state this process learned (until the version token changes)."""
+    _circuits.set(instance.pk, cache.current_version(), circuit)
+
+
+def is_open(instance: PluginInstance, version: Any = _READ) -> bool:
+    """Whether selection must treat the instance as unusable (its circuit is not closed).
+
+    An instance whose breaker is off (0 failures) is never treated so.
+    """
+    if version is _READ:
+        version = cache.current_version()
+    return circuit_of(instance, version).is_open and limits_of(instance, version).failures > 0
+
+
+# -- the call loop's hooks ------------------------------------------------------------------
+
+#: (instance pk, probe time) -> monotonic time until which another process holds the probe.
+_probe_taken: dict[tuple[int, float], float] = {}
+
+
+def forget() -> None:
+    """Forget what this process knows of other processes' probes (tests start afresh)."""
+    _probe_taken.clear()
+
+
+def admit(instance: PluginInstance, version: Any = _READ) -> Admission | None:
+    """May ``call_with_failover()`` call the instance now? ``None``: skip it.
+
+    A closed circuit answers :data:`CALL` from memory. An open one whose cooldown
+    is over tries to reserve the probe in the shared store: the one call that
+    gets it answers :data:`PROBE`; every other call (in any process) skips.
+    """
+    if version is _READ:
+        version = cache.current_version()
+    circuit = circuit_of(instance, version)
+    if not circuit.is_open:
+        return CALL
+    limits = limits_of(instance, version)
+    if limits.failures <= 0:  # the breaker is off: an open circuit is left alone
+        return CALL
+    assert circuit.probe_at is not None
+    now = clock()
+    if now < circuit.probe_at:
+        return None
+    taken = (instance.pk, circuit.probe_at)
+    if _probe_taken.get(taken, 0.0) > time.monotonic():
+        return None
+
+    def reserve() -> bool:
+        return _store().reserve_probe(instance.pk, circuit, limits, now)
+
+    # A store that cannot be reached lets the call through (the breaker fails open).
+    if _guarded("reserve a probe", True, reserve):
+        return PROBE
+    if len(_probe_taken) > 1000:
+        _probe_taken.clear()
+    _probe_taken[taken] = time.monotonic() + limits.cooldown
+    return None
+
+
+def record_success(instance: PluginInstance, admission: Admission) -> None:
+    """A call succeeded: a probe closes the circuit; otherwise nothing is written."""
+    if admission == PROBE:
+        _close(instance)
+
+
+def record_failure(instance: PluginInstance, admission: Admission) -> None:
+    """A call failed: a probe reopens the circuit; otherwise the failure is counted."""
+    limits = limits_of(instance)
+    if admission == PROBE:
+        _reopen(instance, limits)
+        return
+    if limits.failures <= 0:
+        return
+    now = clock()
+    store = _store()
+    count = _guarded("count a failure", 0, lambda: store.count_failure(instance.pk, limits, now))
+    if count < limits.failures:
+        return
+    if _guarded("open a circuit", False, lambda: store.open(instance.pk, limits, now)):
+        until = now + limits.cooldown
+        _changed()
+        logger.warning(
+            "Circuit of plugin instance %s (%r) opened after %d failures; one call will "
+            "probe it in %g s.",
+            instance.pk,
+            instance.name,
+            count,
+            limits.cooldown,
+        )
+        _send(circuit_opened, instance, until=until, failures=count)
+    else:
+        # Another process opened it first: know it now rather than at the next version.
+        _learn(instance, read(instance.pk))
+
+
+def _reopen(instance: PluginInstance, limits: Limits) -> None:
+    now = clock()
+    circuit = circuit_of(instance)
+
+    def reopen() -> None:
+        _store().reopen(instance.pk, circuit, limits, now)
+
+    _guarded("reopen a circuit", None, reopen)
+    _changed()
+    logger.warning(
+        "Probe of plugin instance %s (%r) failed; its circuit stays open for %g s.",
+        instance.pk,
+        instance.name,
+        limits.cooldown,
+    )
+    _send(circuit_opened, instance, until=now + limits.cooldown, failures=0)
+
+
+def _close(instance: PluginInstance) -> bool:
+    if _guarded("close a circuit", False, lambda: _store().close(instance.pk)):
+        _changed()
+        logger.warning("Circuit of plugin instance %s (%r) closed.", instance.pk, instance.name)
+        _send(circuit_closed, instance)
+        return True
+    return False
+
+
+def reset(instance: PluginInstance) -> bool:
+    """Close the instance's circuit now (the admin's "Reset circuit"); whether it was open."""
+    return _close(instance)
+
+
+def _changed() -> None:
+    """Every process must read circuits again: replace the version token."""
+    _guarded("replace the version token", None, cache.bump_version)
+
+
+def _send(signal: Any, instance: PluginInstance, **kwargs: Any) -> None:
+    type_class = instance.item.plugin_type.get_type_class()
+    for receiver, response in signal.send_robust(sender=type_class, instance=instance, **kwargs):
+        if isinstance(response, Exception):
+            logger.error(
+                "A receiver of %s failed: %s", receiver, type(response).__name__, exc_info=False
+            )
+
+
+# -- the notice to the site's admins -------------------------------------------------------
+
+NOTICE_INTERVAL = 3600
+
+
+def _notify_admins(sender: Any, instance: PluginInstance, **kwargs: Any) -> None:
+    """Mail ``ADMINS`` when a circuit opens (opt-in; once per instance per hour)."""
+    if not get_setting("BREAKER_NOTIFY_ADMINS") or not kwargs.get("failures"):
+        return
+    key = f"{KEY_PREFIX}:{instance.pk}:notice"
+    if not version_store.cache_backend().add(key, 1, timeout=NOTICE_INTERVAL):
+        return
+    until = time.strftime("%H:%M:%S UTC", time.gmtime(kwargs["until"]))
+    mail_admins(
+        _("Plugin instance %(name)s is failing") % {"name": instance.name},
+        _(
+            "The circuit of plugin instance %(name)s (id %(id)s) opened after %(failures)s "
+            "failures: calls skip it until %(until)s, when one call will probe it."
+        )
+        % {
+            "name": instance.name,
+            "id": instance.pk,
+            "failures": kwargs["failures"],
+            "until": until,
+        },
+        fail_silently=True,
+    )
+
+
+circuit_opened.connect(_notify_admins, dispatch_uid="wagtail_plugin_system.breaker.notice")

@@ -1,0 +1,349 @@
+"""Eyes on every call through ``call_with_failover()``: statistics, failover events, spans.
+
+Each call to an instance is observed (:func:`observed`): its outcome goes to
+the instance's circuit breaker (:mod:`.breaker`) and to per-minute statistics
+(calls, failures with the last reason, a latency histogram). Statistics are
+gathered in the process and written when their minute is over, all of a
+process's finished minutes in one ``INSERT``: at most one row per instance,
+minute and process. :func:`flush` writes what is pending (at exit, and in
+tests). Rows older than ``CALL_STATS_RETENTION_DAYS`` are deleted, at most once
+an hour per process.
+
+A call that failed over is recorded as :class:`~.models.PluginFailoverEvent`
+rows and sent as the :data:`~.core.signals.failed_over` signal.
+
+With ``opentelemetry-api`` installed, each call is a span named
+``plugin <type>.<method>`` with the attributes ``plugin.type``,
+``plugin.item``, ``plugin.instance.id`` and, on failure, ``error.type`` (the
+exception's class name). A span never carries a configuration value.
+
+Nothing here ever fails a call: an error while writing is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from . import breaker
+from .core.registry import RegisteredType
+from .core.settings import get_setting
+from .core.signals import failed_over
+from .models import LATENCY_BOUNDS_MS, PluginCallStats, PluginFailoverEvent, PluginInstance
+
+__all__ = [
+    "Call",
+    "discard",
+    "failed_over_event",
+    "flush",
+    "observed",
+    "percentile",
+    "summary",
+]
+
+logger = logging.getLogger(__name__)
+
+try:  # the optional extra "otel"
+    from opentelemetry import trace as _otel_trace
+except ImportError:  # pragma: no cover - depends on the environment
+    _otel_trace = None  # type: ignore[assignment]
+
+REASON_LENGTH = 500
+
+
+@dataclass
+class _Bucket:
+    calls: int = 0
+    failures: int = 0
+    latency_total_ms: float = 0.0
+    histogram: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_MS) + 1))
+    last_failure: str = ""
+
+
+_buckets: dict[tuple[int, int], _Bucket] = {}
+_lock = threading.Lock()
+_last_purge = [0.0]
+
+
+def _bucket_index(latency_ms: float) -> int:
+    for index, bound in enumerate(LATENCY_BOUNDS_MS):
+        if latency_ms <= bound:
+            return index
+    return len(LATENCY_BOUNDS_MS)
+
+
+#: The minute of the last call recorded: when it changes, the minutes before are written.
+_minute = [0]
+
+
+def _record(instance_pk: int, seconds: float, failure: str | None) -> None:
+    minute = int(breaker.clock() // 60)
+    latency_ms = seconds * 1000
+    with _lock:
+        bucket = _buckets.get((instance_pk, minute))
+        if bucket is None:
+            bucket = _buckets[(instance_pk, minute)] = _Bucket()
+        bucket.calls += 1
+        bucket.latency_total_ms += latency_ms
+        bucket.histogram[_bucket_index(latency_ms)] += 1
+        if failure is not None:
+            bucket.failures += 1
+            bucket.last_failure = failure[:REASON_LENGTH]
+        finished = minute != _minute[0]
+        _minute[0] = minute
+    if finished:
+        flush(before=minute)
+
+
+def flush(before: int | None = None) -> int:
+    """Write the statistics gathered in this process; return how many rows were written.
+
+    ``before`` (minutes since the epoch) writes only the minutes before it;
+    ``None`` writes everything, the current minute included.
+    """
+    with _lock:
+        keys = [key for key in _buckets if before is None or key[1] < before]
+        taken = [(key, _buckets.pop(key)) for key in keys]
+    if not taken:
+        return 0
+    rows = [
+        PluginCallStats(
+            instance_id=pk,
+            minute=datetime.datetime.fromtimestamp(minute * 60, tz=datetime.UTC),
+            calls=bucket.calls,
+            failures=bucket.failures,
+            latency_total_ms=bucket.latency_total_ms,
+            latency_histogram=bucket.histogram,
+            last_failure=bucket.last_failure,
+        )
+        for (pk, minute), bucket in taken
+    ]
+    try:
+        existing = set(
+            PluginInstance.objects.filter(pk__in={row.instance_id for row in rows}).values_list(
+                "pk", flat=True
+            )
+        )
+        PluginCallStats.objects.bulk_create([row for row in rows if row.instance_id in existing])
+        _purge()
+    except Exception as exc:
+        logger.warning(
+            "Call statistics of %d instance-minute(s) could not be written: %s",
+            len(rows),
+            type(exc).__name__,
+        )
+        return 0
+    return len(rows)
+
+
+def discard() -> None:
+    """Drop the statistics gathered in this process and not written yet (tests start afresh)."""
+    with _lock:
+        _buckets.clear()
+
+
+def _purge() -> None:
+    if time.monotonic() - _last_purge[0] < 3600 and _last_purge[0]:
+        return
+    _last_purge[0] = time.monotonic()
+    cutoff = timezone.now() - datetime.timedelta(days=get_setting("CALL_STATS_RETENTION_DAYS"))
+    PluginCallStats.objects.filter(minute__lt=cutoff).delete()
+    PluginFailoverEvent.objects.filter(at__lt=cutoff).delete()
+
+
+atexit.register(flush)
+
+
+@dataclass
+class Call:
+    """One call to one instance, as :func:`observed` sees it."""
+
+    instance: PluginInstance
+    admission: breaker.Admission
+    failure: str | None = None
+
+    def failed(self, reason: str) -> None:
+        """The call raised one of the type's failover exceptions (``reason`` is redacted)."""
+        self.failure = reason
+
+
+class observed:
+    """Observe one call: breaker outcome, statistics, span.
+
+    The block marks a failover failure with :meth:`Call.failed`; an exception
+    leaving the block is a programming error: it is recorded in the statistics
+    (its class name only) but does not count against the circuit. A class, not
+    a generator: this runs on every call.
+    """
+
+    __slots__ = ("call", "entry", "span", "span_context", "started")
+
+    def __init__(
+        self,
+        entry: RegisteredType,
+        instance: PluginInstance,
+        method: str,
+        admission: breaker.Admission,
+    ) -> None:
+        self.entry = entry
+        self.call = Call(instance, admission)
+        tracer = _tracer()
+        self.span_context: Any = None
+        if tracer is not None:
+            self.span_context = tracer.start_as_current_span(
+                f"plugin {entry.name}.{method}",
+                attributes={
+                    "plugin.type": entry.name,
+                    "plugin.item": instance.item.name,
+                    "plugin.instance.id": int(instance.pk),
+                },
+                record_exception=False,
+                set_status_on_exception=False,
+            )
+        self.span: Any = None
+        self.started = 0.0
+
+    def __enter__(self) -> Call:
+        if self.span_context is not None:
+            self.span = self.span_context.__enter__()
+        self.started = time.perf_counter()
+        return self.call
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        seconds = time.perf_counter() - self.started
+        call = self.call
+        instance, admission = call.instance, call.admission
+        slow = self.entry.type_class.breaker_slow_call
+        outcome: str | None = None
+        if error is not None:
+            outcome = type(error).__name__
+        elif call.failure is not None:
+            outcome = call.failure
+            breaker.record_failure(instance, admission)
+        elif slow is not None and seconds > slow:
+            breaker.record_failure(instance, admission)
+        else:
+            breaker.record_success(instance, admission)
+        _record(instance.pk, seconds, outcome)
+        if self.span is not None:
+            if error is not None or call.failure is not None:
+                name = type(error).__name__ if error is not None else _error_type(call.failure)
+                self.span.set_attribute("error.type", name)
+                self.span.set_status(_otel_trace.Status(_otel_trace.StatusCode.ERROR))
+            self.span_context.__exit__(None, None, None)
+
+
+_tracers: dict[int, Any] = {}
+
+
+def _tracer() -> Any:
+    """The package's tracer, or ``None`` when no tracer provider is configured (no span)."""
+    if _otel_trace is None:
+        return None
+    provider = _otel_trace.get_tracer_provider()
+    if isinstance(provider, _otel_trace.ProxyTracerProvider):
+        return None  # the API alone, without an SDK: spans would go nowhere
+    tracer = _tracers.get(id(provider))
+    if tracer is None:
+        _tracers.clear()
+        tracer = _tracers[id(provider)] = provider.get_tracer("wagtail_plugin_system")
+    return tracer
+
+
+def _error_type(reason: str | None) -> str:
+    """The class name at the head of a redacted description (``Name: message``)."""
+    return (reason or "").split(":", 1)[0] or "Exception"
+
+
+def failed_over_event(
+    entry: RegisteredType,
+    method: str,
+    failed: list[tuple[PluginInstance, str]],
+    served: PluginInstance | None,
+) -> None:
+    """Record and announce a call in which instances failed (and ``served`` answered)."""
+    try:
+        PluginFailoverEvent.objects.bulk_create(
+            [
+                PluginFailoverEvent(
+                    plugin_type=entry.name,
+                    method=method[:255],
+                    failed_id=instance.pk,
+                    failed_name=instance.name[:255],
+                    served_id=served.pk if served is not None else None,
+                    served_name=served.name[:255] if served is not None else "",
+                    reason=reason[:REASON_LENGTH],
+                )
+                for instance, reason in failed
+            ]
+        )
+    except Exception as exc:
+        logger.warning("A failover event could not be written: %s", type(exc).__name__)
+    for _receiver, response in failed_over.send_robust(
+        sender=entry.type_class, method=method, failed=failed, served=served
+    ):
+        if isinstance(response, Exception):
+            logger.error("A receiver of failed_over failed: %s", type(response).__name__)
+
+
+# -- reading, for the admin -------------------------------------------------------------------
+
+
+def percentile(histogram: list[int], fraction: float) -> float | None:
+    """The upper bound (ms) of the histogram bucket holding the ``fraction`` quantile."""
+    total = sum(histogram)
+    if not total:
+        return None
+    needed = fraction * total
+    seen = 0
+    for index, count in enumerate(histogram):
+        seen += count
+        if seen >= needed:
+            if index < len(LATENCY_BOUNDS_MS):
+                return float(LATENCY_BOUNDS_MS[index])
+            return float(LATENCY_BOUNDS_MS[-1]) * 2
+    return None
+
+
+@dataclass
+class Slot:
+    """Calls to an instance during one slot of :func:`summary`."""
+
+    start: datetime.datetime
+    calls: int = 0
+    failures: int = 0
+    histogram: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_MS) + 1))
+
+    @property
+    def p95_ms(self) -> float | None:
+        return percentile(self.histogram, 0.95)
+
+
+def summary(instance: PluginInstance, *, hours: int = 24, slot_minutes: int = 60) -> list[Slot]:
+    """The instance's calls over the last ``hours``, in slots of ``slot_minutes`` (oldest first)."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    slot = datetime.timedelta(minutes=slot_minutes)
+    count = hours * 60 // slot_minutes
+    start = now - slot * (count - 1)
+    start = start.replace(minute=start.minute - start.minute % slot_minutes)
+    slots = [Slot(start + slot * index) for index in range(count)]
+    rows = PluginCallStats.objects.filter(instance=instance, minute__gte=start).values_list(
+        "minute", "calls", "failures", "latency_histogram"
+    )
+    for minute, calls, failures, histogram in rows:
+        index = int((minute - start) / slot)
+        if not 0 <= index < count:
+            continue
+        target = slots[index]
+        target.calls += calls
+        target.failures += failures
+        for position, value in enumerate(histogram[: len(target.histogram)]):
+            target.histogram[position] += int(value)
+    return slots
