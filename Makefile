@@ -287,6 +287,8 @@ demo: $(DEMO_STAMP)
 	cd sandbox && "$(DEMO_BIN)/python" manage.py migrate --noinput
 	cd sandbox && "$(DEMO_BIN)/python" manage.py pluginsync
 	cd sandbox && "$(DEMO_BIN)/python" manage.py load_demo_data --base-url "http://$(DEMO_ADDRESS)"
+	@# Check every instance once, as a schedule would (a demo provider that fails is no error).
+	-cd sandbox && "$(DEMO_BIN)/python" manage.py pluginhealth
 	@echo
 	@echo "==> Sandbox: http://$(DEMO_ADDRESS)/"
 	@echo "    Admin:   http://$(DEMO_ADDRESS)/admin/  (user: admin, password: admin)"

@@ -9,7 +9,7 @@
 # The root lives in $WPS_DEBIAN_ROOT (default: .cache/debian13-root in the project).
 # It is built with `debootstrap --variant=minbase` from $DEBIAN_MIRROR (default: the
 # first Debian archive in this machine's apt sources, else http://deb.debian.org/debian)
-# with python3.13, python3.13-venv and redis-server (for the shared-cache tests), plus a
+# with python3.13, python3.13-venv, redis-server and memcached (for the shared-cache tests), plus a
 # virtualenv /opt/wps-tools with nox. A half-built root is never used: the build
 # happens in a temporary directory, renamed when complete.
 #
@@ -29,7 +29,7 @@ PROJECT="$(dirname "$HERE")"
 ROOT="${WPS_DEBIAN_ROOT:-$PROJECT/.cache/debian13-root}"
 SUITE="trixie"
 MIRROR="${DEBIAN_MIRROR:-}"
-PACKAGES="python3.13,python3.13-venv,redis-server"
+PACKAGES="python3.13,python3.13-venv,redis-server,memcached"
 TOOLS="nox>=2024.4"
 # Change this line to make every existing root be built again.
 RECIPE="2 $SUITE $PACKAGES $TOOLS"

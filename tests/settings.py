@@ -7,6 +7,7 @@ variables point at the server (``tests/postgres.py`` starts a throwaway one).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
@@ -53,6 +54,8 @@ INSTALLED_APPS = [
     # django-plugin-system, to write its tables for the pluginimport tests. Its app has no
     # post-migrate sync (its signals module is never imported); it requires SALT_KEY.
     "django_plugin_system",
+    # A queueing task backend with a worker process, for the health checks' task.
+    "django_tasks_db",
 ]
 
 # The pluginimport test of a project that has removed django-plugin-system from its apps.
@@ -139,6 +142,16 @@ elif os.environ.get("WPS_TEST_CACHE_DIR"):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The tasks framework: django.tasks from Django 6.0, the django-tasks backport before.
+_TASKS = "django.tasks" if importlib.util.find_spec("django.tasks") else "django_tasks"
+
+TASKS = {
+    # Inline, as in a project that configures nothing.
+    "default": {"BACKEND": f"{_TASKS}.backends.immediate.ImmediateBackend"},
+    # Rows in the database, run by `manage.py db_worker --backend queue`.
+    "queue": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -158,6 +171,8 @@ GRAPHENE = {"SCHEMA": "grapple.schema.schema"}
 WAGTAIL_PLUGIN_SYSTEM = {
     # Tests call the sync explicitly; the post-migrate sync has its own test.
     "SYNC_AFTER_MIGRATE": False,
+    # Tests press Test as often as they need; the interval has its own tests.
+    "CHECK_MIN_INTERVAL": 0,
     # Servers started by the tests: more settings, as a JSON object.
     **json.loads(os.environ.get("WPS_TEST_PLUGIN_SETTINGS", "{}")),
 }

@@ -17,6 +17,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
+from tests.conftest import STRICT
 from tests.memcached_server import MemcachedUnavailable, throwaway_memcached
 from tests.redis_server import RedisUnavailable, throwaway_redis
 from tests.test_cache import _change_in_another_process, _store, selected
@@ -72,6 +73,8 @@ def _server(
     try:
         location = context.__enter__()
     except unavailable as exc:
+        if STRICT:
+            pytest.fail(f"Strict mode: {exc}")
         pytest.skip(str(exc))
     return context, location
 

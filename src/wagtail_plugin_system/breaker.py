@@ -33,6 +33,7 @@ store has answered in between).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -62,8 +63,10 @@ __all__ = [
     "read_row",
     "record_failure",
     "record_success",
+    "reserve_check",
     "reset",
     "site_limits",
+    "trip",
 ]
 
 logger = logging.getLogger(__name__)
@@ -169,6 +172,23 @@ class _CacheStore:
         self.cache.delete_many([key, f"{key}:failures"])
         return was_open
 
+    def open_now(self, pk: int, limits: Limits, now: float) -> bool:
+        return self.open(pk, limits, now)
+
+    def reserve_check(self, pk: int, seconds: float, now: float) -> float | None:
+        key = f"{KEY_PREFIX}:{pk}:check"
+        timeout = max(1, math.ceil(seconds))
+        if self.cache.add(key, now + seconds, timeout=timeout):
+            return None
+        until = self.cache.get(key)
+        if isinstance(until, int | float) and until <= now:
+            # Over by the clock, not yet expired in the cache: take it again, once.
+            self.cache.delete(key)
+            if self.cache.add(key, now + seconds, timeout=timeout):
+                return None
+            until = self.cache.get(key)
+        return float(until) if isinstance(until, int | float) else now + seconds
+
 
 class _DatabaseStore:
     """Circuits as :class:`PluginCircuit` rows: every transition is one conditional UPDATE."""
@@ -249,6 +269,35 @@ class _DatabaseStore:
                     probe_reserved_until=None,
                 )
             )
+
+    def _ensure_row(self, pk: int) -> None:
+        self._rows().bulk_create([PluginCircuit(instance_id=pk)], ignore_conflicts=True)
+
+    def open_now(self, pk: int, limits: Limits, now: float) -> bool:
+        with transaction.atomic(using=self.alias):
+            self._ensure_row(pk)
+            return bool(
+                self._rows()
+                .filter(pk=pk, is_open=False)
+                .update(
+                    is_open=True,
+                    opened_at=now,
+                    probe_at=now + limits.cooldown,
+                    probe_reserved_until=None,
+                    failures=0,
+                    window_started_at=None,
+                )
+            )
+
+    def reserve_check(self, pk: int, seconds: float, now: float) -> float | None:
+        free = Q(check_reserved_until__isnull=True) | Q(check_reserved_until__lte=now)
+        with transaction.atomic(using=self.alias):
+            self._ensure_row(pk)
+            if self._rows().filter(free, pk=pk).update(check_reserved_until=now + seconds):
+                return None
+            until = self._rows().filter(pk=pk).values_list("check_reserved_until", flat=True)
+            found = until.first()
+        return float(found) if found is not None else now + seconds
 
 
 def _store() -> _CacheStore | _DatabaseStore:
@@ -495,6 +544,47 @@ def _close(instance: PluginInstance) -> bool:
 def reset(instance: PluginInstance) -> bool:
     """Close the instance's circuit now (the admin's "Reset circuit"); whether it was open."""
     return _close(instance)
+
+
+def trip(instance: PluginInstance, reason: str) -> bool:
+    """Open the instance's circuit now (a scheduled health check failed); whether it opened.
+
+    Nothing happens when the breaker is off for the instance (0 failures) or
+    its circuit is already open. ``reason`` (redacted) goes to the log.
+    """
+    limits = limits_of(instance)
+    if limits.failures <= 0:
+        return False
+    now = clock()
+    if not _guarded("open a circuit", False, lambda: _store().open_now(instance.pk, limits, now)):
+        return False
+    _changed()
+    logger.warning(
+        "Circuit of plugin instance %s (%r) opened by a failed health check (%s); one call "
+        "will probe it in %g s.",
+        instance.pk,
+        instance.name,
+        reason,
+        limits.cooldown,
+    )
+    _send(circuit_opened, instance, until=now + limits.cooldown, failures=1)
+    return True
+
+
+def reserve_check(instance: PluginInstance | int, seconds: float) -> float | None:
+    """Reserve the instance's next health check for this caller, across all processes.
+
+    ``None``: granted, and no other check is granted for ``seconds``. Otherwise
+    the time (seconds since the epoch) from which the next check is allowed. A
+    store that cannot be reached grants every check.
+    """
+    pk = instance if isinstance(instance, int) else instance.pk
+    if seconds <= 0:
+        return None
+    now = clock()
+    return _guarded(
+        "reserve a health check", None, lambda: _store().reserve_check(pk, seconds, now)
+    )
 
 
 def _changed() -> None:

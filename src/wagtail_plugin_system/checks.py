@@ -12,6 +12,8 @@
   ``INSTALLED_APPS``, so ``manage.py pluginsync`` would run its command, which deletes the
   rows ``pluginimport`` moves.
 * ``wagtail_plugin_system.E008``: a ``BREAKER_*`` setting is not a number, 0 or more.
+* ``wagtail_plugin_system.E009``: a ``CHECK_*`` setting of health checks is not a number,
+  0 or more.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
 * ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
@@ -41,6 +43,7 @@ from .core.settings import (
     version_check_interval,
 )
 from .fields import get_crypter
+from .health import health_settings
 from .models import PluginInstance, PluginItem, PluginType
 from .sync import sync_plugins
 from .version_store import PER_PROCESS_BACKENDS, QUERY_BACKENDS, cache_alias, cache_backend, store
@@ -172,6 +175,17 @@ def check_settings(
                 str(exc),
                 hint="The defaults are 5 failures within 60 seconds and a 30-second cooldown.",
                 id=f"{ID}.E008",
+            )
+        )
+    try:
+        health_settings()
+    except ImproperlyConfigured as exc:
+        messages.append(
+            checks.Error(
+                str(exc),
+                hint="The defaults are CHECK_TIMEOUT 10, CHECK_MIN_INTERVAL 60, "
+                "CHECK_HISTORY_DAYS 30 and CHECK_STALE_AFTER 86400.",
+                id=f"{ID}.E009",
             )
         )
     return messages

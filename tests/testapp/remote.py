@@ -53,6 +53,11 @@ class HttpProvider(BasePluginItem):
         except (URLError, OSError) as exc:
             raise RemoteError(f"{url} failed: {exc}") from exc
 
+    def check(self) -> bool:
+        """The health check: one fetch (the health checks' tests)."""
+        self.fetch()
+        return True
+
 
 class LocalBackup(BasePluginItem):
     """Always answers."""

@@ -7,7 +7,10 @@ plugin instances, and only when something is wrong:
 * instances in use whose implementation's code is missing, or whose
   configuration cannot be decrypted;
 * plugin types with no usable instance at all;
-* instances whose circuit is open (calls skip them).
+* instances whose circuit is open (calls skip them);
+* active instances not checked for longer than ``CHECK_STALE_AFTER`` seconds
+  (counted from their creation when they were never checked): their checks
+  are not scheduled, or the schedule stopped.
 
 Three queries, whatever the number of instances and types (with the cache
 store, the circuits are read from the cache, one key per instance in use); none
@@ -17,22 +20,25 @@ store, the circuits are read from the cache, one key per instance in use); none
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.admin.utils import quote
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from wagtail.admin.ui.components import Component
 
 from ..core.exceptions import ConfigFormatError
 from ..core.registry import registry
-from ..health import check_message_display
-from ..models import SELECTABLE_STATUSES, PluginInstance, PluginType
+from ..health import check_message_display, stale_after
+from ..models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
 from .circuits import circuit_label, open_circuits
 from .permissions import instance_permission_policy, instance_url
 
-__all__ = ["PluginProblemsPanel", "find_problems"]
+__all__ = ["PluginProblemsPanel", "find_all_problems", "find_problems", "find_stale"]
 
 #: Holding one of these is managing plugins: the panel is for these users.
 MANAGE_PERMISSIONS = ("add", "change", "delete")
@@ -80,14 +86,62 @@ def _is_usable(instance: PluginInstance) -> bool:
     )
 
 
+def _stale_problem(instance: PluginInstance, cutoff: datetime) -> Problem | None:
+    if instance.status != PluginStatus.ACTIVE:
+        return None
+    since = instance.last_check_at or instance.created_at
+    if since >= cutoff:
+        return None
+    test_url = instance_url("check", quote(instance.pk))
+    if instance.last_check_at is None:
+        reason = _("Never checked, in %(age)s since it was created.")
+    else:
+        reason = _("Not checked for %(age)s.")
+    return Problem(
+        title=str(instance),
+        reason=reason % {"age": timesince(since)}
+        + " "
+        + _("Are its checks scheduled (manage.py pluginhealth)?"),
+        url=f"{test_url}?{urlencode({'next': reverse('wagtailadmin_home')})}",
+        action=_("Test now"),
+    )
+
+
+def find_stale(instances: list[PluginInstance]) -> list[Problem]:
+    """Active ones of ``instances`` whose last check is older than ``CHECK_STALE_AFTER``."""
+    threshold = stale_after()
+    if not threshold:
+        return []
+    cutoff = timezone.now() - threshold
+    return [
+        problem
+        for problem in (_stale_problem(instance, cutoff) for instance in instances)
+        if problem is not None
+    ]
+
+
 def find_problems() -> tuple[list[Problem], list[Problem]]:
     """(instances to fix, types without a usable instance), in two queries."""
+    instances, types, _stale = find_all_problems()
+    return instances, types
+
+
+def find_all_problems() -> tuple[list[Problem], list[Problem], list[Problem]]:
+    """(instances to fix, types without a usable instance, stale checks), in three queries."""
     in_use = list(
         PluginInstance.objects.with_item_and_type()
         .filter(status__in=SELECTABLE_STATUSES)
         .order_by("item__plugin_type__name", "priority", "name")
     )
-    instances = [problem for problem in map(_instance_problem, in_use) if problem is not None]
+    instances: list[Problem] = []
+    fine: list[PluginInstance] = []
+    for instance in in_use:
+        problem = _instance_problem(instance)
+        if problem is None:
+            fine.append(instance)
+        else:
+            instances.append(problem)
+    circuits = open_circuits()
     instances += [
         Problem(
             title=str(instance),
@@ -96,8 +150,11 @@ def find_problems() -> tuple[list[Problem], list[Problem]]:
             url=instance_url("circuit", quote(instance.pk)),
             action=_("Reset circuit"),
         )
-        for instance, circuit in open_circuits()
+        for instance, circuit in circuits
     ]
+    # An instance with a problem is listed once, for that problem.
+    tripped = {instance.pk for instance, _circuit in circuits}
+    stale = find_stale([instance for instance in fine if instance.pk not in tripped])
     usable_types = {
         instance.item.plugin_type_id
         for instance in in_use
@@ -113,7 +170,7 @@ def find_problems() -> tuple[list[Problem], list[Problem]]:
         for plugin_type in PluginType.objects.filter(is_missing=False).order_by("name")
         if plugin_type.pk not in usable_types
     ]
-    return instances, types
+    return instances, types, stale
 
 
 class PluginProblemsPanel(Component):
@@ -125,8 +182,10 @@ class PluginProblemsPanel(Component):
 
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(parent_context)
-        instances, types = find_problems()
-        context.update({"instance_problems": instances, "type_problems": types})
+        instances, types, stale = find_all_problems()
+        context.update(
+            {"instance_problems": instances, "type_problems": types, "stale_checks": stale}
+        )
         return context
 
 

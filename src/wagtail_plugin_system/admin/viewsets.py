@@ -153,6 +153,7 @@ class PluginInstanceViewSet(SnippetViewSet):
         "last_check_ok",
         "last_check_message",
         "last_check_detail",
+        "check_history",
         "created_at",
         "updated_at",
     ]

@@ -80,6 +80,18 @@ DEFAULTS: dict[str, Any] = {
     "BREAKER_NOTIFY_ADMINS": False,
     # Days that per-minute call statistics and failover events are kept.
     "CALL_STATS_RETENTION_DAYS": 7,
+    # Health checks (see docs/monitoring.md): seconds one check may take before it is
+    # recorded as timed out (0: no limit, the check runs in the caller's thread).
+    "CHECK_TIMEOUT": 10,
+    # At most one check per instance in this many seconds, across all processes; a Test
+    # pressed again sooner shows the last result. 0: no limit.
+    "CHECK_MIN_INTERVAL": 60,
+    # Days that each check's result is kept.
+    "CHECK_HISTORY_DAYS": 30,
+    # The dashboard lists active instances not checked for this many seconds.
+    "CHECK_STALE_AFTER": 86400,
+    # The task backend (an alias of TASKS) that `pluginhealth --enqueue` hands checks to.
+    "CHECK_TASK_BACKEND": "default",
 }
 
 

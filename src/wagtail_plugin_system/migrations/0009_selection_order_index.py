@@ -25,7 +25,7 @@ def fill(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("wagtail_plugin_system", "0006_revisions"),
+        ("wagtail_plugin_system", "0007_health_check_history"),
     ]
 
     operations = [

@@ -8,10 +8,12 @@
 * :mod:`.version`: the version token of plugin data, for sites without a shared cache;
 * :mod:`.imports`: what ``pluginimport`` moved from django-plugin-system, by old id;
 * :mod:`.circuits`: each instance's circuit breaker (overrides, and state in the database);
-* :mod:`.traffic`: per-minute call statistics and failover events.
+* :mod:`.traffic`: per-minute call statistics and failover events;
+* :mod:`.health`: the history of health checks.
 """
 
 from .circuits import PluginCircuit
+from .health import CheckSource, CheckStatus, PluginCheckResult
 from .imports import PluginImportRecord
 from .plugins import (
     SELECTABLE_STATUSES,
@@ -30,8 +32,11 @@ from .version import PluginDataVersion
 __all__ = [
     "LATENCY_BOUNDS_MS",
     "SELECTABLE_STATUSES",
+    "CheckSource",
+    "CheckStatus",
     "InvalidatingQuerySet",
     "PluginCallStats",
+    "PluginCheckResult",
     "PluginCircuit",
     "PluginDataVersion",
     "PluginFailoverEvent",

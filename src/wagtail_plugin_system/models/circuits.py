@@ -59,6 +59,8 @@ class PluginCircuit(models.Model):
     opened_at = models.FloatField(null=True, editable=False)
     probe_at = models.FloatField(null=True, editable=False)
     probe_reserved_until = models.FloatField(null=True, editable=False)
+    # Health checks, with the database store: no check before this time (CHECK_MIN_INTERVAL).
+    check_reserved_until = models.FloatField(null=True, editable=False)
 
     class Meta:
         verbose_name = _("plugin circuit")

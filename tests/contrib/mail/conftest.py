@@ -45,7 +45,7 @@ def smtp_instance(mail_plugins: PluginRegistry) -> Callable[..., Any]:
             "port": server.port,
             "use_tls": False,
             "use_ssl": False,
-            "timeout": 5,
+            "timeout": 20,
             **config,
         }
         return PluginInstance.objects.create_instance(

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from django.contrib.admin.utils import quote
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
@@ -61,7 +61,7 @@ from ...core.exceptions import ConfigFormatError
 from ...core.ids import parse_id
 from ...core.settings import approval_required, drafts_enabled, drafts_in_use
 from ...health import check_message_detail, check_message_display
-from ...models import PluginInstance, PluginItem
+from ...models import PluginCheckResult, PluginInstance, PluginItem
 from ..circuits import CircuitColumn, FailoverEvents, TrafficChart, circuit_label
 from ..columns import PluginStatusColumn
 from ..forms import (
@@ -72,6 +72,7 @@ from ..forms import (
     instance_form_class,
 )
 from ..permissions import instance_url, user_can_see_instances
+from .health_views import CheckHistory
 from .registry_views import date_or_dash
 
 __all__ = [
@@ -124,6 +125,10 @@ class InstanceIndexView(snippet_views.IndexView):
             )
         return queryset.select_related("item__plugin_type", "circuit").annotate(
             usage_count=ReferenceIndex.usage_count_subquery(PluginInstance),
+            # The newest check's status, from the history (timed out or failed).
+            last_check_status=Subquery(
+                PluginCheckResult.objects.filter(instance=OuterRef("pk")).values("status")[:1]
+            ),
             # For the publishing status, without a query per row.
             has_approved_schedule=Exists(
                 Revision.objects.filter(
@@ -557,9 +562,14 @@ class InstanceInspectView(DeletedInstanceMixin, snippet_views.InspectView):
     def get_last_check_detail_display_value(self) -> str:
         return check_message_detail(self.object.last_check_message) or "\u2014"
 
+    def get_check_history_display_value(self) -> CheckHistory:
+        return CheckHistory(self.object)
+
     def get_field_label(self, field_name: str, field: Any) -> str:
         if field_name in self.extra_fields:
             return str(self.extra_fields[field_name])
+        if field_name == "check_history":  # a viewset field, shown after the last check
+            return _("Recent checks")
         if field_name == "last_check_detail":
             return _("Technical detail of the last check")
         label: str = super().get_field_label(field_name, field)
