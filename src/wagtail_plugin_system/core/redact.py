@@ -133,12 +133,16 @@ def _text_of(exc: BaseException) -> str:
 
 
 def describe_exception(exc: BaseException, config: Mapping[str, Any]) -> str:
-    """``"TypeName: message"`` with the configuration's values blanked out."""
+    """``"TypeName: message"`` with the configuration's values blanked out.
+
+    The text is :func:`storable`: a NUL or lone surrogate in a provider's message would
+    break a database column, a UTF-8 log file or a page.
+    """
     return _describe(exc, _needles(config))
 
 
 def _describe(exc: BaseException, needles: list[str]) -> str:
-    message = _redact(_text_of(exc), needles)
+    message = storable(_redact(_text_of(exc), needles))
     name = type(exc).__name__
     return f"{name}: {message}" if message else name
 
@@ -156,7 +160,7 @@ def _format(exc: BaseException, needles: list[str]) -> str:
         text = "".join(traceback.format_exception(exc))
     except Exception:
         text = _describe(exc, needles)
-    return _redact(text, needles)
+    return storable(_redact(text, needles))
 
 
 class RedactedError(PluginSystemError):
