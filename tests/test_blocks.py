@@ -28,8 +28,13 @@ from tests.testapp.plugins import (
     SilentWidget,
     StripeGateway,
 )
+from wagtail_plugin_system import blocks as plugin_blocks
 from wagtail_plugin_system import cache as plugin_cache
-from wagtail_plugin_system.blocks import PluginInstanceChooserBlock, prefetch_plugin_blocks
+from wagtail_plugin_system.blocks import (
+    PluginInstanceChooserBlock,
+    can_contain_chooser,
+    prefetch_plugin_blocks,
+)
 from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.models import PluginInstance
 from wagtail_plugin_system.sync import sync_plugins
@@ -204,7 +209,7 @@ def test_bulk_to_python_keeps_order_duplicates_and_gaps(widgets: PluginRegistry)
     assert result[1:3] == [None, None]
     assert result[3] == first
     assert result[4] == second
-    assert result[4] is not result[0]
+    assert result[4] is result[0]  # shared read-only, not copied
     assert result[5] is None
 
 
@@ -561,11 +566,45 @@ def test_prefetch_reads_nested_struct_list_and_stream_blocks_in_one_query(
             loaded = chosen_values(value)
         assert len(queries) == 0
     assert loaded == expected
-    # Each value is an object of its own: changing one changes no other, and no later read.
-    loaded[0].name = "Changed in memory"
-    assert loaded[3].name == "One"
+    # The same instance chosen twice is one shared, read-only row, and so is a later read.
+    assert loaded[0] is loaded[3]
     with plugin_cache.version_scope():
-        assert chosen_values(NESTED.to_python(raw))[0].name == "One"
+        assert chosen_values(NESTED.to_python(raw))[0] is loaded[0]
+
+
+NO_CHOOSER = StreamBlock(
+    [
+        ("heading", CharBlock()),
+        ("card", StructBlock([("title", CharBlock()), ("tags", ListBlock(CharBlock()))])),
+    ]
+)
+
+
+def test_content_that_cannot_hold_a_chooser_is_not_walked(
+    widgets: PluginRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walked: list[object] = []
+    collect = plugin_blocks._collect
+
+    def counting(block: Any, raw: Any, found: set[int]) -> None:
+        walked.append(block)
+        collect(block, raw, found)
+
+    monkeypatch.setattr(plugin_blocks, "_collect", counting)
+    raw = [
+        {"type": "heading", "value": f"Heading {n}", "id": str(n)}
+        if n % 2
+        else {"type": "card", "value": {"title": "T", "tags": ["a", "b"]}, "id": str(n)}
+        for n in range(375)
+    ]
+    assert not can_contain_chooser(NO_CHOOSER)
+    assert can_contain_chooser(NESTED)
+    with CaptureQueriesContext(connection) as queries:
+        prefetch_plugin_blocks(StreamValue(NO_CHOOSER, raw, is_lazy=True))
+    assert walked == []  # skipped unread, whatever the size of the content
+    assert len(queries) == 0
+    prefetch_plugin_blocks(StreamValue(NESTED, [], is_lazy=True))
+    assert walked == [NESTED]  # a stream that can hold one is walked
 
 
 @pytest.mark.django_db(transaction=True)

@@ -169,6 +169,14 @@ def test_a_type_without_label_is_asked_for_one(
     assert "wagtail_plugin_system.I002" not in ids()
 
 
+def test_deploy_check_is_silent_while_no_plugin_type_is_registered(
+    plugin_registry: PluginRegistry,
+) -> None:
+    for type_class in plugin_registry.get_types():
+        plugin_registry.unregister_type(type_class)
+    assert "wagtail_plugin_system.I001" not in deploy_messages()
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [("DRAFTS", "payment_gateway"), ("DRAFTS", [1]), ("APPROVAL", True), ("APPROVAL", "x")],

@@ -26,7 +26,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -54,7 +53,7 @@ from .models import PluginInstance, PluginStatus, PluginType
 from .rendering import render_loaded_item, select_for_page
 from .widgets import PluginInstanceChooser
 
-__all__ = ["PluginInstanceChooserBlock", "prefetch_plugin_blocks"]
+__all__ = ["PluginInstanceChooserBlock", "can_contain_chooser", "prefetch_plugin_blocks"]
 
 logger = logging.getLogger(__name__)
 
@@ -177,21 +176,17 @@ class PluginInstanceChooserBlock(ChooserBlock):
         most one query, none for rows already read since plugin data last changed
         (for instance by :func:`prefetch_plugin_blocks`, which a served page runs
         for all its chooser blocks at once). An instance of another type is
-        ``None`` too.
+        ``None`` too. The rows are shared with the memo (and between blocks that
+        chose the same instance): read-only.
         """
         keys = [parse_id(value) for value in values]
         found = get_instances(key for key in keys if key is not None)
         names = registry.type_names(self.plugin_type_name) if self.plugin_type_name else None
         result: list[PluginInstance | None] = []
-        seen: set[int] = set()
         for key in keys:
             instance = found.get(key) if key is not None else None
             if instance is not None and names is not None and not _of(instance, names):
                 instance = None
-            if instance is not None:
-                if key in seen:  # each occurrence gets its own object
-                    instance = copy.copy(instance)
-                seen.add(instance.pk)
             result.append(instance)
         return result
 
@@ -274,7 +269,8 @@ def prefetch_plugin_blocks(*sources: Any) -> None:
     ``before_serve_page`` hook calls it with the page) and every chooser block
     in ``sources`` finds its instance read, at any depth (in struct, list and
     nested stream blocks): one query for all, none when they were read since
-    plugin data last changed.
+    plugin data last changed. Content whose block types cannot hold a chooser
+    block is skipped unread (decided once per block type).
 
     :param sources: model instances (all their ``StreamField`` s are read;
         deferred fields are left alone) or ``StreamValue`` s. Values already
@@ -290,7 +286,11 @@ def prefetch_plugin_blocks(*sources: Any) -> None:
             continue
         deferred = source.get_deferred_fields()
         for field in meta.concrete_fields:
-            if isinstance(field, StreamField) and field.attname not in deferred:
+            if (
+                isinstance(field, StreamField)
+                and field.attname not in deferred
+                and can_contain_chooser(field.stream_block)
+            ):
                 value = getattr(source, field.attname)
                 if isinstance(value, StreamValue):
                     _collect_stream_value(value, found)
@@ -298,8 +298,31 @@ def prefetch_plugin_blocks(*sources: Any) -> None:
         get_instances(found)
 
 
+#: id(block) -> (block, whether a chooser block can be inside it); the block is kept.
+_CAN_CONTAIN: dict[int, tuple[Block, bool]] = {}
+
+
+def can_contain_chooser(block: Block) -> bool:
+    """Whether a chooser block can be inside ``block`` (or is it); decided once per block."""
+    memoised = _CAN_CONTAIN.get(id(block))
+    if memoised is not None and memoised[0] is block:
+        return memoised[1]
+    if isinstance(block, PluginInstanceChooserBlock):
+        found = True
+    elif isinstance(block, BaseStreamBlock | BaseStructBlock):
+        found = any(can_contain_chooser(child) for child in block.child_blocks.values())
+    elif isinstance(block, ListBlock):
+        found = can_contain_chooser(block.child_block)
+    else:
+        found = False
+    _CAN_CONTAIN[id(block)] = (block, found)
+    return found
+
+
 def _collect_stream_value(value: StreamValue, found: set[int]) -> None:
     if not value.is_lazy:  # its blocks hold Python values already
+        return
+    if not can_contain_chooser(value.stream_block):  # nothing to find: skip the content
         return
     raw_data = value.raw_data
     items = []

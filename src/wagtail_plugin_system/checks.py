@@ -17,7 +17,7 @@
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
 * ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
-  what it costs per request.
+  what it costs per request (silent while no plugin type is registered).
 * ``wagtail_plugin_system.I002``: a registered plugin type has no ``label``; editors see one
   made from its name ("Otp sender" for ``otp_sender``).
 """
@@ -222,6 +222,8 @@ def check_database_in_sync(
 def check_version_store(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
+    if not registry.get_types():
+        return []  # no plugin type: nothing resolves, nothing to say
     try:
         chosen = store()
     except ImproperlyConfigured as exc:
@@ -245,6 +247,8 @@ def check_version_store(
 def check_version_store_for_deployment(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
+    if not registry.get_types():
+        return []  # no plugin type: nothing resolves, nothing to say
     try:
         chosen = store()
     except ImproperlyConfigured:

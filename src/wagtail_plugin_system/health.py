@@ -43,7 +43,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import breaker
 from .audit import CHECK_LOG_ACTION
 from .core.exceptions import ConfigDecryptionError, ConfigFormatError, PluginUnavailableError
-from .core.redact import describe_exception
+from .core.redact import describe_exception, storable
 from .core.settings import non_negative_number
 from .fields import key_setting_problem
 from .models import (
@@ -86,13 +86,10 @@ STILL_RUNNING_MESSAGE = gettext_noop(
     "or unreachable."
 )
 
-#: What no text column or UTF-8 page can hold: NUL and unpaired surrogates.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
 
 def storable_message(text: str) -> str:
     """``text`` with each NUL and lone surrogate replaced by U+FFFD, cut to 500 characters."""
-    return _UNSTORABLE.sub("\ufffd", text)[:_MAX_MESSAGE]
+    return storable(text)[:_MAX_MESSAGE]
 
 
 @dataclass(frozen=True)

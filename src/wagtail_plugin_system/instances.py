@@ -9,7 +9,9 @@ loaded item of a row the same way, so a warm page decrypts nothing.
 
 Rules:
 
-* What comes back is a copy of the memoised row: callers may change it freely.
+* What comes back is the memoised row itself, shared with every other caller of
+  the same version (no copy per block): treat it as read-only, and
+  ``copy.copy()`` it before changing it.
 * An id with no row is remembered as missing until the next change, like a row.
 * Each memo (rows, loaded items) holds at most ``MEMO_SIZE`` entries; past that
   the least recently used go.
@@ -20,7 +22,6 @@ Rules:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
 from . import cache
@@ -36,7 +37,7 @@ _loaded: cache.Memo[int, BasePluginItem] = cache.Memo("loaded_items")
 
 
 def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
-    """The instances with these ids (item and type joined), as copies; missing ids are left out.
+    """The instances with these ids (item and type joined), shared read-only; missing ids left out.
 
     Runs one query for the ids the memo does not hold, none when it holds them all.
     """
@@ -57,8 +58,8 @@ def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
         for pk in missing:
             rows[pk] = found.get(pk)
             _rows.set(pk, version, rows[pk])
-    # Memoised rows are shared between threads: callers get copies.
-    return {pk: copy.copy(row) for pk, row in rows.items() if row is not None}
+    # Shared read-only with the memo and other callers: no copy per block.
+    return {pk: row for pk, row in rows.items() if row is not None}
 
 
 def load(instance: PluginInstance) -> BasePluginItem:

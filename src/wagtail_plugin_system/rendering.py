@@ -46,7 +46,8 @@ def flat_context(context: Any) -> dict[str, Any]:
         return {}
     flatten = getattr(context, "flatten", None)
     if callable(flatten):
-        return {str(key): value for key, value in flatten().items()}
+        flat: dict[str, Any] = flatten()  # a new dict already
+        return flat
     return {str(key): value for key, value in context.items()}
 
 

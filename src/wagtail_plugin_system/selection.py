@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
@@ -93,7 +93,11 @@ def _iter_selectable(entry: RegisteredType, statuses: Iterable[str]) -> Iterator
     A resolution that stops at the first usable instance reads one small batch,
     however many instances the type has.
     """
-    rows = _instances(entry).filter(status__in=list(statuses)).selectable().in_selection_order()
+    rows = (
+        PluginInstance.objects.of_type_for_selection(entry.type_class, statuses)
+        .selectable()
+        .in_selection_order()
+    )
     start = 0
     while True:
         batch = list(rows[start : start + BATCH_SIZE])
@@ -376,14 +380,15 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             f"No active or reserved instance of plugin type {entry.name!r} is available. "
             f"Create one in the admin (Plugins > Instances) or activate an existing one."
         )
-    errors: list[Exception] = []
+    # Failed calls' errors with their configuration; made safe to carry only when raised.
+    errors: list[tuple[Exception, Mapping[str, Any] | None]] = []
     failed: list[tuple[PluginInstance, str]] = []
     open_until: dict[int, float] = {}
     for instance, item, load_error in candidates:
         if item is None:
             # Unloadable (code missing, config undecryptable): always try the next one.
             assert load_error is not None
-            errors.append(load_error)
+            errors.append((load_error, None))  # safe already
             logger.error(
                 "Skipping plugin instance %s (%r): %s", instance.pk, instance.name, load_error
             )
@@ -398,10 +403,9 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             except type_class.failover_exceptions as exc:
                 if not isinstance(exc, Exception):
                     raise
-                # What the group carries is safe to log: a copy without configuration values.
-                safe = safe_exception(exc, item.config)
-                errors.append(safe)
-                reason = describe_exception(safe, {})  # already blanked out
+                # The safe copy the group carries is made only if it is raised.
+                errors.append((exc, item.config))
+                reason = describe_exception(exc, item.config)  # values blanked out
                 call.failed(reason)
                 failed.append((instance, reason))
                 logger.warning(
@@ -426,13 +430,16 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                 len(errors),
             )
         return result
+    safe_errors = [
+        error if config is None else safe_exception(error, config) for error, config in errors
+    ]
     if failed:
         traffic.failed_over_event(entry, method, failed, None)
     if open_until and not failed:
-        raise _all_open(entry, open_until, errors)
+        raise _all_open(entry, open_until, safe_errors)
     raise PluginFailoverError(
         f"All {len(errors)} instances of plugin type {entry.name!r} failed in {method}()",
-        errors,
+        safe_errors,
     )
 
 

@@ -23,6 +23,7 @@ Nothing here ever fails a call: an error while writing is logged and dropped.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime
 import logging
 import threading
@@ -30,9 +31,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from . import breaker
+from .core.redact import storable
 from .core.registry import RegisteredType
 from .core.settings import get_setting
 from .core.signals import failed_over
@@ -72,6 +75,14 @@ _lock = threading.Lock()
 _last_purge = [0.0]
 
 
+def _isolated() -> contextlib.AbstractContextManager[Any]:
+    """A savepoint when the caller is inside a transaction, so a write that fails here (a
+    table not migrated yet during a rolling deploy) cannot abort the caller's transaction."""
+    if transaction.get_connection().in_atomic_block:
+        return transaction.atomic()
+    return contextlib.nullcontext()
+
+
 def _bucket_index(latency_ms: float) -> int:
     for index, bound in enumerate(LATENCY_BOUNDS_MS):
         if latency_ms <= bound:
@@ -95,7 +106,7 @@ def _record(instance_pk: int, seconds: float, failure: str | None) -> None:
         bucket.histogram[_bucket_index(latency_ms)] += 1
         if failure is not None:
             bucket.failures += 1
-            bucket.last_failure = failure[:REASON_LENGTH]
+            bucket.last_failure = storable(failure)[:REASON_LENGTH]
         finished = minute != _minute[0]
         _minute[0] = minute
     if finished:
@@ -126,13 +137,16 @@ def flush(before: int | None = None) -> int:
         for (pk, minute), bucket in taken
     ]
     try:
-        existing = set(
-            PluginInstance.objects.filter(pk__in={row.instance_id for row in rows}).values_list(
-                "pk", flat=True
+        with _isolated():
+            existing = set(
+                PluginInstance.objects.filter(pk__in={row.instance_id for row in rows}).values_list(
+                    "pk", flat=True
+                )
             )
-        )
-        PluginCallStats.objects.bulk_create([row for row in rows if row.instance_id in existing])
-        _purge()
+            PluginCallStats.objects.bulk_create(
+                [row for row in rows if row.instance_id in existing]
+            )
+            _purge()
     except Exception as exc:
         logger.warning(
             "Call statistics of %d instance-minute(s) could not be written: %s",
@@ -269,21 +283,21 @@ def failed_over_event(
     served: PluginInstance | None,
 ) -> None:
     """Record and announce a call in which instances failed (and ``served`` answered)."""
-    try:
-        PluginFailoverEvent.objects.bulk_create(
-            [
-                PluginFailoverEvent(
-                    plugin_type=entry.name,
-                    method=method[:255],
-                    failed_id=instance.pk,
-                    failed_name=instance.name[:255],
-                    served_id=served.pk if served is not None else None,
-                    served_name=served.name[:255] if served is not None else "",
-                    reason=reason[:REASON_LENGTH],
-                )
-                for instance, reason in failed
-            ]
+    events = [
+        PluginFailoverEvent(
+            plugin_type=entry.name,
+            method=method[:255],
+            failed_id=instance.pk,
+            failed_name=instance.name[:255],
+            served_id=served.pk if served is not None else None,
+            served_name=served.name[:255] if served is not None else "",
+            reason=storable(reason)[:REASON_LENGTH],
         )
+        for instance, reason in failed
+    ]
+    try:
+        with _isolated():
+            PluginFailoverEvent.objects.bulk_create(events)
     except Exception as exc:
         logger.warning("A failover event could not be written: %s", type(exc).__name__)
     for _receiver, response in failed_over.send_robust(

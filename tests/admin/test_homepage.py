@@ -8,13 +8,14 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from wagtail.test.utils import WagtailTestUtils
 
 from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import FlakyGateway, StripeGateway
+from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.health import run_health_check
 from wagtail_plugin_system.models import PluginInstance, PluginItem, PluginStatus, PluginType
 
@@ -115,6 +116,23 @@ def test_the_panel_costs_a_constant_number_of_queries(editor: Client, make_insta
     many = _dashboard_queries(editor)
     assert len(panel_rows(editor)) > 30
     assert many == bare, (bare, many)
+
+
+def test_no_panel_and_no_query_while_no_plugin_type_is_registered(
+    editor: Client, plugin_registry: PluginRegistry
+) -> None:
+    from wagtail_plugin_system.admin.homepage import construct_homepage_panels
+
+    for type_class in plugin_registry.get_types():
+        plugin_registry.unregister_type(type_class)
+    request = RequestFactory().get("/")
+    request.user = WagtailTestUtils.create_superuser("alone", password="pw")  # type: ignore[attr-defined]
+    panels: list[Any] = []
+    with CaptureQueriesContext(connection) as queries:
+        construct_homepage_panels(request, panels)
+    assert panels == []
+    assert len(queries) == 0
+    assert HEADING not in str(dashboard(editor))
 
 
 def test_only_for_users_who_manage_plugins(client: Client, synced: Any) -> None:

@@ -66,7 +66,7 @@ from django.db import connection  # noqa: E402
 from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.test import RequestFactory, override_settings  # noqa: E402
 
-from tests.benchmarks import harness, ours  # noqa: E402
+from tests.benchmarks import costs, harness, ours  # noqa: E402
 from tests.benchmarks.harness import Case, Plan, Row  # noqa: E402
 from tests.testapp.factories import STRIPE_CONFIG  # noqa: E402
 from tests.testapp.plugins import (  # noqa: E402
@@ -616,6 +616,147 @@ def page_rows(our: Any) -> list[Row]:
     return rows
 
 
+# -- costs -----------------------------------------------------------------------------------
+
+
+def cost_rows(our: Any) -> list[Row]:
+    """Chooser blocks against Wagtail's blocks, cold selection against table and type size,
+    a failed failover candidate, the page hook on content without choosers. Each group is
+    measured interleaved; the ratios are printed after the table."""
+    if isinstance(our, str):
+        return [row("costs: not measured", ours_=f"setup failed: {our}")]
+    rows: list[Row] = []
+    notes: list[str] = []
+    pages = costs.Pages()
+    for size in (10, 100):
+        group = rows_together(
+            [
+                scenario(
+                    f"{size} chooser blocks, warm", ours_=pages.case("chooser", size, cold=False)
+                ),
+                scenario(
+                    f"{size} chooser blocks, cold", ours_=pages.case("chooser", size, cold=True)
+                ),
+                scenario(
+                    f"{size} templated StructBlocks", ours_=pages.case("struct", size, cold=False)
+                ),
+                scenario(f"{size} CharBlocks", ours_=pages.case("char", size, cold=False)),
+            ]
+        )
+        rows += group
+        notes.append(
+            f"{size} chooser blocks warm / StructBlocks: {costs.ratio(group[0], group[2])}"
+        )
+        notes.append(
+            f"{size} chooser blocks cold / StructBlocks: {costs.ratio(group[1], group[2])}"
+        )
+
+    alone = rows_together(
+        [scenario("cold selection, 10-instance type alone", ours_=costs.cold_widget)]
+    )
+    costs.bulk("stripe", "Costs other", costs.OTHER_ROWS, first_priority=1000)
+    try:
+        crowded = rows_together(
+            [
+                scenario(
+                    f"cold selection, 10-instance type, {costs.OTHER_ROWS:,} other rows",
+                    ours_=costs.cold_widget,
+                )
+            ]
+        )
+        alone_again = rows_together(
+            [scenario("cold selection, 10-instance type alone", ours_=costs.cold_widget)]
+        )
+    finally:
+        costs.remove("Costs other")
+    rows += alone + crowded
+    notes.append(
+        f"cold selection, {costs.OTHER_ROWS:,} other rows / alone: "
+        f"{costs.ratio(crowded[0], alone[0])}"
+    )
+    notes.append(f"  (alone, measured again after: {costs.ratio(crowded[0], alone_again[0])})")
+
+    def cold_gateway() -> Case:
+        return Case(
+            lambda: get_plugin_instance(PaymentGatewayType),
+            number=50,
+            setup=plugin_cache.clear,
+            check=ours.named("Costs growth 0"),
+        )
+
+    costs.bulk("stripe", "Costs growth", 10, first_priority=-100_000)
+    try:
+        small = rows_together([scenario("cold selection, gateway type + 10", ours_=cold_gateway)])
+        costs.bulk("stripe", "Costs big", costs.BIG_TYPE - 10, first_priority=-90_000)
+        big = rows_together(
+            [scenario(f"cold selection, gateway type + {costs.BIG_TYPE:,}", ours_=cold_gateway)]
+        )
+    finally:
+        costs.remove("Costs growth")
+        costs.remove("Costs big")
+    rows += small + big
+    notes.append(
+        f"cold selection, {costs.BIG_TYPE:,} / 10 instances of one type: "
+        f"{costs.ratio(big[0], small[0])}"
+    )
+
+    flaky, stripe = costs.stripe_and_flaky()
+    our_fixtures = our
+    with costs.quiet_warnings():
+        succeeds = rows_together(
+            [
+                scenario(
+                    "failover, first succeeds",
+                    ours_=Case(ours_failover_call, number=1000, check=paid_by_stripe),
+                ),
+                scenario(
+                    "plain loop, first succeeds",
+                    ours_=Case(
+                        costs.failing_loop(stripe, stripe), number=1000, check=paid_by_stripe
+                    ),
+                ),
+            ]
+        )
+        with flaky_first({"ours": our_fixtures}):
+            fails = rows_together(
+                [
+                    scenario(
+                        "failover, first fails",
+                        ours_=Case(ours_failover_call, number=1000, check=paid_by_stripe),
+                    ),
+                    scenario(
+                        "plain loop logging the warning, first fails",
+                        ours_=Case(
+                            costs.failing_loop(flaky, stripe), number=1000, check=paid_by_stripe
+                        ),
+                    ),
+                ]
+            )
+    rows += succeeds + fails
+    timings = [r.cells["ours"].timing for r in (*succeeds, *fails)]
+    if all(t is not None for t in timings):
+        ours_ok, loop_ok, ours_fail, loop_fail = (t.median for t in timings if t is not None)
+        extra = (ours_fail - ours_ok) - (loop_fail - loop_ok)
+        notes.append(
+            f"a failed candidate: failover +{(ours_fail - ours_ok) * 1e6:.1f} us, plain loop "
+            f"+{(loop_fail - loop_ok) * 1e6:.1f} us: {extra * 1e6:.1f} us more"
+        )
+
+    hooks = rows_together(
+        [
+            scenario("page hook, 18 blocks without choosers", ours_=costs.hook_case(18)),
+            scenario("page hook, 375 blocks without choosers", ours_=costs.hook_case(375)),
+        ]
+    )
+    rows += hooks
+    notes.append(f"page hook, 375 / 18 blocks without choosers: {costs.ratio(hooks[1], hooks[0])}")
+    COST_NOTES[:] = notes
+    return rows
+
+
+COST_NOTES: list[str] = []
+
+
 # -- admin -----------------------------------------------------------------------------------
 
 
@@ -1116,6 +1257,7 @@ def main(argv: list[str] | None = None) -> None:
         ("Failover", lambda: failover_rows(our, dps_fixtures, dps, dps_error)),
         ("Cache backends", lambda: backend_rows(our_error)),
         ("Pages", lambda: page_rows(our)),
+        ("Costs", lambda: cost_rows(our)),
         ("Admin", lambda: admin_rows(our_error, dps, dps_error)),
         ("Growth", lambda: growth_rows(our_error, dps, dps_error)),
         # Last: the first-sync scenarios empty the plugin tables.
@@ -1147,6 +1289,9 @@ def main(argv: list[str] | None = None) -> None:
         print("\nErrors:\n" + failures)
     print()
     print(targets(rows))
+    if COST_NOTES:
+        print("\nCost ratios (measured interleaved; spread: the rounds' extremes):")
+        print("\n".join(f"  {note}" for note in COST_NOTES))
     if outage is not None:
         print()
         print(outage)

@@ -13,7 +13,8 @@ plugin instances, and only when something is wrong:
   are not scheduled, or the schedule stopped.
 
 Three queries, whatever the number of instances and types (with the cache
-store, the circuits are read from the cache, one key per instance in use).
+store, the circuits are read from the cache, one key per instance in use); none
+(and no panel) while no plugin type is registered.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.utils.translation import gettext as _
 from wagtail.admin.ui.components import Component
 
 from ..core.exceptions import ConfigFormatError
+from ..core.registry import registry
 from ..health import check_message_display, stale_after
 from ..models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
 from .circuits import circuit_label, open_circuits
@@ -188,6 +190,11 @@ class PluginProblemsPanel(Component):
 
 
 def construct_homepage_panels(request: Any, panels: list[Any]) -> None:
-    """The ``construct_homepage_panels`` hook: the panel for users who manage plugins."""
+    """The ``construct_homepage_panels`` hook: the panel for users who manage plugins.
+
+    A site with no plugin type registered gets no panel and pays no query.
+    """
+    if not registry.get_types():
+        return
     if instance_permission_policy.user_has_any_permission(request.user, MANAGE_PERMISSIONS):
         panels.append(PluginProblemsPanel())

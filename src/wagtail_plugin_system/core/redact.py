@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import traceback
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from .contracts.configuration import PluginConfig
 from .exceptions import PluginSystemError
 
 __all__ = [
@@ -31,7 +33,18 @@ __all__ = [
     "format_exception",
     "redact",
     "safe_exception",
+    "storable",
 ]
+
+#: Characters no database column of text takes everywhere: NUL (PostgreSQL refuses it) and
+#: lone surrogates (no UTF-8 encoding).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` with each NUL and lone surrogate replaced by U+FFFD, so any database stores it."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
 
 #: What a redacted value is replaced with.
 REDACTED = "***"
@@ -71,9 +84,23 @@ def _forms(value: str) -> Iterator[str]:
     yield html.escape(value, quote=False)
 
 
+#: Needles of loaded items' configurations (read-only, shared): id -> (config, needles).
+_NEEDLES: dict[int, tuple[Mapping[str, Any], list[str]]] = {}
+_NEEDLES_SIZE = 256
+
+
 def _needles(config: Mapping[str, Any]) -> list[str]:
+    """The texts to blank out for ``config``; worked out once per loaded item's configuration."""
+    memoised = _NEEDLES.get(id(config)) if isinstance(config, PluginConfig) else None
+    if memoised is not None and memoised[0] is config:
+        return memoised[1]
     found = {form for value in _values(config) for form in _forms(value)}
-    return sorted((form for form in found if len(form) >= MIN_LENGTH), key=len, reverse=True)
+    needles = sorted((form for form in found if len(form) >= MIN_LENGTH), key=len, reverse=True)
+    if isinstance(config, PluginConfig):
+        if len(_NEEDLES) >= _NEEDLES_SIZE:
+            _NEEDLES.clear()
+        _NEEDLES[id(config)] = (config, needles)  # the config is kept, so its id is not reused
+    return needles
 
 
 def redact(text: str, config: Mapping[str, Any]) -> str:

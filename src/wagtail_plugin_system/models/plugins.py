@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ValidationError
@@ -58,6 +58,7 @@ __all__ = [
     "PluginItem",
     "PluginStatus",
     "PluginType",
+    "rank_of",
     "status_rank",
 ]
 
@@ -82,8 +83,21 @@ for _member in PluginStatus:
 SELECTABLE_STATUSES = (PluginStatus.ACTIVE, PluginStatus.RESERVED)
 
 
+#: The stored selection rank of each status (see ``PluginInstance.selection_rank``).
+STATUS_RANKS: dict[str, int] = {
+    PluginStatus.ACTIVE: 0,
+    PluginStatus.RESERVED: 1,
+    PluginStatus.DISABLED: 2,
+}
+
+
+def rank_of(status: object) -> int:
+    """The selection rank of a status: ACTIVE 0, RESERVED 1, anything else 2."""
+    return STATUS_RANKS.get(str(status), 2)
+
+
 def status_rank() -> Expression:
-    """An expression that sorts ACTIVE before RESERVED before DISABLED."""
+    """An expression that sorts ACTIVE before RESERVED before DISABLED (as rank_of)."""
     return Case(
         When(status=PluginStatus.ACTIVE, then=Value(0)),
         When(status=PluginStatus.RESERVED, then=Value(1)),
@@ -198,7 +212,57 @@ class PluginItem(RegistryMirror):
 
 
 class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
-    """Queries over instances; selection order lives in :meth:`in_selection_order`."""
+    """Queries over instances; selection order lives in :meth:`in_selection_order`.
+
+    Bulk writes keep the columns selection's index reads (``selection_rank``,
+    ``item_type``) in step with ``status`` and ``item``, as ``save()`` does.
+    """
+
+    def update(self, **kwargs: Any) -> int:
+        follow_up: dict[str, Any] = {}
+        status = kwargs.get("status")
+        if "status" in kwargs:
+            if hasattr(status, "resolve_expression"):
+                follow_up["selection_rank"] = status_rank()
+            else:
+                kwargs["selection_rank"] = rank_of(status)
+        item = kwargs.get("item", kwargs.get("item_id"))
+        if "item" in kwargs or "item_id" in kwargs:
+            if isinstance(item, PluginItem):
+                kwargs["item_type_id"] = item.plugin_type_id
+            elif hasattr(item, "resolve_expression"):
+                follow_up["item_type_id"] = models.Subquery(
+                    PluginItem.objects.filter(pk=models.OuterRef("item_id")).values(
+                        "plugin_type_id"
+                    )[:1]
+                )
+            else:
+                kwargs["item_type_id"] = (
+                    PluginItem.objects.using(self.db)
+                    .filter(pk=cast("int", item))
+                    .values_list("plugin_type_id", flat=True)
+                    .first()
+                )
+        if not follow_up:
+            return super().update(**kwargs)
+        # An expression's new value is known only once written: derive from it afterwards.
+        pks = list(self.values_list("pk", flat=True))
+        count = super().update(**kwargs)
+        type(self)(self.model, using=self.db).filter(pk__in=pks).update(**follow_up)
+        return count
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        objs = list(objs)
+        _derive(objs, using=self.db)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        objs = list(objs)
+        fields = list(fields)
+        if "status" in fields or "item" in fields or "item_id" in fields:
+            _derive(objs, using=self.db)
+            fields += [name for name in ("selection_rank", "item_type") if name not in fields]
+        return super().bulk_update(objs, fields, *args, **kwargs)
 
     def of_type(self, plugin_type: type[BasePluginType] | str) -> PluginInstanceQuerySet:
         """Instances of a type, given as its class, its name or a former name.
@@ -250,6 +314,22 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
             item__plugin_type__is_missing=False,
         )
 
+    def of_type_for_selection(
+        self, plugin_type: type[BasePluginType] | str, statuses: Iterable[str]
+    ) -> PluginInstanceQuerySet:
+        """Instances of a type with one of ``statuses``, as the selection index serves them.
+
+        Filters on the stored ``item_type`` and ``selection_rank``, so that the
+        index ``(item_type, selection_rank, priority, created_at, id)`` finds the
+        rows and gives them in :meth:`in_selection_order`, however many rows the
+        table and the type hold.
+        """
+        ranks = sorted({rank_of(status) for status in statuses})
+        queryset = self.filter(item_type__name__in=registry.type_names(plugin_type))
+        if ranks and ranks == list(range(ranks[0], ranks[-1] + 1)):  # a range the index serves
+            return queryset.filter(selection_rank__range=(ranks[0], ranks[-1]))
+        return queryset.filter(selection_rank__in=ranks)
+
     def in_selection_order(self) -> PluginInstanceQuerySet:
         """Active before reserved (before disabled), then priority, then creation order.
 
@@ -259,7 +339,7 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
         return (
             self.with_item_and_type()
             .select_related("circuit")
-            .order_by(status_rank(), "priority", "created_at", "pk")
+            .order_by("selection_rank", "priority", "created_at", "pk")
         )
 
 
@@ -272,6 +352,11 @@ class PluginInstanceManager(models.Manager["PluginInstance"]):
 
     def with_item_and_type(self) -> PluginInstanceQuerySet:
         return self.get_queryset().with_item_and_type()
+
+    def of_type_for_selection(
+        self, plugin_type: type[BasePluginType] | str, statuses: Iterable[str]
+    ) -> PluginInstanceQuerySet:
+        return self.get_queryset().of_type_for_selection(plugin_type, statuses)
 
     def by_outside_id(
         self,
@@ -375,6 +460,20 @@ class PluginInstance(
         default=100,
         help_text=_("Among instances of the same status, lower numbers are used first."),
     )
+    #: ``status`` as a number in selection order (see :func:`rank_of`); kept in step by
+    #: ``save()`` and the queryset's bulk writes, for selection's index.
+    selection_rank = models.PositiveSmallIntegerField(
+        _("selection rank"), default=0, editable=False
+    )
+    #: The item's plugin type, stored for selection's index; kept in step like selection_rank.
+    item_type = models.ForeignKey(
+        PluginType,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,  # the selection index starts with it
+        verbose_name=_("plugin type"),
+    )
     config = EncryptedJSONField(_("configuration"), default=dict)
     last_check_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
     last_check_ok = models.BooleanField(_("last check passed"), null=True, blank=True)
@@ -396,6 +495,10 @@ class PluginInstance(
         verbose_name_plural = _("plugin instances")
         indexes = [
             models.Index(fields=["item", "status", "priority"], name="wps_instance_selection"),
+            models.Index(
+                fields=["item_type", "selection_rank", "priority", "created_at", "id"],
+                name="wps_instance_selection_order",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -408,6 +511,19 @@ class PluginInstance(
             field = cast("models.Field[Any, Any]", self._meta.get_field("config"))
             state["config"] = field.value_from_object(self)
         return state
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, with the columns selection's index reads derived from ``status`` and ``item``."""
+        _derive([self], using=kwargs.get("using") or self._state.db)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            update_fields = set(update_fields)
+            if "status" in update_fields:
+                update_fields.add("selection_rank")
+            if "item" in update_fields or "item_id" in update_fields:
+                update_fields.add("item_type")
+            kwargs["update_fields"] = update_fields
+        super().save(*args, **kwargs)
 
     # -- revisions, drafts and workflows ------------------------------------------------
 
@@ -620,6 +736,34 @@ class PluginInstance(
             type_name=item_class.plugin_type.name,
             item_name=item_class.name,
         )
+
+
+def _derive(instances: list[PluginInstance], using: str | None) -> None:
+    """Set ``selection_rank`` and ``item_type`` from ``status`` and ``item``.
+
+    The item's type comes from the item when it is loaded on the row (it is
+    when the item was assigned), else from one query for all the rows that need it.
+    """
+    unknown: set[int] = set()
+    for instance in instances:
+        instance.selection_rank = rank_of(instance.status)
+        item = instance._state.fields_cache.get("item")
+        if item is not None and instance.item_id in (None, item.pk):  # the assigned item
+            plugin_type = item._state.fields_cache.get("plugin_type")
+            type_id = item.plugin_type_id or getattr(plugin_type, "pk", None)
+            if type_id is not None:
+                instance.item_type_id = type_id
+        elif instance.item_type_id is None and instance.item_id is not None:
+            unknown.add(instance.item_id)
+    if unknown:
+        types = dict(
+            PluginItem.objects.using(using)
+            .filter(pk__in=unknown)
+            .values_list("pk", "plugin_type_id")
+        )
+        for instance in instances:
+            if instance.item_type_id is None and instance.item_id in types:
+                instance.item_type_id = types[instance.item_id]
 
 
 def _json_kind(value: Any) -> str:

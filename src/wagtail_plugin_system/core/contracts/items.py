@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Protocol
 from ..exceptions import PluginItemDefinitionError
 from ..masking import without_secrets
 from .configuration import PluginConfig, PluginConfiguration
+from .rendering import render_template
 from .types import BasePluginType, _collect_type_helpers
 from .validation import _check_implementation, _check_name, _fail, _qualname
 
@@ -201,18 +202,18 @@ class BasePluginItem:
     def render(self, parent_context: Mapping[str, Any] | None = None, **kwargs: Any) -> str:
         """Render the item into a page: :attr:`template_name` with :meth:`get_context`.
 
+        The template sees the page's context (what the context processors put
+        there included, as the page's own template saw it) under
+        :meth:`get_context`; context processors do not run again for each item.
         Override it to build the HTML another way. An item with no template
         renders nothing. The result is marked safe for templates.
         """
         if not self.template_name:
             return ""
-        from django.template.loader import render_to_string
         from django.utils.safestring import mark_safe
 
-        request = parent_context.get("request") if parent_context is not None else None
-        html = render_to_string(
-            self.template_name, self.get_context(parent_context, **kwargs), request=request
-        )
+        context = self.get_context(parent_context, **kwargs)
+        html = render_template(self.template_name, parent_context, context)
         return mark_safe(html)  # rendered by the template engine, autoescaped
 
     @classmethod
