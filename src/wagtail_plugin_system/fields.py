@@ -60,6 +60,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
+from .config_limits import (
+    LIMITS,
+    MAX_CONFIG_BYTES,
+    MAX_CONFIG_DEPTH,
+    MAX_TOKEN_LENGTH,
+    TOO_DEEP,
+    deeper_than,
+    find_non_json,
+)
 from .core.exceptions import ConfigDecryptionError, ConfigEncodingError, ConfigFormatError
 from .core.masking import MaskedConfig
 
@@ -82,16 +91,6 @@ __all__ = [
 ]
 
 KEY_SETTING = "FIELD_ENCRYPTION_KEY"
-
-#: The largest configuration stored or read: its JSON text, in bytes of UTF-8.
-MAX_CONFIG_BYTES = 1024 * 1024
-
-#: How deep lists and objects may be nested in a configuration (the top object is 1).
-MAX_CONFIG_DEPTH = 32
-
-# The longest Fernet token of MAX_CONFIG_BYTES of plaintext: version, time, IV and HMAC
-# (57 bytes), the padded ciphertext, in base64 (4 characters per 3 bytes).
-_MAX_TOKEN_LENGTH = 4 * ((57 + MAX_CONFIG_BYTES + 16 + 2) // 3)
 
 GENERATE_HINT = (
     'Generate a key with: python -c "from cryptography.fernet import Fernet; '
@@ -345,7 +344,7 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
         instance_id = instance.pk if instance is not None else None
         if instance is not None:
             where = f" of {instance._meta.verbose_name} {instance.pk}"
-        if len(value.token) > _MAX_TOKEN_LENGTH:
+        if len(value.token) > MAX_TOKEN_LENGTH:
             raise self._beyond_limits(where, "is larger than")
         crypter, key_problem = _reading_crypter()
         data: bytes | None = None
@@ -384,14 +383,14 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
                 f"used. The stored value is kept unchanged.",
                 instance_id=instance_id,
             ) from None
-        if _deeper_than(parsed, MAX_CONFIG_DEPTH):
+        if deeper_than(parsed, MAX_CONFIG_DEPTH):
             raise self._beyond_limits(where, "is nested deeper than")
         return parsed
 
     def _beyond_limits(self, where: str, how: str) -> ConfigFormatError:
         return ConfigFormatError(
             f"The stored {self.verbose_name}{where} {how} a configuration may be "
-            f"({_LIMITS}; it may have been written by another program). Save the "
+            f"({LIMITS}; it may have been written by another program). Save the "
             f"configuration again (in the admin, its edit form offers the fields empty); until "
             f"then it is not used. The stored value is kept unchanged."
         )
@@ -417,12 +416,12 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
         of JSON text.
         """
         name = self.verbose_name.capitalize()
-        problem = _find_non_json(value)
+        problem = find_non_json(value)
         if problem is not None:
             path, kind = problem
-            if kind == _TOO_DEEP:
+            if kind == TOO_DEEP:
                 raise ConfigEncodingError(
-                    f"{name} value is nested deeper than the limit at {path} ({_LIMITS}). "
+                    f"{name} value is nested deeper than the limit at {path} ({LIMITS}). "
                     f"Store less deeply nested data."
                 )
             raise ConfigEncodingError(
@@ -441,7 +440,7 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
             ) from None
         if size > MAX_CONFIG_BYTES:
             raise ConfigEncodingError(
-                f"{name} value is {size} bytes of JSON, larger than the limit ({_LIMITS}). "
+                f"{name} value is {size} bytes of JSON, larger than the limit ({LIMITS}). "
                 f"Store large data elsewhere (a file, a model of its own) and keep a reference "
                 f"to it in the configuration."
             )
@@ -461,57 +460,3 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
         """Serializers (``dumpdata``) get the ciphertext, never the plaintext."""
         value = self.value_from_object(obj)
         return value.token if isinstance(value, Ciphertext) else ""
-
-
-_LIMITS = (
-    f"at most {MAX_CONFIG_BYTES} bytes of JSON text, lists and objects nested at most "
-    f"{MAX_CONFIG_DEPTH} levels deep"
-)
-
-_TOO_DEEP = "too deep"
-
-
-def _find_non_json(value: Any) -> tuple[str, str] | None:
-    """The path and kind of the first value JSON cannot hold, or that is nested too deep.
-
-    Iterative, so a value nested any depth (even one that contains itself) gives an
-    answer, never a ``RecursionError``.
-    """
-    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
-    while stack:
-        current, path, depth = stack.pop()
-        if current is None or isinstance(current, str | bool | int | float):
-            continue
-        if not isinstance(current, dict | list):
-            return path, type(current).__name__
-        if depth >= MAX_CONFIG_DEPTH:
-            return path or "the top level", _TOO_DEEP
-        children: list[tuple[Any, str, int]] = []
-        if isinstance(current, dict):
-            for key, item in current.items():
-                if not isinstance(key, str):
-                    return f"{path}[{key!r}]", f"key of type {type(key).__name__}"
-                children.append((item, f"{path}[{key!r}]", depth + 1))
-        else:
-            children.extend(
-                (item, f"{path}[{index}]", depth + 1) for index, item in enumerate(current)
-            )
-        stack.extend(reversed(children))  # first child first, as the order of the value
-    return None
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether lists and objects in ``value`` (parsed JSON) nest more than ``limit`` deep."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if isinstance(current, dict):
-            children: Any = current.values()
-        elif isinstance(current, list):
-            children = current
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False

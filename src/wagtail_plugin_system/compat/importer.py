@@ -31,21 +31,15 @@ way round.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps.registry import Apps
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wagtail_plugin_system import (
     BasePluginType,
-    PluginSystemError,
     UnknownPluginError,
     registry,
 )
@@ -58,12 +52,23 @@ from wagtail_plugin_system.models import (
 )
 from wagtail_plugin_system.sync import lock
 
-__all__ = ["ImportAction", "ImportReport", "SeedImportError", "import_seed_data"]
+from .import_report import ImportAction, ImportReport, SeedImportError
+from .seed_decryption import decrypt_all
+from .seed_tables import INSTANCE_TABLE, ITEM_TABLE, TYPE_TABLE, SeedInstance, SeedItem, SeedType
 
-#: django-plugin-system's tables.
-TYPE_TABLE = "django_plugin_system_plugintype"
-ITEM_TABLE = "django_plugin_system_pluginitem"
-INSTANCE_TABLE = "django_plugin_system_plugininstance"
+__all__ = [
+    "INSTANCE_TABLE",
+    "ITEM_TABLE",
+    "TYPE_TABLE",
+    "ImportAction",
+    "ImportReport",
+    "SeedImportError",
+    "SeedInstance",
+    "SeedItem",
+    "SeedType",
+    "import_seed_data",
+    "missing_tables",
+]
 
 #: django-plugin-system's stored statuses, and ours.
 STATUSES = {
@@ -71,206 +76,6 @@ STATUSES = {
     "reserve": PluginStatus.RESERVED,
     "disable": PluginStatus.DISABLED,
 }
-
-
-class SeedImportError(PluginSystemError):
-    """The import cannot run; nothing was changed. The message says what to fix."""
-
-
-# -- django-plugin-system's tables, read through models of our own -----------------------
-
-_SEED_APPS = Apps()
-
-
-class _SeedRow(models.Model):
-    """Base of the read-only models over django-plugin-system's tables."""
-
-    id = models.UUIDField(primary_key=True)
-    name = models.CharField(max_length=100)
-
-    class Meta:
-        abstract = True
-        apps = _SEED_APPS
-        app_label = "wps_seed_import"
-        managed = False
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.pk})"
-
-
-class SeedType(_SeedRow):
-    """django-plugin-system's type rows (read only)."""
-
-    objects: models.Manager[SeedType]
-
-    manager = models.CharField(max_length=100)
-    description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
-
-    class Meta(_SeedRow.Meta):
-        db_table = TYPE_TABLE
-
-
-class SeedItem(_SeedRow):
-    """django-plugin-system's item rows (read only)."""
-
-    objects: models.Manager[SeedItem]
-
-    plugin_type_id = models.UUIDField()
-    module = models.CharField(max_length=100)
-    configurable = models.BooleanField()
-    priority = models.IntegerField()
-    description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
-
-    class Meta(_SeedRow.Meta):
-        db_table = ITEM_TABLE
-
-
-class SeedInstance(_SeedRow):
-    """django-plugin-system's instance rows (read only)."""
-
-    objects: models.Manager[SeedInstance]
-
-    item_id = models.UUIDField()
-    # Read as text and parsed per row, so that one damaged value cannot stop the import.
-    config = models.TextField(null=True)  # noqa: DJ001 - NULL is a stored value there
-    status = models.CharField(max_length=10)
-    priority = models.IntegerField()
-    description = models.TextField(null=True)  # noqa: DJ001 - as django-plugin-system made it
-
-    class Meta(_SeedRow.Meta):
-        db_table = INSTANCE_TABLE
-
-
-# -- the report ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImportAction:
-    """What happened to one row of django-plugin-system."""
-
-    #: ``create``, ``exists`` (imported before, or made by pluginsync), ``update``, or
-    #: ``skip`` (imported before and deleted since: not created again).
-    action: str
-    #: ``type``, ``item`` or ``instance``.
-    kind: str
-    #: ``type``, ``type/item`` or ``type/item/instance``.
-    name: str
-    #: django-plugin-system's id (a UUID).
-    seed_id: str
-    #: Our id; ``None`` for a row a dry run would create, or one skipped.
-    id: int | None
-    detail: str = ""
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or, in a dry run, would do)."""
-
-    dry_run: bool
-    actions: list[ImportAction] = field(default_factory=list)
-    #: Instances imported disabled, each with ``name``, ``seed_id``, ``id`` and ``reason``.
-    problems: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return any(action.action in ("create", "update") for action in self.actions)
-
-    def counts(self) -> dict[str, int]:
-        """Number of rows by ``"<action> <kind>"``."""
-        counts: dict[str, int] = {}
-        for action in self.actions:
-            key = f"{action.action} {action.kind}"
-            counts[key] = counts.get(key, 0) + 1
-        return dict(sorted(counts.items()))
-
-    def id_map(self) -> dict[str, dict[str, int | None]]:
-        """django-plugin-system ids (UUID strings) to ours, by kind."""
-        mapping: dict[str, dict[str, int | None]] = {"types": {}, "items": {}, "instances": {}}
-        for action in self.actions:
-            mapping[f"{action.kind}s"][action.seed_id] = action.id
-        return mapping
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "changed": self.changed,
-            "counts": self.counts(),
-            "actions": [
-                {
-                    "action": a.action,
-                    "kind": a.kind,
-                    "name": a.name,
-                    "seed_id": a.seed_id,
-                    "id": a.id,
-                    "detail": a.detail,
-                }
-                for a in self.actions
-            ],
-            "problems": list(self.problems),
-            "id_map": self.id_map(),
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2, ensure_ascii=False)
-
-
-# -- decryption ---------------------------------------------------------------------------
-
-
-class _Undecryptable(Exception):
-    """A stored configuration that the configured keys do not decrypt (no details kept)."""
-
-
-class _Decrypter:
-    """django-plugin-system's scheme: each leaf of the JSON document is a Fernet token."""
-
-    def __init__(self) -> None:
-        try:
-            from cryptography.fernet import InvalidToken
-            from encrypted_fields.fields import EncryptedJSONField
-        except ImportError:
-            raise SeedImportError(
-                _(
-                    "Decrypting django-plugin-system's configurations needs "
-                    "django-fernet-encrypted-fields. Install it with: pip install "
-                    "'wagtail-plugin-system[import]'"
-                )
-            ) from None
-        missing = [name for name in ("SECRET_KEY", "SALT_KEY") if not getattr(settings, name, "")]
-        if missing:
-            raise SeedImportError(
-                _(
-                    "%(names)s is not set. django-plugin-system derived its encryption keys "
-                    "from SECRET_KEY and SALT_KEY (and SECRET_KEY_FALLBACKS): set them to the "
-                    "values the project used with django-plugin-system while you import."
-                )
-                % {"names": " and ".join(missing)}
-            )
-        self.invalid_token = InvalidToken
-        self.fernet = EncryptedJSONField().f
-
-    def decrypt(self, stored: str | None) -> Any:
-        if stored is None:
-            return None
-        try:
-            document = json.loads(stored)
-        except ValueError:
-            raise _Undecryptable from None
-        value = self._leaves(document)
-        # A configuration saved empty is stored as the encrypted text "None".
-        return None if value == "None" else value
-
-    def _leaves(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: self._leaves(data) for key, data in value.items()}
-        if isinstance(value, list):
-            return [self._leaves(data) for data in value]
-        if not isinstance(value, str):
-            raise _Undecryptable
-        try:
-            return self.fernet.decrypt(value.encode("utf-8")).decode("utf-8")
-        except (self.invalid_token, UnicodeError, ValueError, TypeError):
-            raise _Undecryptable from None
 
 
 # -- the import ---------------------------------------------------------------------------
@@ -315,7 +120,7 @@ def import_seed_data(
         types = list(SeedType.objects.using(using).order_by("name", "id"))
         items = list(SeedItem.objects.using(using).order_by("name", "id"))
         instances = list(SeedInstance.objects.using(using).order_by("priority", "id"))
-        configs, undecryptable = _decrypt_all(instances)
+        configs, undecryptable = decrypt_all(instances)
         stored = sum(1 for instance in instances if instance.config is not None)
         if undecryptable and len(undecryptable) == stored and not keep_undecryptable:
             raise SeedImportError(
@@ -343,24 +148,6 @@ def import_seed_data(
             ):
                 problem["id"] = None
     return report
-
-
-def _decrypt_all(instances: Iterable[SeedInstance]) -> tuple[dict[str, Any], set[str]]:
-    configs: dict[str, Any] = {}
-    undecryptable: set[str] = set()
-    decrypter: _Decrypter | None = None
-    for instance in instances:
-        key = str(instance.pk)
-        if instance.config is None:
-            configs[key] = None
-            continue
-        if decrypter is None:
-            decrypter = _Decrypter()
-        try:
-            configs[key] = decrypter.decrypt(instance.config)
-        except _Undecryptable:
-            undecryptable.add(key)
-    return configs, undecryptable
 
 
 class _Import:

@@ -1,6 +1,8 @@
 """Admin views: one module per job (named apart from the services they show).
 
-* :mod:`.instance_views`: listing, creating, editing and inspecting instances;
+* :mod:`.instance_views`: listing, inspecting and deleting instances;
+* :mod:`.instance_edit_views`: creating and editing instances;
+* :mod:`.deleted_instance`: the pages of a deleted instance say so;
 * :mod:`.implementations`: the first step of creating, choosing an implementation;
 * :mod:`.revision_views`: the history, and comparing revisions without showing secrets;
 * :mod:`.health_views`: testing an instance;

@@ -33,30 +33,33 @@ store has answered in between).
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from django.core.mail import mail_admins
-from django.db import router, transaction
-from django.db.models import Case, F, Q, Value, When
 from django.utils.translation import gettext as _
 
-from . import cache, version_store
-from .core.settings import get_setting, non_negative_number
-from .core.signals import circuit_closed, circuit_opened
-from .models import PluginCircuit, PluginInstance
+from .. import cache, version_store
+from ..core.settings import get_setting, non_negative_number
+from ..core.signals import circuit_closed, circuit_opened
+from ..models import PluginCircuit, PluginInstance
+from .cache_store import CacheStore
+from .circuit import CALL, CLOSED, KEY_PREFIX, PROBE, Admission, Circuit, Limits, clock
+from .database_store import DatabaseStore
 
 __all__ = [
     "CALL",
+    "CLOSED",
+    "KEY_PREFIX",
     "PROBE",
+    "Admission",
     "Circuit",
     "Limits",
     "admit",
     "circuit_of",
+    "clock",
     "forget",
     "limits_of",
     "read",
@@ -71,36 +74,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The clock of the shared state: seconds since the epoch, the same in every process.
-clock: Callable[[], float] = time.time
-
-#: What :func:`admit` answers: call the instance as usual, or call it as the probe.
-CALL: Literal["call"] = "call"
-PROBE: Literal["probe"] = "probe"
-Admission = Literal["call", "probe"]
-
-KEY_PREFIX = "wagtail_plugin_system:circuit"
-
-
-@dataclass(frozen=True)
-class Circuit:
-    """A circuit's state as read from the store."""
-
-    is_open: bool = False
-    #: When it opened (seconds since the epoch), while open.
-    opened_at: float | None = None
-    #: When one call may probe it (seconds since the epoch), while open.
-    probe_at: float | None = None
-
-    def state(self, now: float | None = None) -> Literal["closed", "open", "probing"]:
-        if not self.is_open:
-            return "closed"
-        assert self.probe_at is not None
-        return "probing" if (clock() if now is None else now) >= self.probe_at else "open"
-
-
-CLOSED = Circuit()
-
 #: Each instance's circuit as this process read it, by instance id, per version token.
 _circuits: cache.Memo[int, Circuit] = cache.Memo("circuits")
 #: Each instance's overrides of the breaker's settings (failures, window, cooldown).
@@ -109,199 +82,11 @@ _overrides: cache.Memo[int, tuple[int | None, int | None, int | None]] = cache.M
 )
 
 
-@dataclass(frozen=True)
-class Limits:
-    """The breaker's settings for one instance (the site's, or an editor's overrides)."""
-
-    failures: int
-    window: float
-    cooldown: float
-
-
 # -- the two stores -------------------------------------------------------------------
 
 
-class _CacheStore:
-    """Circuits as keys of the shared cache: ``add`` makes every transition atomic."""
-
-    def __init__(self) -> None:
-        self.cache = version_store.cache_backend()
-
-    def read(self, pk: int) -> Circuit:
-        value = self.cache.get(f"{KEY_PREFIX}:{pk}")
-        if not isinstance(value, tuple):
-            return CLOSED
-        return Circuit(True, value[0], value[1])
-
-    def count_failure(self, pk: int, limits: Limits, now: float) -> int:
-        # The window starts at its first failure; its counter is named after its start.
-        window_key = f"{KEY_PREFIX}:{pk}:failures"
-        timeout = max(1, round(limits.window * 2))
-        start = self.cache.get(window_key)
-        if not isinstance(start, float) or now - start > limits.window:
-            start = now
-            self.cache.set(window_key, start, timeout=timeout)
-        key = f"{window_key}:{round(start * 1000)}"
-        self.cache.add(key, 0, timeout=timeout)
-        try:
-            return int(self.cache.incr(key))
-        except ValueError:  # it expired between the two
-            self.cache.set(key, 1, timeout=timeout)
-            return 1
-
-    def open(self, pk: int, limits: Limits, now: float) -> bool:
-        opened = bool(
-            self.cache.add(f"{KEY_PREFIX}:{pk}", (now, now + limits.cooldown), timeout=None)
-        )
-        if opened:
-            self.cache.delete(f"{KEY_PREFIX}:{pk}:failures")
-        return opened
-
-    def reserve_probe(self, pk: int, circuit: Circuit, limits: Limits, now: float) -> bool:
-        assert circuit.probe_at is not None
-        key = f"{KEY_PREFIX}:{pk}:probe:{round(circuit.probe_at * 1000)}"
-        return bool(self.cache.add(key, now, timeout=max(1, round(limits.cooldown))))
-
-    def reopen(self, pk: int, circuit: Circuit, limits: Limits, now: float) -> None:
-        opened_at = circuit.opened_at if circuit.opened_at is not None else now
-        self.cache.set(f"{KEY_PREFIX}:{pk}", (opened_at, now + limits.cooldown), timeout=None)
-
-    def close(self, pk: int) -> bool:
-        key = f"{KEY_PREFIX}:{pk}"
-        was_open = self.cache.get(key) is not None
-        self.cache.delete_many([key, f"{key}:failures"])
-        return was_open
-
-    def open_now(self, pk: int, limits: Limits, now: float) -> bool:
-        return self.open(pk, limits, now)
-
-    def reserve_check(self, pk: int, seconds: float, now: float) -> float | None:
-        key = f"{KEY_PREFIX}:{pk}:check"
-        timeout = max(1, math.ceil(seconds))
-        if self.cache.add(key, now + seconds, timeout=timeout):
-            return None
-        until = self.cache.get(key)
-        if isinstance(until, int | float) and until <= now:
-            # Over by the clock, not yet expired in the cache: take it again, once.
-            self.cache.delete(key)
-            if self.cache.add(key, now + seconds, timeout=timeout):
-                return None
-            until = self.cache.get(key)
-        return float(until) if isinstance(until, int | float) else now + seconds
-
-
-class _DatabaseStore:
-    """Circuits as :class:`PluginCircuit` rows: every transition is one conditional UPDATE."""
-
-    def __init__(self) -> None:
-        self.alias = router.db_for_write(PluginCircuit)
-
-    def _rows(self) -> Any:
-        return PluginCircuit.objects.using(self.alias)
-
-    def read(self, pk: int) -> Circuit:
-        row = self._rows().filter(pk=pk, is_open=True).values_list("opened_at", "probe_at")[:1]
-        found = list(row)
-        return Circuit(True, found[0][0], found[0][1]) if found else CLOSED
-
-    def count_failure(self, pk: int, limits: Limits, now: float) -> int:
-        in_window = Q(window_started_at__gte=now - limits.window)
-        with transaction.atomic(using=self.alias):
-            changed = (
-                self._rows()
-                .filter(pk=pk)
-                .update(
-                    failures=Case(When(in_window, then=F("failures") + 1), default=Value(1)),
-                    window_started_at=Case(
-                        When(in_window, then=F("window_started_at")), default=Value(now)
-                    ),
-                )
-            )
-            if not changed:
-                self._rows().bulk_create(
-                    [PluginCircuit(instance_id=pk, failures=1, window_started_at=now)],
-                    ignore_conflicts=True,
-                )
-            found = self._rows().filter(pk=pk).values_list("failures", flat=True).first()
-        return int(found or 1)
-
-    def open(self, pk: int, limits: Limits, now: float) -> bool:
-        with transaction.atomic(using=self.alias):
-            return bool(
-                self._rows()
-                .filter(pk=pk, is_open=False, failures__gte=limits.failures)
-                .update(
-                    is_open=True,
-                    opened_at=now,
-                    probe_at=now + limits.cooldown,
-                    probe_reserved_until=None,
-                    failures=0,
-                    window_started_at=None,
-                )
-            )
-
-    def reserve_probe(self, pk: int, circuit: Circuit, limits: Limits, now: float) -> bool:
-        free = Q(probe_reserved_until__isnull=True) | Q(probe_reserved_until__lt=now)
-        with transaction.atomic(using=self.alias):
-            return bool(
-                self._rows()
-                .filter(free, pk=pk, is_open=True, probe_at__lte=now)
-                .update(probe_reserved_until=now + limits.cooldown)
-            )
-
-    def reopen(self, pk: int, circuit: Circuit, limits: Limits, now: float) -> None:
-        with transaction.atomic(using=self.alias):
-            self._rows().filter(pk=pk).update(
-                is_open=True, probe_at=now + limits.cooldown, probe_reserved_until=None
-            )
-
-    def close(self, pk: int) -> bool:
-        with transaction.atomic(using=self.alias):
-            return bool(
-                self._rows()
-                .filter(pk=pk, is_open=True)
-                .update(
-                    is_open=False,
-                    failures=0,
-                    window_started_at=None,
-                    opened_at=None,
-                    probe_at=None,
-                    probe_reserved_until=None,
-                )
-            )
-
-    def _ensure_row(self, pk: int) -> None:
-        self._rows().bulk_create([PluginCircuit(instance_id=pk)], ignore_conflicts=True)
-
-    def open_now(self, pk: int, limits: Limits, now: float) -> bool:
-        with transaction.atomic(using=self.alias):
-            self._ensure_row(pk)
-            return bool(
-                self._rows()
-                .filter(pk=pk, is_open=False)
-                .update(
-                    is_open=True,
-                    opened_at=now,
-                    probe_at=now + limits.cooldown,
-                    probe_reserved_until=None,
-                    failures=0,
-                    window_started_at=None,
-                )
-            )
-
-    def reserve_check(self, pk: int, seconds: float, now: float) -> float | None:
-        free = Q(check_reserved_until__isnull=True) | Q(check_reserved_until__lte=now)
-        with transaction.atomic(using=self.alias):
-            self._ensure_row(pk)
-            if self._rows().filter(free, pk=pk).update(check_reserved_until=now + seconds):
-                return None
-            until = self._rows().filter(pk=pk).values_list("check_reserved_until", flat=True)
-            found = until.first()
-        return float(found) if found is not None else now + seconds
-
-
-def _store() -> _CacheStore | _DatabaseStore:
-    return _CacheStore() if version_store.store() == "cache" else _DatabaseStore()
+def _store() -> CacheStore | DatabaseStore:
+    return CacheStore() if version_store.store() == "cache" else DatabaseStore()
 
 
 # -- failing open -----------------------------------------------------------------------
