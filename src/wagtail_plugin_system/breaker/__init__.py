@@ -399,20 +399,21 @@ def _notify_admins(sender: Any, instance: PluginInstance, **kwargs: Any) -> None
     if not version_store.cache_backend().add(key, 1, timeout=NOTICE_INTERVAL):
         return
     until = time.strftime("%H:%M:%S UTC", time.gmtime(kwargs["until"]))
-    mail_admins(
-        _("Plugin instance %(name)s is failing") % {"name": instance.name},
-        _(
-            "The circuit of plugin instance %(name)s (id %(id)s) opened after %(failures)s "
-            "failures: calls skip it until %(until)s, when one call will probe it."
+    subject = _("Plugin instance %(name)s is failing") % {"name": instance.name}
+    body = _(
+        "The circuit of plugin instance %(name)s (id %(id)s) opened after %(failures)s "
+        "failures: calls skip it until %(until)s, when one call will probe it."
+    ) % {"name": instance.name, "id": instance.pk, "failures": kwargs["failures"], "until": until}
+    # Not fail_silently=True: Django 6.1 deprecates it. A notice that cannot be sent must not
+    # fail the call that opened the circuit.
+    try:
+        mail_admins(subject, body)
+    except Exception as exc:
+        logger.warning(
+            "The notice that the circuit of plugin instance %s opened could not be sent: %s",
+            instance.pk,
+            type(exc).__name__,
         )
-        % {
-            "name": instance.name,
-            "id": instance.pk,
-            "failures": kwargs["failures"],
-            "until": until,
-        },
-        fail_silently=True,
-    )
 
 
 circuit_opened.connect(_notify_admins, dispatch_uid="wagtail_plugin_system.breaker.notice")
