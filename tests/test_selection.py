@@ -262,7 +262,11 @@ def test_failover_records_which_instance_served(
     bank = make_instance(BankTransferGateway, "Bank", status="reserved")
     with caplog.at_level(logging.INFO, logger="wagtail_plugin_system.selection"):
         assert call_with_failover(PaymentGatewayType, "create_payment", 7) == "bank:7"
-    served = [record for record in caplog.records if record.levelno == logging.INFO]
+    served = [
+        record
+        for record in caplog.records
+        if record.levelno == logging.INFO and record.name == "wagtail_plugin_system.selection"
+    ]
     assert [record.getMessage() for record in served] == [
         f"Plugin instance {bank.pk} ('Bank') of type 'payment_gateway' served "
         "create_payment() after 1 other candidate(s) could not."
@@ -272,7 +276,11 @@ def test_failover_records_which_instance_served(
     flaky.delete()
     with caplog.at_level(logging.INFO, logger="wagtail_plugin_system.selection"):
         assert call_with_failover(PaymentGatewayType, "create_payment", 8) == "bank:8"
-    assert not [record for record in caplog.records if record.levelno == logging.INFO]
+    assert not [
+        record
+        for record in caplog.records
+        if record.levelno == logging.INFO and record.name == "wagtail_plugin_system.selection"
+    ]
 
 
 def test_failover_skips_unloadable_instances_whatever_the_failover_exceptions(
