@@ -20,7 +20,7 @@ from typing import Any
 from django import forms
 from django.contrib.admin.utils import quote
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.text import capfirst
@@ -35,7 +35,6 @@ from wagtail.log_actions import log
 
 from .. import breaker, cache, traffic
 from ..audit import CIRCUIT_RESET, CIRCUIT_SETTINGS
-from ..core.ids import parse_id
 from ..models import SELECTABLE_STATUSES, PluginCircuit, PluginFailoverEvent, PluginInstance
 from .permissions import InstancePermissionMixin, instance_url
 
@@ -208,12 +207,9 @@ class CircuitView(InstancePermissionMixin, WagtailAdminTemplateMixin, TemplateVi
 
     def get_object(self) -> PluginInstance:
         if self.object is None:
-            pk = parse_id(self.kwargs.get("pk"))
-            if pk is None:
+            self.object = PluginInstance.objects.by_outside_id(self.kwargs.get("pk"))
+            if self.object is None:
                 raise Http404
-            self.object = get_object_or_404(
-                PluginInstance.objects.select_related("item__plugin_type"), pk=pk
-            )
         return self.object
 
     def get_page_subtitle(self) -> str:
