@@ -19,11 +19,10 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.utils import quote
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.formats import time_format
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.generic import TemplateView
@@ -36,7 +35,7 @@ from wagtail.log_actions import log
 from .. import breaker, cache, traffic
 from ..audit import CIRCUIT_RESET, CIRCUIT_SETTINGS
 from ..models import SELECTABLE_STATUSES, PluginCircuit, PluginFailoverEvent, PluginInstance
-from .permissions import InstancePermissionMixin, instance_url
+from .permissions import InstancePageMixin, instance_url
 
 __all__ = [
     "CircuitColumn",
@@ -193,40 +192,14 @@ class CircuitSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
         fields = ["failure_threshold", "window_seconds", "cooldown_seconds"]
 
 
-class CircuitView(InstancePermissionMixin, WagtailAdminTemplateMixin, TemplateView):
+class CircuitView(InstancePageMixin, WagtailAdminTemplateMixin, TemplateView):
     """An instance's circuit: its state, the breaker's settings for it, and a reset."""
 
     permission_required = "change"
     template_name = "wagtail_plugin_system/circuits/circuit.html"
     page_title = gettext_lazy("Circuit breaker")
     header_icon = "warning"
-
-    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
-        super().setup(request, *args, **kwargs)
-        self.object: PluginInstance | None = None
-
-    def get_object(self) -> PluginInstance:
-        if self.object is None:
-            self.object = PluginInstance.objects.by_outside_id(self.kwargs.get("pk"))
-            if self.object is None:
-                raise Http404
-        return self.object
-
-    def get_page_subtitle(self) -> str:
-        return str(self.get_object())
-
-    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
-        instance = self.get_object()
-        items: list[dict[str, Any]] = super().get_breadcrumbs_items()
-        return [
-            *items,
-            {
-                "url": instance_url("list"),
-                "label": capfirst(PluginInstance._meta.verbose_name_plural),
-            },
-            {"url": instance_url("edit", quote(instance.pk)), "label": str(instance)},
-            {"url": "", "label": _("Circuit breaker"), "sublabel": str(instance)},
-        ]
+    breadcrumb_label = gettext_lazy("Circuit breaker")
 
     def _settings_row(self) -> PluginCircuit:
         instance = self.get_object()

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.admin.utils import quote
+from django.http import Http404, HttpRequest
 from django.urls import reverse
+from django.utils.text import capfirst
 from wagtail.admin.views.generic import PermissionCheckedMixin
 from wagtail.permission_policies import ModelPermissionPolicy
 
@@ -20,6 +23,7 @@ from ..models import PluginInstance
 __all__ = [
     "ANY_INSTANCE_PERMISSION",
     "INSTANCES_NAMESPACE",
+    "InstancePageMixin",
     "InstancePermissionMixin",
     "instance_permission_policy",
     "instance_url",
@@ -50,3 +54,43 @@ class InstancePermissionMixin(PermissionCheckedMixin):
     """Admin views about instances: checked against :data:`instance_permission_policy`."""
 
     permission_policy = instance_permission_policy
+
+
+class InstancePageMixin(InstancePermissionMixin):
+    """A page about one instance (its test, its circuit): the instance, found by the id in
+    the URL once the permission check has run, in the subtitle and the breadcrumbs."""
+
+    #: The last breadcrumb: what this page is, e.g. "Test".
+    breadcrumb_label: Any = ""
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().setup(request, *args, **kwargs)
+        # Looked up lazily, so the permission check in dispatch() runs first.
+        self.object: PluginInstance | None = None
+
+    def get_object(self) -> PluginInstance:
+        if self.object is None:
+            self.object = PluginInstance.objects.by_outside_id(self.kwargs.get("pk"))
+            if self.object is None:
+                raise Http404
+        return self.object
+
+    def get_page_subtitle(self) -> str:
+        return str(self.get_object())
+
+    def get_edit_url(self) -> str:
+        return instance_url("edit", quote(self.get_object().pk))
+
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
+        """Home, the instances, this instance (its edit page), then this page."""
+        instance = self.get_object()
+        items: list[dict[str, Any]] = super().get_breadcrumbs_items()
+        return [
+            *items,
+            {
+                "url": instance_url("list"),
+                "label": capfirst(PluginInstance._meta.verbose_name_plural),
+            },
+            {"url": self.get_edit_url(), "label": str(instance)},
+            {"url": "", "label": self.breadcrumb_label, "sublabel": str(instance)},
+        ]

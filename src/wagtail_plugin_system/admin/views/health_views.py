@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.contrib.admin.utils import quote
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.text import capfirst
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,47 +21,19 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...health import Throttled, check_instance, check_message_detail, check_message_display
 from ...models import CheckSource, CheckStatus, PluginCheckResult, PluginInstance
 from ..charts import Bar, bar_chart
-from ..permissions import InstancePermissionMixin, instance_url
+from ..permissions import InstancePageMixin
 
 __all__ = ["CheckHistory", "HealthCheckView", "throttled_message"]
 
 
-class HealthCheckView(InstancePermissionMixin, WagtailAdminTemplateMixin, TemplateView):
+class HealthCheckView(InstancePageMixin, WagtailAdminTemplateMixin, TemplateView):
     """GET: confirm; POST: run the instance's check, record and report the result."""
 
     permission_required = "change"
     template_name = "wagtail_plugin_system/health_check.html"
     page_title = gettext_lazy("Test plugin instance")
     header_icon = "circle-check"
-
-    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
-        super().setup(request, *args, **kwargs)
-        # Looked up lazily, so the permission check in dispatch() runs first.
-        self.object: PluginInstance | None = None
-
-    def get_object(self) -> PluginInstance:
-        if self.object is None:
-            self.object = PluginInstance.objects.by_outside_id(self.kwargs.get("pk"))
-            if self.object is None:
-                raise Http404
-        return self.object
-
-    def get_page_subtitle(self) -> str:
-        return str(self.get_object())
-
-    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
-        """Home, the instances, this instance (its edit page), then this page."""
-        instance = self.get_object()
-        items: list[dict[str, Any]] = super().get_breadcrumbs_items()
-        return [
-            *items,
-            {
-                "url": instance_url("list"),
-                "label": capfirst(PluginInstance._meta.verbose_name_plural),
-            },
-            {"url": self.get_edit_url(), "label": str(instance)},
-            {"url": "", "label": _("Test"), "sublabel": str(instance)},
-        ]
+    breadcrumb_label = gettext_lazy("Test")
 
     def get_return_url(self) -> str:
         """Where the editor came from: ``next``, else the referring admin page, else editing."""
@@ -82,9 +52,6 @@ class HealthCheckView(InstancePermissionMixin, WagtailAdminTemplateMixin, Templa
         ):
             return referrer
         return self.get_edit_url()
-
-    def get_edit_url(self) -> str:
-        return instance_url("edit", quote(self.get_object().pk))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context: dict[str, Any] = super().get_context_data(**kwargs)
