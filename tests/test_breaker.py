@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import django
 import pytest
 from django.core import mail
 from django.test import override_settings
@@ -349,7 +350,13 @@ def test_failover_events_are_kept_and_signalled(remote_plugins: Any, stub: Provi
     assert TOKEN not in received[0]["failed"][0][1]
 
 
-@override_settings(ADMINS=[("Ops", "ops@example.com")])
+# Django 6.0 takes plain addresses and deprecates (name, address) pairs; 5.2 takes pairs.
+ADMINS: list[Any] = (
+    ["ops@example.com"] if django.VERSION >= (6, 0) else [("Ops", "ops@example.com")]
+)
+
+
+@override_settings(ADMINS=ADMINS)
 def test_admins_are_told_once_when_opted_in(
     remote_plugins: Any, stub: ProviderStub, clock: list[float]
 ) -> None:
