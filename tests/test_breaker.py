@@ -351,12 +351,18 @@ def test_failover_events_are_kept_and_signalled(remote_plugins: Any, stub: Provi
 
 
 # Django 6.0 takes plain addresses and deprecates (name, address) pairs; 5.2 takes pairs.
-ADMINS: list[Any] = (
-    ["ops@example.com"] if django.VERSION >= (6, 0) else [("Ops", "ops@example.com")]
-)
+# Django 6.1 deprecates sending without MAILERS (EMAIL_BACKEND alone), as a site on it
+# configures mail.
+MAIL_SETTINGS: dict[str, Any] = {
+    "ADMINS": ["ops@example.com"] if django.VERSION >= (6, 0) else [("Ops", "ops@example.com")]
+}
+if django.VERSION >= (6, 1):
+    MAIL_SETTINGS["MAILERS"] = {
+        "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    }
 
 
-@override_settings(ADMINS=ADMINS)
+@override_settings(**MAIL_SETTINGS)
 def test_admins_are_told_once_when_opted_in(
     remote_plugins: Any, stub: ProviderStub, clock: list[float]
 ) -> None:
