@@ -45,7 +45,13 @@ from .core.exceptions import (
 from .core.ids import parse_id
 from .core.redact import describe_exception, safe_exception
 from .core.registry import RegisteredType, TypeRef, registry
-from .models import SELECTABLE_STATUSES, PluginInstance, PluginStatus, PluginType
+from .models import (
+    SELECTABLE_STATUSES,
+    PluginInstance,
+    PluginInstanceQuerySet,
+    PluginStatus,
+    PluginType,
+)
 from .sites import site_choices
 
 if TYPE_CHECKING:
@@ -87,17 +93,26 @@ def _selectable(entry: RegisteredType, statuses: Iterable[str]) -> list[PluginIn
     return list(_iter_selectable(entry, statuses))
 
 
+def selection_rows(entry: RegisteredType, statuses: Iterable[str]) -> PluginInstanceQuerySet:
+    """The query selection reads a type's instances with: selectable, in selection order.
+
+    The order comes from the index ``wps_instance_selection_order``, so a slice
+    of it reads that many rows however many instances the type has.
+    """
+    return (
+        PluginInstance.objects.of_type_for_selection(entry.type_class, statuses)
+        .selectable()
+        .in_selection_order()
+    )
+
+
 def _iter_selectable(entry: RegisteredType, statuses: Iterable[str]) -> Iterator[PluginInstance]:
     """Selectable instances in selection order, read :data:`BATCH_SIZE` rows at a time.
 
     A resolution that stops at the first usable instance reads one small batch,
     however many instances the type has.
     """
-    rows = (
-        PluginInstance.objects.of_type_for_selection(entry.type_class, statuses)
-        .selectable()
-        .in_selection_order()
-    )
+    rows = selection_rows(entry, statuses)
     start = 0
     while True:
         batch = list(rows[start : start + BATCH_SIZE])

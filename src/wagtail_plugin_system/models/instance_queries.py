@@ -139,9 +139,22 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
         index ``(item_type, selection_rank, priority, created_at, id)`` finds the
         rows and gives them in :meth:`in_selection_order`, however many rows the
         table and the type hold.
+
+        A type known by one name is matched as ``item_type = (SELECT id ...)``:
+        one value the planner can put in the index's first column, so that the
+        rest of the index is the order. Joining the type table by name instead
+        makes PostgreSQL read all the type's rows and sort them (a join's
+        output keeps the order of its outer side only). A type that also has
+        former names may still have a row under each, until ``pluginsync``
+        renames them: its rows are found by name and sorted.
         """
         ranks = sorted({rank_of(status) for status in statuses})
-        queryset = self.filter(item_type__name__in=registry.type_names(plugin_type))
+        names = registry.type_names(plugin_type)
+        if len(names) == 1:  # the name is unique: the subquery gives one id or none
+            type_id = PluginType.objects.filter(name=names[0]).values("pk")
+            queryset = self.filter(item_type=models.Subquery(type_id))
+        else:
+            queryset = self.filter(item_type__name__in=names)
         if ranks and ranks == list(range(ranks[0], ranks[-1] + 1)):  # a range the index serves
             return queryset.filter(selection_rank__range=(ranks[0], ranks[-1]))
         return queryset.filter(selection_rank__in=ranks)
