@@ -28,6 +28,7 @@ from tests.testapp.plugins import (
     ProviderError,
     StripeGateway,
 )
+from tests.testapp.statistics import analyze_instances
 from wagtail_plugin_system import cache as plugin_cache
 from wagtail_plugin_system import get_plugin_instance
 from wagtail_plugin_system.blocks import PluginInstanceChooserBlock, prefetch_plugin_blocks
@@ -137,10 +138,12 @@ def bulk(item_name: str, prefix: str, count: int, *, first_priority: int) -> Non
         ],
         batch_size=1000,
     )
+    analyze_instances()  # as autovacuum would before long: measure the steady state
 
 
 def remove(prefix: str) -> None:
     PluginInstance.objects.filter(name__startswith=f"{prefix} ").delete()
+    analyze_instances()
 
 
 def cold_widget() -> harness.Case:
