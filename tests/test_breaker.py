@@ -9,7 +9,6 @@ clock, never by waiting for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import django
@@ -18,7 +17,8 @@ from django.core import mail
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from tests.provider_stub import ProviderStub, provider_stub
+from tests.conftest import BREAKER_NOW as NOW
+from tests.provider_stub import ProviderStub
 from tests.testapp import remote
 from wagtail_plugin_system import (
     CircuitOpenError,
@@ -41,43 +41,6 @@ from wagtail_plugin_system.sync import sync_plugins
 pytestmark = pytest.mark.slow  # a loopback provider per test
 
 TOKEN = "tok-s3cr3t-value"
-NOW = 1_800_000_000.0
-
-
-@pytest.fixture(params=["database", "cache"])
-def store(request: pytest.FixtureRequest) -> Iterator[str]:
-    settings = {
-        "SYNC_AFTER_MIGRATE": False,
-        "VERSION_STORE": request.param,
-        "BREAKER_FAILURES": 3,
-        "BREAKER_WINDOW": 60,
-        "BREAKER_COOLDOWN": 30,
-    }
-    with override_settings(WAGTAIL_PLUGIN_SYSTEM=settings):
-        from django.core.cache import caches
-
-        caches["default"].clear()
-        cache.clear()
-        breaker.forget()
-        traffic.discard()
-        yield request.param
-        caches["default"].clear()  # the circuits' keys, so no later test finds them
-        cache.clear()
-        traffic.discard()
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The breaker's clock, moved by the test: ``clock[0] += 31``."""
-    now = [NOW]
-    monkeypatch.setattr(breaker, "clock", lambda: now[0])
-    return now
-
-
-@pytest.fixture
-def stub() -> Iterator[ProviderStub]:
-    with provider_stub() as running:
-        yield running
 
 
 @pytest.fixture
