@@ -12,7 +12,7 @@
   the end, except in strict mode (``CI=true`` or ``WPS_STRICT_TESTS=1``), where
   that is an error.
 * The circuit breaker's tests share ``store`` (each store of its state in turn),
-  ``clock`` (its clock, moved by the test) and ``stub`` (a provider on loopback).
+  ``clock`` (its one clock, moved by the test) and ``stub`` (a provider on loopback).
 """
 
 from __future__ import annotations
@@ -347,11 +347,14 @@ def store(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The breaker's clock, moved by the test: ``clock[0] += 31`` (it starts at ``BREAKER_NOW``)."""
-    from wagtail_plugin_system import breaker
+    """The breaker's one clock, moved by the test: ``clock[0] += 31``.
+
+    It starts at ``BREAKER_NOW``; every reader of the breaker's time follows it.
+    """
+    from wagtail_plugin_system.breaker import clock as breaker_clock
 
     now = [BREAKER_NOW]
-    monkeypatch.setattr(breaker, "clock", lambda: now[0])
+    monkeypatch.setattr(breaker_clock, "now", lambda: now[0])
     return now
 
 

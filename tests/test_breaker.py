@@ -79,6 +79,23 @@ def test_the_circuit_opens_after_the_failures_and_calls_skip_the_instance(
     assert breaker.read(primary).probe_at == NOW + 30
 
 
+def test_moving_the_one_clock_moves_every_reader_of_the_breakers_time(
+    clock: list[float],
+) -> None:
+    """A circuit's state read without a time, and the admin's label of it, follow the
+    clock the state machine reads: a test that moves it moves them all."""
+    from wagtail_plugin_system.admin.circuits import circuit_label
+
+    circuit = breaker.Circuit(True, NOW, NOW + 30)
+    assert circuit.state() == "open"
+    assert circuit_label(circuit).startswith("Open until ")
+    clock[0] += 29
+    assert circuit.state() == "open"
+    clock[0] += 1
+    assert circuit.state() == "probing"
+    assert circuit_label(circuit) == "Probing"
+
+
 def test_failures_outside_the_window_do_not_add_up(
     remote_plugins: Any, stub: ProviderStub, clock: list[float]
 ) -> None:

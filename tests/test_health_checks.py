@@ -139,6 +139,7 @@ def test_one_check_per_interval_then_the_last_result_and_when_the_next_is_allowe
         again = check_instance(fresh(primary))
         assert isinstance(again, Throttled)
         assert again.next_at == dt.datetime.fromtimestamp(NOW + 60, tz=dt.UTC)
+        assert again.wait_seconds == 1  # by the breaker's clock, which reserved the check
         assert again.last is not None
         assert again.last.status == CheckStatus.PASSED
         assert stub.count("fail") == 0  # the provider was not called

@@ -114,7 +114,8 @@ class Throttled:
 
     @property
     def wait_seconds(self) -> int:
-        return max(1, round((self.next_at - timezone.now()).total_seconds()))
+        # The breaker's clock, which reserved the check and so set ``next_at``.
+        return max(1, round(self.next_at.timestamp() - breaker.clock.now()))
 
 
 # -- running one check ------------------------------------------------------------------
