@@ -11,6 +11,8 @@
   throwaway one). Without them they are deselected with the reason printed at
   the end, except in strict mode (``CI=true`` or ``WPS_STRICT_TESTS=1``), where
   that is an error.
+* The circuit breaker's tests share ``store`` (each store of its state in turn),
+  ``clock`` (its one clock, moved by the test) and ``stub`` (a provider on loopback).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tests.provider_stub import ProviderStub, provider_stub
 from wagtail_plugin_system.core.registry import PluginRegistry, registry
 
 STRICT = os.environ.get("CI") == "true" or os.environ.get("WPS_STRICT_TESTS") == "1"
@@ -301,3 +304,62 @@ def make_instance(synced: Any) -> Callable[..., Any]:
         )
 
     return make
+
+
+# -- the circuit breaker ----------------------------------------------------------------
+
+#: Where the breaker's clock starts in tests that move it (``clock``).
+BREAKER_NOW = 1_800_000_000.0
+
+
+@pytest.fixture(params=["database", "cache"])
+def store(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each store of the breaker's state in turn: ``"database"``, then ``"cache"``.
+
+    The database store keeps circuits in rows (the tests' local-memory cache is private
+    to the process); the cache store keeps them as keys (``VERSION_STORE = "cache"``).
+    Three failures within 60 s open a circuit for 30 s. Nothing the breaker or the
+    statistics keep in the process or the cache outlives the test.
+    """
+    from django.conf import settings
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    from wagtail_plugin_system import breaker, cache, traffic
+
+    values = {
+        **settings.WAGTAIL_PLUGIN_SYSTEM,
+        "VERSION_STORE": request.param,
+        "BREAKER_FAILURES": 3,
+        "BREAKER_WINDOW": 60,
+        "BREAKER_COOLDOWN": 30,
+    }
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM=values):
+        caches["default"].clear()
+        cache.clear()
+        breaker.forget()
+        traffic.discard()
+        yield request.param
+        caches["default"].clear()  # circuits and reservations, so no later test finds them
+        cache.clear()
+        traffic.discard()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The breaker's one clock, moved by the test: ``clock[0] += 31``.
+
+    It starts at ``BREAKER_NOW``; every reader of the breaker's time follows it.
+    """
+    from wagtail_plugin_system.breaker import clock as breaker_clock
+
+    now = [BREAKER_NOW]
+    monkeypatch.setattr(breaker_clock, "now", lambda: now[0])
+    return now
+
+
+@pytest.fixture
+def stub() -> Iterator[ProviderStub]:
+    """A provider on loopback that the test makes answer, fail or hang."""
+    with provider_stub() as running:
+        yield running

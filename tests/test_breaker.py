@@ -9,7 +9,6 @@ clock, never by waiting for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import django
@@ -18,7 +17,8 @@ from django.core import mail
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from tests.provider_stub import ProviderStub, provider_stub
+from tests.conftest import BREAKER_NOW as NOW
+from tests.provider_stub import ProviderStub
 from tests.testapp import remote
 from wagtail_plugin_system import (
     CircuitOpenError,
@@ -41,43 +41,6 @@ from wagtail_plugin_system.sync import sync_plugins
 pytestmark = pytest.mark.slow  # a loopback provider per test
 
 TOKEN = "tok-s3cr3t-value"
-NOW = 1_800_000_000.0
-
-
-@pytest.fixture(params=["database", "cache"])
-def store(request: pytest.FixtureRequest) -> Iterator[str]:
-    settings = {
-        "SYNC_AFTER_MIGRATE": False,
-        "VERSION_STORE": request.param,
-        "BREAKER_FAILURES": 3,
-        "BREAKER_WINDOW": 60,
-        "BREAKER_COOLDOWN": 30,
-    }
-    with override_settings(WAGTAIL_PLUGIN_SYSTEM=settings):
-        from django.core.cache import caches
-
-        caches["default"].clear()
-        cache.clear()
-        breaker.forget()
-        traffic.discard()
-        yield request.param
-        caches["default"].clear()  # the circuits' keys, so no later test finds them
-        cache.clear()
-        traffic.discard()
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The breaker's clock, moved by the test: ``clock[0] += 31``."""
-    now = [NOW]
-    monkeypatch.setattr(breaker, "clock", lambda: now[0])
-    return now
-
-
-@pytest.fixture
-def stub() -> Iterator[ProviderStub]:
-    with provider_stub() as running:
-        yield running
 
 
 @pytest.fixture
@@ -114,6 +77,23 @@ def test_the_circuit_opens_after_the_failures_and_calls_skip_the_instance(
     assert stub.count("fail") == 3  # BREAKER_FAILURES, then skipped
     assert breaker.read(primary).state(NOW) == "open"
     assert breaker.read(primary).probe_at == NOW + 30
+
+
+def test_moving_the_one_clock_moves_every_reader_of_the_breakers_time(
+    clock: list[float],
+) -> None:
+    """A circuit's state read without a time, and the admin's label of it, follow the
+    clock the state machine reads: a test that moves it moves them all."""
+    from wagtail_plugin_system.admin.circuits import circuit_label
+
+    circuit = breaker.Circuit(True, NOW, NOW + 30)
+    assert circuit.state() == "open"
+    assert circuit_label(circuit).startswith("Open until ")
+    clock[0] += 29
+    assert circuit.state() == "open"
+    clock[0] += 1
+    assert circuit.state() == "probing"
+    assert circuit_label(circuit) == "Probing"
 
 
 def test_failures_outside_the_window_do_not_add_up(

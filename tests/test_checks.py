@@ -93,6 +93,69 @@ def test_a_check_interval_in_seconds_passes(value: float) -> None:
         assert "wagtail_plugin_system.E004" not in run_checks()
 
 
+# -- number settings ----------------------------------------------------------------------
+
+#: Each number setting, its check, and values it refuses beyond a string, a negative and a bool.
+NUMBERS = {
+    "VERSION_CHECK_INTERVAL": ("E004", []),
+    "BREAKER_FAILURES": ("E008", []),
+    "BREAKER_WINDOW": ("E008", []),
+    "BREAKER_COOLDOWN": ("E008", []),
+    "CHECK_TIMEOUT": ("E009", []),
+    "CHECK_MIN_INTERVAL": ("E009", []),
+    "CHECK_HISTORY_DAYS": ("E009", []),
+    "CHECK_STALE_AFTER": ("E009", []),
+    "MEMO_SIZE": ("E010", [0, 2.5]),
+    "CALL_STATS_RETENTION_DAYS": ("E011", []),
+}
+
+
+def test_every_number_setting_is_checked() -> None:
+    from wagtail_plugin_system.checks import NUMBER_SETTINGS
+    from wagtail_plugin_system.core.settings import DEFAULTS
+
+    numbers = {name for name, value in DEFAULTS.items() if type(value) in (int, float)}
+    assert {setting.name for setting in NUMBER_SETTINGS} == numbers == set(NUMBERS)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (name, value)
+        for name, (_, extra) in NUMBERS.items()
+        for value in ["10", -1, True, None, [1], *extra]
+    ],
+)
+def test_a_bad_number_setting_is_an_error_with_its_id(name: str, value: Any) -> None:
+    check_id = f"wagtail_plugin_system.{NUMBERS[name][0]}"
+    with _plugin_settings(**{name: value}):
+        found = [
+            message
+            for message in checks.run_checks()
+            if message.id == check_id and f"[{name!r}]" in message.msg
+        ]
+    assert len(found) == 1, f"{name}={value!r} gave no {check_id}"
+    message = found[0]
+    assert message.level == checks.ERROR
+    assert f"got {value!r}." in message.msg
+    assert message.hint
+
+
+@pytest.mark.parametrize("name", list(NUMBERS))
+def test_a_good_number_setting_passes(name: str) -> None:
+    good = 1 if name == "MEMO_SIZE" else 0.5
+    with _plugin_settings(**{name: good}):
+        assert not [m for m in checks.run_checks() if f"[{name!r}]" in m.msg]
+
+
+def test_each_bad_breaker_setting_has_its_own_error() -> None:
+    with _plugin_settings(BREAKER_WINDOW="60", BREAKER_COOLDOWN=-1):
+        found = [m.msg for m in checks.run_checks() if m.id == "wagtail_plugin_system.E008"]
+    assert len(found) == 2
+    assert "'BREAKER_WINDOW'] must be a number, 0 or more" in found[0]
+    assert "'BREAKER_COOLDOWN'] must be a number, 0 or more" in found[1]
+
+
 # -- the version store --------------------------------------------------------------------
 
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
-from tests.provider_stub import ProviderStub, provider_stub
+from tests.conftest import BREAKER_NOW as NOW
+from tests.provider_stub import ProviderStub
 from tests.testapp import remote
-from wagtail_plugin_system import breaker, cache, health
+from wagtail_plugin_system import breaker, health
 from wagtail_plugin_system.audit import CHECK_LOG_ACTION
 from wagtail_plugin_system.core.registry import PluginRegistry
 from wagtail_plugin_system.health import HealthResult, Throttled, check_instance
@@ -35,44 +36,11 @@ from wagtail_plugin_system.models import (
 from wagtail_plugin_system.sync import sync_plugins
 
 TOKEN = "tok-h34lth-s3cret"
-NOW = 1_800_000_000.0
-BASE = {
-    "SYNC_AFTER_MIGRATE": False,
-    "BREAKER_FAILURES": 3,
-    "BREAKER_COOLDOWN": 30,
-    "CHECK_MIN_INTERVAL": 0,
-    "CHECK_TIMEOUT": 5,
-}
 
 
-def configure(**settings: Any) -> Any:
-    return override_settings(WAGTAIL_PLUGIN_SYSTEM={**BASE, **settings})
-
-
-@pytest.fixture(params=["database", "cache"])
-def store(request: pytest.FixtureRequest) -> Iterator[str]:
-    with configure(VERSION_STORE=request.param):
-        from django.core.cache import caches
-
-        caches["default"].clear()
-        cache.clear()
-        breaker.forget()
-        yield request.param
-        cache.clear()
-        caches["default"].clear()  # no reservation is left for later tests
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    now = [NOW]
-    monkeypatch.setattr(breaker, "clock", lambda: now[0])
-    return now
-
-
-@pytest.fixture
-def stub() -> Iterator[ProviderStub]:
-    with provider_stub() as running:
-        yield running
+def configure(**changes: Any) -> Any:
+    """The settings in force (the store's, in a test that has one), with ``changes``."""
+    return override_settings(WAGTAIL_PLUGIN_SYSTEM={**settings.WAGTAIL_PLUGIN_SYSTEM, **changes})
 
 
 @pytest.fixture
@@ -162,7 +130,7 @@ def test_no_timeout_runs_the_check_in_the_callers_thread(
 def test_one_check_per_interval_then_the_last_result_and_when_the_next_is_allowed(
     primary: PluginInstance, stub: ProviderStub, clock: list[float], store: str
 ) -> None:
-    with configure(VERSION_STORE=store, CHECK_MIN_INTERVAL=60):
+    with configure(CHECK_MIN_INTERVAL=60):
         first = check_instance(primary)
         assert isinstance(first, HealthResult)
         assert first.ok
@@ -171,6 +139,7 @@ def test_one_check_per_interval_then_the_last_result_and_when_the_next_is_allowe
         again = check_instance(fresh(primary))
         assert isinstance(again, Throttled)
         assert again.next_at == dt.datetime.fromtimestamp(NOW + 60, tz=dt.UTC)
+        assert again.wait_seconds == 1  # by the breaker's clock, which reserved the check
         assert again.last is not None
         assert again.last.status == CheckStatus.PASSED
         assert stub.count("fail") == 0  # the provider was not called
@@ -187,7 +156,7 @@ def test_the_interval_is_per_instance(
     other = PluginInstance.objects.create_instance(
         remote.HttpProvider, name="Other", config={"url": stub.url, "token": "x", "timeout": 5.0}
     )
-    with configure(VERSION_STORE=store, CHECK_MIN_INTERVAL=60):
+    with configure(CHECK_MIN_INTERVAL=60):
         assert isinstance(check_instance(primary), HealthResult)
         assert isinstance(check_instance(other), HealthResult)
         assert isinstance(check_instance(fresh(primary)), Throttled)
@@ -237,7 +206,7 @@ def test_with_the_breaker_off_a_failed_check_opens_nothing(
     primary: PluginInstance, stub: ProviderStub, store: str
 ) -> None:
     stub.set("fail")
-    with configure(VERSION_STORE=store, BREAKER_FAILURES=0):
+    with configure(BREAKER_FAILURES=0):
         health.run_health_check(primary, source=CheckSource.TASK)
         assert not breaker.read(primary).is_open
     assert not PluginCircuit.objects.filter(pk=primary.pk, is_open=True).exists()

@@ -14,6 +14,8 @@
 * ``wagtail_plugin_system.E008``: a ``BREAKER_*`` setting is not a number, 0 or more.
 * ``wagtail_plugin_system.E009``: a ``CHECK_*`` setting of health checks is not a number,
   0 or more.
+* ``wagtail_plugin_system.E010``: ``MEMO_SIZE`` is not a whole number, 1 or more.
+* ``wagtail_plugin_system.E011``: ``CALL_STATS_RETENTION_DAYS`` is not a number, 0 or more.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
 * ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
@@ -25,6 +27,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import AppConfig
@@ -33,17 +36,15 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from .breaker import site_limits
 from .core.registry import registry
 from .core.settings import (
     SETTING_NAME,
     check_change_settings,
     get_setting,
+    number_setting,
     unknown_settings,
-    version_check_interval,
 )
 from .fields import get_crypter
-from .health import health_settings
 from .models import PluginInstance, PluginItem, PluginType
 from .sync import sync_plugins
 from .version_store import PER_PROCESS_BACKENDS, QUERY_BACKENDS, cache_alias, cache_backend, store
@@ -132,6 +133,81 @@ def check_app_order(
     ]
 
 
+@dataclass(frozen=True)
+class NumberSetting:
+    """A number setting the checks validate, and what they say when it is wrong.
+
+    ``meaning`` explains the setting inside the message; ``hint`` says what to
+    set. ``minimum``, ``whole`` (an integer) and ``allow_none`` are what it takes.
+    """
+
+    name: str
+    check_id: str
+    meaning: str
+    hint: str
+    minimum: int = 0
+    whole: bool = False
+    allow_none: bool = False
+
+
+_BREAKER_HINT = "The defaults are 5 failures within 60 seconds and a 30-second cooldown."
+_CHECK_HINT = (
+    "The defaults are CHECK_TIMEOUT 10, CHECK_MIN_INTERVAL 60, "
+    "CHECK_HISTORY_DAYS 30 and CHECK_STALE_AFTER 86400."
+)
+
+#: Every number setting of ``WAGTAIL_PLUGIN_SYSTEM``, with its check.
+NUMBER_SETTINGS = (
+    NumberSetting(
+        "VERSION_CHECK_INTERVAL",
+        "E004",
+        "a number of seconds; 0 checks the version token on every resolution",
+        "Set it to 0 (the default) or to a few seconds, e.g. 1.",
+    ),
+    NumberSetting("BREAKER_FAILURES", "E008", "0 turns the circuit breaker off", _BREAKER_HINT),
+    NumberSetting("BREAKER_WINDOW", "E008", "seconds within which failures count", _BREAKER_HINT),
+    NumberSetting("BREAKER_COOLDOWN", "E008", "seconds an open circuit stays open", _BREAKER_HINT),
+    NumberSetting("CHECK_TIMEOUT", "E009", "seconds a check may take; 0: no limit", _CHECK_HINT),
+    NumberSetting(
+        "CHECK_MIN_INTERVAL",
+        "E009",
+        "seconds between two checks of one instance; 0: no limit",
+        _CHECK_HINT,
+    ),
+    NumberSetting("CHECK_HISTORY_DAYS", "E009", "days that check results are kept", _CHECK_HINT),
+    NumberSetting("CHECK_STALE_AFTER", "E009", "seconds after which a check is stale", _CHECK_HINT),
+    NumberSetting(
+        "MEMO_SIZE",
+        "E010",
+        "the most entries each namespace of the in-process memo holds",
+        "The default is 10000.",
+        minimum=1,
+        whole=True,
+    ),
+    NumberSetting(
+        "CALL_STATS_RETENTION_DAYS",
+        "E011",
+        "days that call statistics and failover events are kept",
+        "The default is 7.",
+    ),
+)
+
+
+def check_number_setting(setting: NumberSetting) -> checks.Error | None:
+    """The error for ``setting`` when its value is not a number it takes, else ``None``."""
+    try:
+        number_setting(
+            setting.name,
+            setting.meaning,
+            minimum=setting.minimum,
+            whole=setting.whole,
+            allow_none=setting.allow_none,
+        )
+    except ImproperlyConfigured as exc:
+        return checks.Error(str(exc), hint=setting.hint, id=f"{ID}.{setting.check_id}")
+    return None
+
+
 @checks.register()
 def check_settings(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
@@ -145,16 +221,6 @@ def check_settings(
         for key in unknown_settings()
     ]
     try:
-        version_check_interval()
-    except ImproperlyConfigured as exc:
-        messages.append(
-            checks.Error(
-                str(exc),
-                hint="Set it to 0 (the default) or to a few seconds, e.g. 1.",
-                id=f"{ID}.E004",
-            )
-        )
-    try:
         check_change_settings()
     except ImproperlyConfigured as exc:
         messages.append(
@@ -167,27 +233,9 @@ def check_settings(
                 id=f"{ID}.E006",
             )
         )
-    try:
-        site_limits()
-    except ImproperlyConfigured as exc:
-        messages.append(
-            checks.Error(
-                str(exc),
-                hint="The defaults are 5 failures within 60 seconds and a 30-second cooldown.",
-                id=f"{ID}.E008",
-            )
-        )
-    try:
-        health_settings()
-    except ImproperlyConfigured as exc:
-        messages.append(
-            checks.Error(
-                str(exc),
-                hint="The defaults are CHECK_TIMEOUT 10, CHECK_MIN_INTERVAL 60, "
-                "CHECK_HISTORY_DAYS 30 and CHECK_STALE_AFTER 86400.",
-                id=f"{ID}.E009",
-            )
-        )
+    messages.extend(
+        error for setting in NUMBER_SETTINGS if (error := check_number_setting(setting)) is not None
+    )
     return messages
 
 

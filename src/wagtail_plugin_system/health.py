@@ -65,7 +65,6 @@ __all__ = [
     "check_message_detail",
     "check_message_display",
     "checkable_instances",
-    "health_settings",
     "last_result",
     "outcome_summary",
     "run_health_check",
@@ -114,7 +113,8 @@ class Throttled:
 
     @property
     def wait_seconds(self) -> int:
-        return max(1, round((self.next_at - timezone.now()).total_seconds()))
+        # The breaker's clock, which reserved the check and so set ``next_at``.
+        return max(1, round(self.next_at.timestamp() - breaker.clock.now()))
 
 
 # -- running one check ------------------------------------------------------------------
@@ -417,13 +417,6 @@ def unavailable_message(instance: PluginInstance, exc: PluginUnavailableError) -
         "configuration values, is in the server log). Fix the implementation, or disable the "
         "instance."
     )
-
-
-def health_settings() -> None:
-    """Raise ``ImproperlyConfigured`` when a ``CHECK_*`` number setting is malformed."""
-    _timeout()
-    for name in ("CHECK_MIN_INTERVAL", "CHECK_HISTORY_DAYS", "CHECK_STALE_AFTER"):
-        non_negative_number(name, "a number, 0 or more")
 
 
 def stale_after() -> dt.timedelta:

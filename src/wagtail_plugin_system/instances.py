@@ -54,7 +54,10 @@ def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
         else:
             rows[pk] = memoised
     if missing:
-        found = PluginInstance.objects.select_related("item__plugin_type").in_bulk(missing)
+        # No ORDER BY: the rows are looked up by id (the model's ordering would sort them).
+        found = (
+            PluginInstance.objects.select_related("item__plugin_type").order_by().in_bulk(missing)
+        )
         for pk in missing:
             rows[pk] = found.get(pk)
             _rows.set(pk, version, rows[pk])

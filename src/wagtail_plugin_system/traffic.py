@@ -95,7 +95,7 @@ _minute = [0]
 
 
 def _record(instance_pk: int, seconds: float, failure: str | None) -> None:
-    minute = int(breaker.clock() // 60)
+    minute = int(breaker.clock.now() // 60)
     latency_ms = seconds * 1000
     with _lock:
         bucket = _buckets.get((instance_pk, minute))

@@ -15,30 +15,60 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django import forms
 from django.template.loader import render_to_string
 from django.test import RequestFactory
-from wagtail.blocks import CharBlock, StreamBlock, StreamValue, StructBlock
+from wagtail.blocks import CharBlock, PageChooserBlock, StreamBlock, StreamValue, StructBlock
+from wagtail.models import Page, Site
 
 from tests.benchmarks import harness
 from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import (
-    BannerWidget,
     FlakyGateway,
     PaymentGatewayType,
     ProviderError,
     StripeGateway,
+    WidgetType,
 )
 from tests.testapp.statistics import analyze_instances
+from wagtail_plugin_system import BasePluginItem, PluginConfiguration, get_plugin_instance
 from wagtail_plugin_system import cache as plugin_cache
-from wagtail_plugin_system import get_plugin_instance
 from wagtail_plugin_system.blocks import PluginInstanceChooserBlock, prefetch_plugin_blocks
+from wagtail_plugin_system.core.registry import registry
 from wagtail_plugin_system.models import PluginInstance, PluginItem
+from wagtail_plugin_system.sync import sync_plugins
 
 BANNERS = 10
 OTHER_ROWS = 30_000
 BIG_TYPE = 10_000
 
+
+class CardForm(forms.Form):
+    headline = forms.CharField()
+    token = forms.CharField()
+    name = forms.CharField()
+
+
+class CardConfiguration(PluginConfiguration):
+    form_class = CardForm
+
+
+class CardWidget(BasePluginItem):
+    """The chooser blocks' item: its template prints what the StructBlock's prints,
+    with the same four lookups (``config.x`` against ``self.x``), so the two pages
+    differ only in how the block gets to its template."""
+
+    name = "bench_card"
+    plugin_type = WidgetType
+    configuration = CardConfiguration
+    template_name = "bench/card.html"
+
+    def headline(self) -> str:
+        return str(self.config["headline"])
+
+
 CHOOSERS = StreamBlock([("widget", PluginInstanceChooserBlock(plugin_type="widget"))])
+PAGE_CHOOSERS = StreamBlock([("page", PageChooserBlock(template="bench/page_link.html"))])
 STRUCTS = StreamBlock(
     [
         (
@@ -64,16 +94,29 @@ def _stream(block: StreamBlock, raw: list[dict[str, Any]]) -> StreamValue:
 
 
 class Pages:
-    """Pages of n blocks rendered as a served page renders them (one RequestContext)."""
+    """Pages of n blocks rendered as a served page renders them (one RequestContext).
+
+    The kinds: chooser blocks of ``CardWidget`` instances; Wagtail's templated
+    StructBlocks printing the same HTML with the same lookups; CharBlocks; and
+    Wagtail's own ``PageChooserBlock`` with a template, which reads its pages
+    with one query on every render (for the cold rows).
+    """
 
     def __init__(self) -> None:
+        registry.register_item(CardWidget)
+        sync_plugins()
         self.banners = [
             PluginInstance.objects.create_instance(
-                BannerWidget,
-                name=f"Costs banner {n}",
-                config={"headline": f"Headline {n}", "token": f"token-{n:04d}"},
+                CardWidget,
+                name=f"B {n}",
+                config={"headline": f"Headline {n}", "token": "t", "name": f"B {n}"},
                 priority=500 + n,
             )
+            for n in range(BANNERS)
+        ]
+        root = Site.objects.get(is_default_site=True).root_page
+        self.pages = [
+            root.add_child(instance=Page(title=f"Costs page {n}", slug=f"costs-page-{n}"))
             for n in range(BANNERS)
         ]
         self.request = RequestFactory().get("/")
@@ -85,11 +128,20 @@ class Pages:
                 {"type": "widget", "value": self.banners[n % BANNERS].pk, "id": f"c{n}"}
                 for n in range(size)
             ]
+        if kind == "page":
+            return [
+                {"type": "page", "value": self.pages[n % len(self.pages)].pk, "id": f"p{n}"}
+                for n in range(size)
+            ]
         if kind == "struct":
             return [
                 {
                     "type": "banner",
-                    "value": {"headline": f"Headline {n}", "token": "t", "name": f"B {n}"},
+                    "value": {
+                        "headline": f"Headline {n % BANNERS}",
+                        "token": "t",
+                        "name": f"B {n % BANNERS}",
+                    },
                     "id": f"s{n}",
                 }
                 for n in range(size)
@@ -97,7 +149,7 @@ class Pages:
         return [{"type": "text", "value": f"Text {n}", "id": f"t{n}"} for n in range(size)]
 
     def case(self, kind: str, size: int, *, cold: bool) -> harness.Case:
-        block = {"chooser": CHOOSERS, "struct": STRUCTS, "char": CHARS}[kind]
+        block = {"chooser": CHOOSERS, "page": PAGE_CHOOSERS, "struct": STRUCTS, "char": CHARS}[kind]
         raw = self.raw(kind, size)
         request = self.request
 
@@ -107,10 +159,15 @@ class Pages:
                 prefetch_plugin_blocks(body)  # what the before_serve_page hook does
                 return render_to_string("bench/page.html", {"body": body}, request=request)
 
-        expected = size if kind != "char" else 0
+        expected = 0 if kind == "char" else size
+        same = self.raw("struct", size) if kind == "chooser" else None
 
         def check(html: object) -> bool:
-            return isinstance(html, str) and html.count('class="banner"') == expected
+            if not isinstance(html, str) or html.count('class="banner"') != expected:
+                return False
+            if same is not None:  # the same HTML as the StructBlocks' page
+                return html == _struct_page(same)
+            return True
 
         return harness.Case(
             render,
@@ -118,6 +175,11 @@ class Pages:
             setup=plugin_cache.clear if cold else None,
             check=check,
         )
+
+
+def _struct_page(raw: list[dict[str, Any]]) -> str:
+    body = _stream(STRUCTS, raw)
+    return render_to_string("bench/page.html", {"body": body})
 
 
 def _anonymous() -> Any:

@@ -641,6 +641,10 @@ def cost_rows(our: Any) -> list[Row]:
                     f"{size} templated StructBlocks", ours_=pages.case("struct", size, cold=False)
                 ),
                 scenario(f"{size} CharBlocks", ours_=pages.case("char", size, cold=False)),
+                scenario(
+                    f"{size} templated PageChooserBlocks (Wagtail's; a query every time)",
+                    ours_=pages.case("page", size, cold=False),
+                ),
             ]
         )
         rows += group
@@ -649,6 +653,10 @@ def cost_rows(our: Any) -> list[Row]:
         )
         notes.append(
             f"{size} chooser blocks cold / StructBlocks: {costs.ratio(group[1], group[2])}"
+        )
+        notes.append(
+            f"{size} chooser blocks cold / Wagtail's PageChooserBlocks: "
+            f"{costs.ratio(group[1], group[4])}"
         )
 
     alone = rows_together(

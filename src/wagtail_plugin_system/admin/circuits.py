@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -24,7 +23,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.ui.components import Component
@@ -35,6 +34,7 @@ from wagtail.log_actions import log
 from .. import breaker, cache, traffic
 from ..audit import CIRCUIT_RESET, CIRCUIT_SETTINGS
 from ..models import SELECTABLE_STATUSES, PluginCircuit, PluginFailoverEvent, PluginInstance
+from .charts import Bar, Frame, Layer, Line, bar_chart
 from .permissions import InstancePageMixin, instance_url
 
 __all__ = [
@@ -89,24 +89,8 @@ def open_circuits() -> list[tuple[PluginInstance, breaker.Circuit]]:
 
 # -- the inspect view's chart ---------------------------------------------------------------
 
-WIDTH = 720
-HEIGHT = 220
-LEFT = 48
-RIGHT = 56
-TOP = 12
-BOTTOM = 28
-
-
-@dataclass
-class Bar:
-    x: float
-    width: float
-    calls_y: float
-    calls_height: float
-    failures_y: float
-    failures_height: float
-    slot: traffic.Slot
-    label: str
+#: The traffic chart's size, with room for the calls (left), the latency (right) and the hours.
+FRAME = Frame(width=720, height=220, left=48, right=56, top=12, bottom=28, fill=0.7)
 
 
 class TrafficChart(Component):
@@ -119,49 +103,65 @@ class TrafficChart(Component):
 
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
         slots = traffic.summary(self.instance)
-        plot_width = WIDTH - LEFT - RIGHT
-        plot_height = HEIGHT - TOP - BOTTOM
-        step = plot_width / len(slots)
-        most_calls = max((slot.calls for slot in slots), default=0) or 1
-        latencies = [slot.p95_ms for slot in slots if slot.p95_ms is not None]
-        most_ms = max(latencies, default=0.0) or 1.0
-        bars = []
-        path: list[str] = []
-        for index, slot in enumerate(slots):
-            x = LEFT + index * step
-            calls_height = plot_height * slot.calls / most_calls
-            failures_height = plot_height * slot.failures / most_calls
-            label = time_format(timezone.localtime(slot.start), "H:i")
-            bars.append(
+        hours = [time_format(timezone.localtime(slot.start), "H:i") for slot in slots]
+        total_calls = sum(slot.calls for slot in slots)
+        total_failures = sum(slot.failures for slot in slots)
+        rows = [(hour, slot) for hour, slot in zip(hours, slots, strict=True) if slot.calls]
+        if not total_calls:
+            return {"total_calls": 0, "rows": rows}
+        calls = Layer(
+            [
                 Bar(
-                    x=round(x + step * 0.15, 1),
-                    width=round(step * 0.7, 1),
-                    calls_y=round(TOP + plot_height - calls_height, 1),
-                    calls_height=round(calls_height, 1),
-                    failures_y=round(TOP + plot_height - failures_height, 1),
-                    failures_height=round(failures_height, 1),
-                    slot=slot,
-                    label=label,
+                    slot.calls,
+                    f"{hour}: "
+                    + ngettext("%(counter)s call", "%(counter)s calls", slot.calls)
+                    % {"counter": slot.calls},
                 )
+                if slot.calls
+                else None
+                for hour, slot in zip(hours, slots, strict=True)
+            ],
+            opacity=0.45,
+        )
+        failures = Layer(
+            [
+                Bar(
+                    slot.failures,
+                    f"{hour}: "
+                    + ngettext("%(counter)s failure", "%(counter)s failures", slot.failures)
+                    % {"counter": slot.failures},
+                    tone="critical",
+                )
+                if slot.failures
+                else None
+                for hour, slot in zip(hours, slots, strict=True)
+            ]
+        )
+        latencies = [slot.p95_ms for slot in slots]
+        most_ms = max((ms for ms in latencies if ms is not None), default=None)
+        chart = bar_chart(
+            [calls, failures],
+            chart_id="wps-traffic",
+            title=_("Calls per hour over the last 24 hours"),
+            description=_(
+                "%(calls)s calls, %(failures)s failures. Bars: calls per hour, failures in "
+                "red; line: 95th percentile of latency."
             )
-            if slot.p95_ms is not None:
-                y = TOP + plot_height - plot_height * slot.p95_ms / most_ms
-                path.append(f"{'L' if path else 'M'}{x + step / 2:.1f} {y:.1f}")
+            % {"calls": total_calls, "failures": total_failures},
+            frame=FRAME,
+            scale_label=str(max(slot.calls for slot in slots)),
+            zero_label="0",
+            line=Line(
+                latencies,
+                scale_label=_("%(ms)d ms") % {"ms": round(most_ms)} if most_ms else "",
+            ),
+            ticks=[(index, hours[index]) for index in range(0, len(slots), 6)],
+        )
         return {
-            "width": WIDTH,
-            "height": HEIGHT,
-            "left": LEFT,
-            "right_axis": WIDTH - RIGHT,
-            "top": TOP,
-            "baseline": TOP + plot_height,
-            "label_y": HEIGHT - 8,
-            "bars": bars,
-            "ticks": bars[::6],
-            "latency_path": " ".join(path),
-            "most_calls": most_calls if any(slot.calls for slot in slots) else 0,
-            "most_ms": round(most_ms) if latencies else 0,
-            "total_calls": sum(slot.calls for slot in slots),
-            "total_failures": sum(slot.failures for slot in slots),
+            "chart": chart,
+            "rows": rows,
+            "total_calls": total_calls,
+            "total_failures": total_failures,
         }
 
 

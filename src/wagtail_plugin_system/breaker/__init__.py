@@ -45,8 +45,9 @@ from .. import cache, version_store
 from ..core.settings import get_setting, non_negative_number
 from ..core.signals import circuit_closed, circuit_opened
 from ..models import PluginCircuit, PluginInstance
+from . import clock
 from .cache_store import CacheStore
-from .circuit import CALL, CLOSED, KEY_PREFIX, PROBE, Admission, Circuit, Limits, clock
+from .circuit import CALL, CLOSED, KEY_PREFIX, PROBE, Admission, Circuit, Limits
 from .database_store import DatabaseStore
 
 __all__ = [
@@ -244,7 +245,7 @@ def admit(instance: PluginInstance, version: Any = _READ) -> Admission | None:
     if limits.failures <= 0:  # the breaker is off: an open circuit is left alone
         return CALL
     assert circuit.probe_at is not None
-    now = clock()
+    now = clock.now()
     if now < circuit.probe_at:
         return None
     taken = (instance.pk, circuit.probe_at)
@@ -277,7 +278,7 @@ def record_failure(instance: PluginInstance, admission: Admission) -> None:
         return
     if limits.failures <= 0:
         return
-    now = clock()
+    now = clock.now()
     store = _store()
     count = _guarded("count a failure", 0, lambda: store.count_failure(instance.pk, limits, now))
     if count < limits.failures:
@@ -300,7 +301,7 @@ def record_failure(instance: PluginInstance, admission: Admission) -> None:
 
 
 def _reopen(instance: PluginInstance, limits: Limits) -> None:
-    now = clock()
+    now = clock.now()
     circuit = circuit_of(instance)
 
     def reopen() -> None:
@@ -340,7 +341,7 @@ def trip(instance: PluginInstance, reason: str) -> bool:
     limits = limits_of(instance)
     if limits.failures <= 0:
         return False
-    now = clock()
+    now = clock.now()
     if not _guarded("open a circuit", False, lambda: _store().open_now(instance.pk, limits, now)):
         return False
     _changed()
@@ -366,7 +367,7 @@ def reserve_check(instance: PluginInstance | int, seconds: float) -> float | Non
     pk = instance if isinstance(instance, int) else instance.pk
     if seconds <= 0:
         return None
-    now = clock()
+    now = clock.now()
     return _guarded(
         "reserve a health check", None, lambda: _store().reserve_check(pk, seconds, now)
     )

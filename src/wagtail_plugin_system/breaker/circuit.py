@@ -6,16 +6,12 @@ stores share; nothing here reads the store.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CALL", "CLOSED", "KEY_PREFIX", "PROBE", "Admission", "Circuit", "Limits", "clock"]
+from . import clock
 
-#: The clock of the shared state: seconds since the epoch, the same in every process
-#: (the package re-exports it as ``breaker.clock``, which its state machine reads).
-clock: Callable[[], float] = time.time
+__all__ = ["CALL", "CLOSED", "KEY_PREFIX", "PROBE", "Admission", "Circuit", "Limits"]
 
 #: What :func:`~wagtail_plugin_system.breaker.admit` answers: call the instance as usual,
 #: or call it as the probe.
@@ -37,10 +33,11 @@ class Circuit:
     probe_at: float | None = None
 
     def state(self, now: float | None = None) -> Literal["closed", "open", "probing"]:
+        """The state at ``now`` (seconds since the epoch); by default, the breaker's clock's."""
         if not self.is_open:
             return "closed"
         assert self.probe_at is not None
-        return "probing" if (clock() if now is None else now) >= self.probe_at else "open"
+        return "probing" if (clock.now() if now is None else now) >= self.probe_at else "open"
 
 
 CLOSED = Circuit()

@@ -26,6 +26,7 @@ __all__ = [
     "drafts_in_use",
     "get_setting",
     "non_negative_number",
+    "number_setting",
     "version_check_interval",
 ]
 
@@ -126,14 +127,37 @@ def version_check_interval() -> float:
     )
 
 
+def number_setting(
+    name: str,
+    hint: str,
+    *,
+    minimum: int = 0,
+    whole: bool = False,
+    allow_none: bool = False,
+) -> float | None:
+    """The setting ``name``, checked: a number (``whole``: an integer), ``minimum`` or more.
+
+    ``allow_none``: ``None`` is accepted too (and returned). A bool is not a number
+    here, nor is a numeric string. ``hint`` explains the setting in the error.
+    """
+    value = get_setting(name)
+    if value is None and allow_none:
+        return None
+    kinds: tuple[type, ...] = (int,) if whole else (int, float)
+    if type(value) in kinds and value >= minimum:
+        return float(value)
+    kind = "a whole number" if whole else "a number"
+    also = " or None" if allow_none else ""
+    raise ImproperlyConfigured(
+        f"{SETTING_NAME}[{name!r}] must be {kind}, {minimum} or more{also} ({hint}); got {value!r}."
+    )
+
+
 def non_negative_number(name: str, hint: str) -> float:
     """The setting ``name``, checked: a number, 0 or more (``hint`` explains it on error)."""
-    value = get_setting(name)
-    if type(value) in (int, float) and value >= 0:
-        return float(value)
-    raise ImproperlyConfigured(
-        f"{SETTING_NAME}[{name!r}] must be a number, 0 or more ({hint}); got {value!r}."
-    )
+    value = number_setting(name, hint)
+    assert value is not None
+    return value
 
 
 def _type_names(name: str) -> list[str]:

@@ -147,8 +147,8 @@ def test_breaker_keeps_sends_away_from_the_dead_server_until_its_cooldown(
             # Once the cooldown is over, one send probes it again (and fails over).
             from wagtail_plugin_system import breaker  # type: ignore[attr-defined]
 
-            started = breaker.clock()
-            monkeypatch.setattr(breaker, "clock", lambda: started + 601)
+            started = breaker.clock.now()
+            monkeypatch.setattr(breaker.clock, "now", lambda: started + 601)
             assert mail.EmailMessage("Probe", "Body", "a@x.com", ["b@x.com"]).send() == 1
             assert dead.connections == 4
             assert second.subjects()[-1] == "Probe"

@@ -20,7 +20,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...health import Throttled, check_instance, check_message_detail, check_message_display
 from ...models import CheckSource, CheckStatus, PluginCheckResult, PluginInstance
-from ..charts import Bar, bar_chart
+from ..charts import Bar, Frame, Layer, bar_chart
 from ..permissions import InstancePageMixin
 
 __all__ = ["CheckHistory", "HealthCheckView", "throttled_message"]
@@ -117,6 +117,10 @@ _TONES = {
 }
 
 
+#: The chart's size, with room on the left for the duration of the longest check.
+CHART_FRAME = Frame(width=600, height=96, left=56, top=6)
+
+
 class CheckHistory(Component):
     """The inspect view's recent checks: a chart of their durations and a table (one query)."""
 
@@ -153,10 +157,13 @@ class CheckHistory(Component):
                 for result in reversed(results)
             ]
             chart = bar_chart(
-                bars,
-                label=_("Duration of the last %(count)d checks, oldest first")
+                # A check of 0 ms stays visible as a sliver, so that every result shows.
+                [Layer(bars, min_height=2.0)],
+                chart_id="wps-checks",
+                title=_("Duration of the last %(count)d checks, oldest first")
                 % {"count": len(bars)},
-                max_label=_("%(ms)d ms") % {"ms": round(max(bar.value for bar in bars))},
+                frame=CHART_FRAME,
+                scale_label=_("%(ms)d ms") % {"ms": round(max(bar.value for bar in bars))},
             )
         context["chart"] = chart
         context["results"] = [

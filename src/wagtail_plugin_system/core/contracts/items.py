@@ -194,7 +194,7 @@ class BasePluginItem:
         context.update(
             plugin=self,
             instance=self.plugin_instance,
-            config=self.public_config(self.config),
+            config=self._config.public(),
             **kwargs,
         )
         return context
@@ -210,10 +210,12 @@ class BasePluginItem:
         """
         if not self.template_name:
             return ""
-        from django.utils.safestring import mark_safe
+        from django.utils.safestring import SafeString, mark_safe
 
         context = self.get_context(parent_context, **kwargs)
         html = render_template(self.template_name, parent_context, context)
+        if isinstance(html, SafeString):  # as Django's templates give it
+            return html
         return mark_safe(html)  # rendered by the template engine, autoescaped
 
     @classmethod
