@@ -355,7 +355,8 @@ def test_the_failover_group_carries_the_plugin_it_is_about(clean: None, make_ins
 
     # except* and split() keep them, with the ids of the errors each part holds.
     matched, rest = group.split(ProviderError)
-    assert isinstance(matched, PluginFailoverError) and isinstance(rest, PluginFailoverError)
+    assert isinstance(matched, PluginFailoverError)
+    assert isinstance(rest, PluginFailoverError)
     assert (matched.type_name, matched.method, matched.instance_ids) == (
         "payment_gateway",
         "create_payment",

@@ -32,8 +32,8 @@ from tests.testapp.plugins import (
 )
 from wagtail_plugin_system import BasePluginItem, PluginConfiguration, get_plugin_instance
 from wagtail_plugin_system import cache as plugin_cache
-from wagtail_plugin_system.core.registry import registry
 from wagtail_plugin_system.blocks import PluginInstanceChooserBlock, prefetch_plugin_blocks
+from wagtail_plugin_system.core.registry import registry
 from wagtail_plugin_system.models import PluginInstance, PluginItem
 from wagtail_plugin_system.sync import sync_plugins
 
