@@ -42,7 +42,6 @@ OTHER_ROWS = 30_000
 BIG_TYPE = 10_000
 
 
-
 class CardForm(forms.Form):
     headline = forms.CharField()
     token = forms.CharField()
@@ -149,9 +148,7 @@ class Pages:
         return [{"type": "text", "value": f"Text {n}", "id": f"t{n}"} for n in range(size)]
 
     def case(self, kind: str, size: int, *, cold: bool) -> harness.Case:
-        block = {"chooser": CHOOSERS, "page": PAGE_CHOOSERS, "struct": STRUCTS, "char": CHARS}[
-            kind
-        ]
+        block = {"chooser": CHOOSERS, "page": PAGE_CHOOSERS, "struct": STRUCTS, "char": CHARS}[kind]
         raw = self.raw(kind, size)
         request = self.request
 
