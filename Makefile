@@ -59,6 +59,15 @@ PYTEST_FLAGS ?= -p no:cacheprovider
 PYTEST_ARGS ?=
 PYTEST := $(BIN)/python -m pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
 
+# Each test run spreads its test files over TEST_WORKERS processes (pytest-xdist); a
+# file runs whole, in order, in one of them, as in a run of one process (some tests
+# count the queries of a request after the same file's earlier tests have warmed
+# Django's caches). Many tests wait on a subprocess or a server, so two workers
+# shorten a run even on two cores. TEST_WORKERS=0 runs each in one process.
+TEST_WORKERS ?= 2
+export WPS_TEST_WORKERS := $(TEST_WORKERS)
+XDIST := -n $(TEST_WORKERS) --dist loadfile
+
 # The other supported Wagtail lines, tested through nox sessions (noxfile.py). The
 # main virtualenv has the newest line.
 OTHER_WAGTAIL_LINES ?= 7.4
@@ -146,7 +155,7 @@ test: venv
 # in order, on one worker, as in a run of one process (some tests count the queries of a
 # request after the same file's earlier tests have warmed Django's caches).
 # TEST_FAST_WORKERS=0 runs in one process (pytest-xdist's -n 0).
-TEST_FAST_WORKERS ?= 2
+TEST_FAST_WORKERS ?= $(TEST_WORKERS)
 TEST_FAST_DB := $(abspath .cache)/test-fast.sqlite3
 
 test-fast: venv
@@ -169,14 +178,14 @@ DEFAULTS_SUBSET := --ds=tests.settings_defaults tests/sync tests/test_selection.
 
 test-sqlite: venv
 	@echo "==> Test suite on SQLite"
-	$(PYTEST)
+	$(PYTEST) $(XDIST)
 	@echo "==> Sync, selection and block tests on SQLite with the default settings"
 	$(PYTEST) $(DEFAULTS_SUBSET)
 
 test-postgresql: venv
 	@if "$(BIN)/python" tests/postgres.py available; then \
 		echo "==> Test suite on PostgreSQL (the wheel-install and browser tests ran in the SQLite run)"; \
-		"$(BIN)/python" tests/postgres.py run -- $(PYTEST) -m "not packaging and not browser" \
+		"$(BIN)/python" tests/postgres.py run -- $(PYTEST) $(XDIST) -m "not packaging and not browser" \
 		&& echo "==> Sync, selection and block tests on PostgreSQL with the default settings" \
 		&& "$(BIN)/python" tests/postgres.py run -- $(PYTEST) $(DEFAULTS_SUBSET); \
 	elif [ "$$CI" = "true" ]; then \
@@ -209,14 +218,14 @@ py313-root:
 test-py313-sqlite:
 	@$(PY313_GUARD) \
 	echo "==> Test suite with Python 3.13, Django 6.1 and Wagtail 8.0 on SQLite (with the wheel tests)"; \
-	$(IN_ROOT) -s $(NEWEST_CELL) -- -m "not browser" $(PYTEST_ARGS)
+	$(IN_ROOT) -s $(NEWEST_CELL) -- $(XDIST) -m "not browser" $(PYTEST_ARGS)
 
 test-py313-postgresql: venv
 	@$(PY313_GUARD) \
 	if "$(BIN)/python" tests/postgres.py available; then \
 		echo "==> Test suite with Python 3.13, Django 6.1 and Wagtail 8.0 on PostgreSQL"; \
 		"$(BIN)/python" tests/postgres.py run -- \
-			$(IN_ROOT) -s $(NEWEST_CELL) -- -m "$(RUN_ONCE)" $(PYTEST_ARGS); \
+			$(IN_ROOT) -s $(NEWEST_CELL) -- $(XDIST) -m "$(RUN_ONCE)" $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "==> PostgreSQL is required when CI=true, and it cannot be started (see above)."; \
 		exit 1; \
@@ -227,7 +236,7 @@ test-py313-postgresql: venv
 test-py313-wagtail74:
 	@$(PY313_GUARD) \
 	echo "==> Test suite with Python 3.13, Django 6.0 and Wagtail 7.4 on SQLite"; \
-	$(IN_ROOT) -s $(WAGTAIL74_CELL) -- -m "$(RUN_ONCE)" $(PYTEST_ARGS)
+	$(IN_ROOT) -s $(WAGTAIL74_CELL) -- $(XDIST) -m "$(RUN_ONCE)" $(PYTEST_ARGS)
 
 # All checks run; the target fails at the end if any of them failed. The catalogs
 # fail when one lacks a string of the source, has a fuzzy entry or a stale .mo file.

@@ -6,13 +6,15 @@ that the environment names (SQLite, or PostgreSQL under ``tests/postgres.py run`
 The Python 3.13 sessions run inside a Debian 13 root (``tests/debian_root.sh``) on
 machines without Python 3.13.
 
-Arguments after ``--`` go to pytest and replace the default marker selection
+Arguments after ``--`` go to pytest and replace the defaults: the marker selection
 (``-m "not packaging and not browser"``: the main run builds the wheel and drives the
-browser).
+browser) and two worker processes, each taking whole test files (``-n 2 --dist
+loadfile``; ``WPS_TEST_WORKERS`` sets the number, 0 runs in one process).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import nox
@@ -22,6 +24,9 @@ nox.options.reuse_existing_virtualenvs = True
 
 #: Run once, by the main run: building the wheel and driving the browser.
 RUN_ONCE = "not packaging and not browser"
+
+#: Worker processes per run (pytest-xdist), each taking whole test files in order.
+WORKERS = ["-n", os.environ.get("WPS_TEST_WORKERS", "2"), "--dist", "loadfile"]
 
 #: What the tested Django and Wagtail lines are pinned with.
 DJANGO = {"5.2": "Django>=5.2,<5.3", "6.0": "Django>=6.0,<6.1", "6.1": "Django>=6.1,<6.2"}
@@ -82,7 +87,7 @@ def _session(cell: Cell) -> None:
         else:
             session.install("-e", ".[test]", *pins)
         session.run("python", "-c", CHECK_VERSIONS, cell.django, cell.wagtail)
-        arguments = session.posargs or ["-m", RUN_ONCE]
+        arguments = session.posargs or [*WORKERS, "-m", RUN_ONCE]
         session.run("python", "-m", "pytest", "-p", "no:cacheprovider", *arguments)
 
     tests.__doc__ = (

@@ -334,6 +334,44 @@ def test_all_failing_raises_an_exception_group(clean: None, make_instance: Any) 
     assert len(caught) == 2
 
 
+def test_the_failover_group_carries_the_plugin_it_is_about(clean: None, make_instance: Any) -> None:
+    import pickle
+
+    from django.conf import settings
+
+    a = make_instance(FlakyGateway, "A", config={**FLAKY, "fail_with": "provider"}, priority=1)
+    with override_settings(FIELD_ENCRYPTION_KEY=settings.OLD_TEST_KEY):
+        b = make_instance(StripeGateway, "Old key", config=STRIPE_CONFIG, priority=2)
+    with pytest.raises(PluginFailoverError) as info:
+        call_with_failover(PaymentGatewayType, "create_payment", 1)
+    group = info.value
+    assert group.type_name == "payment_gateway"
+    assert group.method == "create_payment"
+    assert group.instance_ids == (a.pk, b.pk)
+    assert [type(exc).__name__ for exc in group.exceptions] == [
+        "ProviderError",
+        "ConfigDecryptionError",
+    ]
+
+    # except* and split() keep them, with the ids of the errors each part holds.
+    matched, rest = group.split(ProviderError)
+    assert isinstance(matched, PluginFailoverError)
+    assert isinstance(rest, PluginFailoverError)
+    assert (matched.type_name, matched.method, matched.instance_ids) == (
+        "payment_gateway",
+        "create_payment",
+        (a.pk,),
+    )
+    assert rest.instance_ids == (b.pk,)
+
+    again = pickle.loads(pickle.dumps(group))
+    assert (again.type_name, again.method, again.instance_ids) == (
+        "payment_gateway",
+        "create_payment",
+        (a.pk, b.pk),
+    )
+
+
 def test_failover_without_candidates(clean: None) -> None:
     with pytest.raises(PluginUnavailableError, match="No active or reserved instance"):
         call_with_failover(PaymentGatewayType, "create_payment", 1)

@@ -397,6 +397,7 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
         )
     # Failed calls' errors with their configuration; made safe to carry only when raised.
     errors: list[tuple[Exception, Mapping[str, Any] | None]] = []
+    tried: list[int] = []  # the instances of ``errors``, in order
     failed: list[tuple[PluginInstance, str]] = []
     open_until: dict[int, float] = {}
     for instance, item, load_error in candidates:
@@ -404,6 +405,7 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
             # Unloadable (code missing, config undecryptable): always try the next one.
             assert load_error is not None
             errors.append((load_error, None))  # safe already
+            tried.append(instance.pk)
             logger.error(
                 "Skipping plugin instance %s (%r): %s", instance.pk, instance.name, load_error
             )
@@ -420,6 +422,7 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                     raise
                 # The safe copy the group carries is made only if it is raised.
                 errors.append((exc, item.config))
+                tried.append(instance.pk)
                 reason = describe_exception(exc, item.config)  # values blanked out
                 call.failed(reason)
                 failed.append((instance, reason))
@@ -455,6 +458,9 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
     raise PluginFailoverError(
         f"All {len(errors)} instances of plugin type {entry.name!r} failed in {method}()",
         safe_errors,
+        type_name=entry.name,
+        method=method,
+        instance_ids=tried,
     )
 
 

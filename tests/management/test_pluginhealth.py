@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from tests.provider_stub import ProviderStub, provider_stub
+from tests.provider_stub import ProviderStub
 from tests.testapp import remote
 from wagtail_plugin_system import breaker, cache
 from wagtail_plugin_system.core.registry import PluginRegistry
@@ -22,12 +21,6 @@ from wagtail_plugin_system.sync import sync_plugins
 pytestmark = pytest.mark.django_db
 
 TOKEN = "cr0n-t0ken-value"
-
-
-@pytest.fixture
-def stub() -> Iterator[ProviderStub]:
-    with provider_stub() as running:
-        yield running
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ It imports nothing from Django: every layer of the package can use it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -157,4 +158,50 @@ class PluginFailoverError(ExceptionGroup, PluginSystemError):
     configuration values blanked out, with no attribute, cause or frame of the
     original, and its traceback (blanked out the same way) attached as a note.
     See :func:`~wagtail_plugin_system.core.redact.safe_exception`.
+
+    It carries the plugin it is about: :attr:`type_name`, :attr:`method` (the
+    type's method that was called) and :attr:`instance_ids`, the instances
+    whose errors it holds, in the same order as :attr:`exceptions`. A group
+    split by ``except*`` keeps them.
     """
+
+    #: The name of the type's method that every candidate failed in.
+    method: str | None = None
+    #: The primary keys of the instances whose errors the group holds, in order.
+    instance_ids: tuple[Any, ...] = ()
+
+    def __new__(
+        cls,
+        message: str,
+        exceptions: Sequence[Exception],
+        *,
+        type_name: str | None = None,
+        method: str | None = None,
+        instance_ids: Sequence[Any] = (),
+    ) -> PluginFailoverError:
+        return super().__new__(cls, message, exceptions)
+
+    def __init__(
+        self,
+        message: str,
+        exceptions: Sequence[Exception],
+        *,
+        type_name: str | None = None,
+        method: str | None = None,
+        instance_ids: Sequence[Any] = (),
+    ) -> None:
+        super().__init__(message, exceptions)
+        self.type_name = type_name
+        self.method = method
+        self.instance_ids = tuple(instance_ids)
+
+    def derive(self, excs: Sequence[Exception]) -> PluginFailoverError:  # type: ignore[override]
+        """The same group with only ``excs`` (``except*`` and ``split()`` call it)."""
+        ids = tuple(
+            pk
+            for pk, error in zip(self.instance_ids, self.exceptions, strict=False)
+            if error in excs
+        )
+        return PluginFailoverError(
+            self.message, excs, type_name=self.type_name, method=self.method, instance_ids=ids
+        )
