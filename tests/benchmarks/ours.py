@@ -30,6 +30,7 @@ from tests.testapp.plugins import (
     SilentWidget,
     StripeGateway,
 )
+from tests.testapp.statistics import analyze_instances
 from wagtail_plugin_system import BasePluginItem, BasePluginType, PluginStatus
 from wagtail_plugin_system.core.registry import PluginRegistry, registry
 from wagtail_plugin_system.models import (
@@ -247,6 +248,7 @@ def bulk_instances(prefix: str, count: int, *, first_priority: int) -> None:
         ],
         batch_size=500,
     )
+    analyze_instances()  # the statistics a live site's autovacuum would keep
 
 
 def make_instances(total: int) -> None:
