@@ -126,6 +126,47 @@ def test_the_database_store_reads_the_row_in_one_query_each_time() -> None:
         assert version_store.read() is None
 
 
+@pytest.mark.django_db
+def test_a_missing_token_row_is_said_once_and_made_again_by_a_sync(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without the row nothing is memoised: a log line says so, and a deploy's sync fixes it."""
+    import logging
+
+    from wagtail_plugin_system.sync import sync_plugins
+
+    with plugin_settings(VERSION_STORE="database"):
+        sync_plugins()
+        PluginDataVersion.objects.all().delete()
+        version_store._said_missing[0] = False
+        with caplog.at_level(logging.WARNING, logger="wagtail_plugin_system.version_store"):
+            assert version_store.read() is None
+            assert version_store.read() is None
+        said = [record.getMessage() for record in caplog.records]
+        assert len(said) == 1
+        assert "version row is missing" in said[0]
+        assert "manage.py pluginsync" in said[0]
+
+        report = sync_plugins()
+        assert not report.changed  # nothing to sync: the row is made all the same
+        token = version_store.read()
+        assert token is not None
+        sync_plugins()  # an existing row is left as it is
+        assert version_store.read() == token
+
+        # Missing again later: said again.
+        caplog.clear()
+        PluginDataVersion.objects.all().delete()
+        with caplog.at_level(logging.WARNING, logger="wagtail_plugin_system.version_store"):
+            assert version_store.read() is None
+        assert len(caplog.records) == 1
+
+    with plugin_settings(VERSION_STORE="cache"):
+        PluginDataVersion.objects.all().delete()
+        sync_plugins()
+        assert not PluginDataVersion.objects.exists()  # the token lives in the cache
+
+
 def test_changing_databases_forgets_the_compiled_read() -> None:
     from django.core.signals import setting_changed
 

@@ -29,6 +29,7 @@ Redis reads the token from Redis, with no query.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from typing import Any, Literal
 
@@ -54,9 +55,12 @@ __all__ = [
     "bump",
     "bump_after_commit",
     "cache_alias",
+    "ensure_row",
     "read",
     "store",
 ]
+
+logger = logging.getLogger(__name__)
 
 Store = Literal["cache", "database"]
 
@@ -156,14 +160,28 @@ def read() -> str | None:
     """
     if store() == "database":
         # No row: a new database, or one emptied by flush, truncate or a restore. That is not
-        # "never changed": nothing is memoised until the next write makes the row.
-        return _read_row(router.db_for_read(PluginDataVersion))
+        # "never changed": nothing is memoised until the next write (or sync) makes the row.
+        token = _read_row(router.db_for_read(PluginDataVersion))
+        if token is None and not _said_missing[0]:
+            _said_missing[0] = True
+            logger.warning(
+                "The plugin data version row is missing, so plugin instances are read from the "
+                "database on every use. Run 'manage.py pluginsync' to make it again (any change "
+                "to plugin data makes it too)."
+            )
+        elif token is not None:
+            _said_missing[0] = False
+        return token
     cache = cache_backend()
     token = cache.get(VERSION_KEY)
     if token is None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
         token = cache.get(VERSION_KEY)
     return token if isinstance(token, str) else None
+
+
+#: Whether this process has logged that the token row is missing (once until it is back).
+_said_missing = [False]
 
 
 def _read_row(alias: str) -> str | None:
@@ -223,6 +241,26 @@ def bump(using: str | None) -> None:
         update_conflicts=True,
         unique_fields=["id"],
         update_fields=["token", "changed_at"],
+    )
+
+
+def ensure_row(using: str | None = None) -> None:
+    """With the database store, make the token row when it is missing.
+
+    Without the row (a new or flushed database, a restore that left it out, or a
+    site that kept its token in a shared cache until now) nothing is memoised,
+    so every resolution reads the database, until plugin data is next written.
+    ``pluginsync`` (and the sync after ``migrate``) calls this, so a deploy
+    starts the memo again; the new token matches no token any process read
+    before, so nothing memoised earlier is reused. One statement; an existing
+    row is left as it is.
+    """
+    if store() != "database":
+        return
+    alias = using or router.db_for_write(PluginDataVersion)
+    PluginDataVersion.objects.using(alias).bulk_create(
+        [PluginDataVersion(pk=PluginDataVersion.ROW, token=uuid.uuid4().hex)],
+        ignore_conflicts=True,
     )
 
 

@@ -20,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from .. import version_store
 from ..core.exceptions import PluginSystemError
 from ..core.registry import PluginRegistry, registry
 from .database import apply_actions, read_snapshot
@@ -87,8 +88,10 @@ def sync_plugins(
         kept = apply_actions(report.actions, using, now)
         if kept:
             report.actions = [_kept_if(action, kept) for action in report.actions]
-        if report.changed:
+        if report.changed:  # its writes replaced the version token (and made its row)
             plugins_synced.send(sender=sync_plugins, report=report, using=using)
+        else:  # a database without the token's row memoises nothing: a deploy makes it
+            version_store.ensure_row(using)
     return report
 
 
