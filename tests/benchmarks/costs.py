@@ -267,6 +267,20 @@ def stripe_and_flaky() -> tuple[Any, Any]:
     return flaky, stripe
 
 
+def failover_event_case(fixtures: Any) -> harness.Case:
+    """What a call in which an instance failed writes: one failover event (and its signal)."""
+    from wagtail_plugin_system import traffic
+    from wagtail_plugin_system.core.registry import registry as plugin_registry
+
+    entry = plugin_registry.get_type_entry(PaymentGatewayType)
+    failed = [(fixtures.flaky, "ProviderError: the provider said no")]
+
+    def write() -> None:
+        traffic.failed_over_event(entry, "create_payment", failed, fixtures.stripe)
+
+    return harness.Case(write, number=300)
+
+
 # -- page hook -------------------------------------------------------------------------
 
 

@@ -730,11 +730,17 @@ def cost_rows(our: Any) -> list[Row]:
             ]
         )
         with flaky_first({"ours": our_fixtures}):
+            breaker_off = partial(plugin_settings, BREAKER_FAILURES=0)
             fails = rows_together(
                 [
                     scenario(
-                        "failover, first fails",
-                        ours_=Case(ours_failover_call, number=1000, check=paid_by_stripe),
+                        "failover, first fails (breaker off: every call tries it)",
+                        ours_=Case(
+                            ours_failover_call,
+                            number=1000,
+                            check=paid_by_stripe,
+                            context=breaker_off,
+                        ),
                     ),
                     scenario(
                         "plain loop logging the warning, first fails",
@@ -742,16 +748,31 @@ def cost_rows(our: Any) -> list[Row]:
                             costs.failing_loop(flaky, stripe), number=1000, check=paid_by_stripe
                         ),
                     ),
+                    scenario(
+                        "  of which: writing the call's failover event",
+                        ours_=costs.failover_event_case(our_fixtures),
+                    ),
+                    scenario(
+                        "failover, first fails, its circuit open (skipped)",
+                        ours_=Case(ours_failover_call, number=1000, check=paid_by_stripe),
+                    ),
                 ]
             )
     rows += succeeds + fails
     timings = [r.cells["ours"].timing for r in (*succeeds, *fails)]
     if all(t is not None for t in timings):
-        ours_ok, loop_ok, ours_fail, loop_fail = (t.median for t in timings if t is not None)
+        ours_ok, loop_ok, ours_fail, loop_fail, event, skipped = (
+            t.median for t in timings if t is not None
+        )
         extra = (ours_fail - ours_ok) - (loop_fail - loop_ok)
         notes.append(
-            f"a failed candidate: failover +{(ours_fail - ours_ok) * 1e6:.1f} us, plain loop "
-            f"+{(loop_fail - loop_ok) * 1e6:.1f} us: {extra * 1e6:.1f} us more"
+            f"a failed candidate (breaker off): failover +{(ours_fail - ours_ok) * 1e6:.1f} us, "
+            f"plain loop +{(loop_fail - loop_ok) * 1e6:.1f} us: {extra * 1e6:.1f} us more, of "
+            f"which the failover event's write {event * 1e6:.1f} us; without it "
+            f"{(extra - event) * 1e6:.1f} us more"
+        )
+        notes.append(
+            f"a candidate whose circuit is open: failover +{(skipped - ours_ok) * 1e6:.1f} us"
         )
 
     hooks = rows_together(
