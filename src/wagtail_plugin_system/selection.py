@@ -414,7 +414,7 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
         if admission is None:  # its circuit is open: skipped without a call
             open_until[instance.pk] = breaker.circuit_of(instance, version).probe_at or 0.0
             continue
-        with traffic.observed(entry, instance, method, admission) as call:
+        with traffic.observed(entry, instance, method, admission, version) as call:
             try:
                 result = getattr(item, method)(*args, **kwargs)
             except type_class.failover_exceptions as exc:

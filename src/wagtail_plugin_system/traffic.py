@@ -197,7 +197,7 @@ class observed:
     a generator: this runs on every call.
     """
 
-    __slots__ = ("call", "entry", "span", "span_context", "started")
+    __slots__ = ("call", "entry", "span", "span_context", "started", "version")
 
     def __init__(
         self,
@@ -205,8 +205,10 @@ class observed:
         instance: PluginInstance,
         method: str,
         admission: breaker.Admission,
+        version: Any = None,
     ) -> None:
         self.entry = entry
+        self.version = version  # the token the call was admitted under, if known
         self.call = Call(instance, admission)
         tracer = _tracer()
         self.span_context: Any = None
@@ -240,9 +242,9 @@ class observed:
             outcome = type(error).__name__
         elif call.failure is not None:
             outcome = call.failure
-            breaker.record_failure(instance, admission)
+            breaker.record_failure(instance, admission, self.version)
         elif slow is not None and seconds > slow:
-            breaker.record_failure(instance, admission)
+            breaker.record_failure(instance, admission, self.version)
         else:
             breaker.record_success(instance, admission)
         _record(instance.pk, seconds, outcome)

@@ -270,9 +270,13 @@ def record_success(instance: PluginInstance, admission: Admission) -> None:
         _close(instance)
 
 
-def record_failure(instance: PluginInstance, admission: Admission) -> None:
-    """A call failed: a probe reopens the circuit; otherwise the failure is counted."""
-    limits = limits_of(instance)
+def record_failure(instance: PluginInstance, admission: Admission, version: Any = None) -> None:
+    """A call failed: a probe reopens the circuit; otherwise the failure is counted.
+
+    ``version``: the token the caller read for this call, if it did (saves reading it
+    again, a round trip outside requests with a shared cache).
+    """
+    limits = limits_of(instance, version)
     if admission == PROBE:
         _reopen(instance, limits)
         return
