@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from abc import abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,11 +13,10 @@ from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import (
     BankTransferGateway,
     PaymentGatewayType,
-    SmsSenderType,
     StripeGateway,
+    sms_sender_renamed,
 )
 from tests.testapp.statistics import analyze_instances
-from wagtail_plugin_system import BasePluginItem, BasePluginType
 from wagtail_plugin_system.core.registry import PluginRegistry, registry
 from wagtail_plugin_system.models import (
     SELECTABLE_STATUSES,
@@ -126,30 +124,14 @@ def test_a_type_with_a_former_name_finds_its_rows_under_both_names(
     synced: Any, plugin_registry: PluginRegistry
 ) -> None:
     """Until ``pluginsync`` renames it, a type may have a row under each of its names."""
-    plugin_registry.unregister_type(SmsSenderType)
-
-    class TextType(BasePluginType):
-        name = "text_sender"
-        aliases = ("sms_sender",)
-
-        @abstractmethod
-        def send(self, number: str, text: str) -> str: ...
-
-    class Echo(BasePluginItem):
-        name = "echo"
-        plugin_type = TextType
-
-        def send(self, number: str, text: str) -> str:
-            return text
-
-    plugin_registry.register_item(Echo)
+    text_type, _echo = sms_sender_renamed(plugin_registry)
     new_type = PluginType.objects.create(name="text_sender", label="Text sender")
     new_item = PluginItem.objects.create(plugin_type=new_type, name="echo", label="Echo")
     old_item = PluginItem.objects.get(plugin_type__name="sms_sender", name="echo")
     PluginInstance.objects.filter(item=old_item).update(priority=20)
     PluginInstance.objects.create(item=new_item, name="New first", priority=10)
     PluginInstance.objects.create(item=old_item, name="Old last", priority=30)
-    assert [(i.item.plugin_type.name, i.priority) for i in get_candidates(TextType)] == [
+    assert [(i.item.plugin_type.name, i.priority) for i in get_candidates(text_type)] == [
         ("text_sender", 10),
         ("sms_sender", 20),
         ("sms_sender", 30),

@@ -18,6 +18,7 @@ from tests.testapp.plugins import (
     PaymentGatewayType,
     SmsSenderType,
     StripeGateway,
+    sms_sender_renamed,
 )
 from wagtail_plugin_system import BasePluginItem, BasePluginType
 from wagtail_plugin_system.core.registry import EntryPointFailure, PluginRegistry
@@ -249,23 +250,7 @@ def test_alias_merges_instances_when_both_rows_exist(
 
 
 def test_type_alias_renames_the_type_row(synced: Any, plugin_registry: PluginRegistry) -> None:
-    plugin_registry.unregister_type(SmsSenderType)
-
-    class TextType(BasePluginType):
-        name = "text_sender"
-        aliases = ("sms_sender",)
-
-        @abstractmethod
-        def send(self, number: str, text: str) -> str: ...
-
-    class Echo(BasePluginItem):
-        name = "echo"
-        plugin_type = TextType
-
-        def send(self, number: str, text: str) -> str:
-            return text
-
-    plugin_registry.register_item(Echo)
+    sms_sender_renamed(plugin_registry)
     report = sync_plugins()
     assert actions(report) == {("rename", "type", "text_sender")}
     assert PluginInstance.objects.of_type("text_sender").count() == 1

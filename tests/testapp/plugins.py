@@ -12,6 +12,7 @@ from wagtail_plugin_system import (
     PluginConfiguration,
     required_plugin_item_method,
 )
+from wagtail_plugin_system.core.registry import PluginRegistry
 
 
 class ProviderError(Exception):
@@ -149,3 +150,28 @@ class SilentWidget(BasePluginItem):
 
     def headline(self) -> str:
         return "silent"
+
+
+def sms_sender_renamed(
+    registry: PluginRegistry,
+) -> tuple[type[BasePluginType], type[BasePluginItem]]:
+    """``SmsSenderType`` renamed to ``text_sender`` (its old name kept as an alias), with
+    its echo item, registered in ``registry`` in place of the old type."""
+    registry.unregister_type(SmsSenderType)
+
+    class TextType(BasePluginType):
+        name = "text_sender"
+        aliases = ("sms_sender",)
+
+        @abstractmethod
+        def send(self, number: str, text: str) -> str: ...
+
+    class Echo(BasePluginItem):
+        name = "echo"
+        plugin_type = TextType
+
+        def send(self, number: str, text: str) -> str:
+            return text
+
+    registry.register_item(Echo)
+    return TextType, Echo
