@@ -151,7 +151,7 @@ class PluginInstanceQuerySet(InvalidatingQuerySet["PluginInstance"]):
         ranks = sorted({rank_of(status) for status in statuses})
         names = registry.type_names(plugin_type)
         if len(names) == 1:  # the name is unique: the subquery gives one id or none
-            type_id = PluginType.objects.filter(name=names[0]).order_by().values("pk")
+            type_id = PluginType.objects.filter(name=names[0]).order_by().values("pk")[:1]
             queryset = self.filter(item_type=models.Subquery(type_id))
         else:
             queryset = self.filter(item_type__name__in=names)
