@@ -53,14 +53,7 @@ class DatabaseStore:
             return bool(
                 self._rows()
                 .filter(pk=pk, is_open=False, failures__gte=limits.failures)
-                .update(
-                    is_open=True,
-                    opened_at=now,
-                    probe_at=now + limits.cooldown,
-                    probe_reserved_until=None,
-                    failures=0,
-                    window_started_at=None,
-                )
+                .update(**_opened(limits, now))
             )
 
     def reserve_probe(self, pk: int, circuit: Circuit, limits: Limits, now: float) -> bool:
@@ -99,18 +92,7 @@ class DatabaseStore:
     def open_now(self, pk: int, limits: Limits, now: float) -> bool:
         with transaction.atomic(using=self.alias):
             self._ensure_row(pk)
-            return bool(
-                self._rows()
-                .filter(pk=pk, is_open=False)
-                .update(
-                    is_open=True,
-                    opened_at=now,
-                    probe_at=now + limits.cooldown,
-                    probe_reserved_until=None,
-                    failures=0,
-                    window_started_at=None,
-                )
-            )
+            return bool(self._rows().filter(pk=pk, is_open=False).update(**_opened(limits, now)))
 
     def reserve_check(self, pk: int, seconds: float, now: float) -> float | None:
         free = Q(check_reserved_until__isnull=True) | Q(check_reserved_until__lte=now)
@@ -121,3 +103,15 @@ class DatabaseStore:
             until = self._rows().filter(pk=pk).values_list("check_reserved_until", flat=True)
             found = until.first()
         return float(found) if found is not None else now + seconds
+
+
+def _opened(limits: Limits, now: float) -> dict[str, Any]:
+    """The fields of a circuit that opens at ``now``: failures reset, probed after the cooldown."""
+    return {
+        "is_open": True,
+        "opened_at": now,
+        "probe_at": now + limits.cooldown,
+        "probe_reserved_until": None,
+        "failures": 0,
+        "window_started_at": None,
+    }
