@@ -6,6 +6,8 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
+from django.utils.safestring import SafeString, mark_safe
+
 from ..exceptions import PluginItemDefinitionError
 from ..masking import without_secrets
 from .configuration import PluginConfig, PluginConfiguration
@@ -210,8 +212,6 @@ class BasePluginItem:
         """
         if not self.template_name:
             return ""
-        from django.utils.safestring import SafeString, mark_safe
-
         context = self.get_context(parent_context, **kwargs)
         html = render_template(self.template_name, parent_context, context)
         if isinstance(html, SafeString):  # as Django's templates give it
