@@ -548,3 +548,13 @@ def test_the_site_settings_apply_as_soon_as_they_change(
             fetch()
     assert breaker.read(primary).is_open
     assert stub.count("fail") == 6
+
+
+def test_the_sites_limits_follow_a_change_of_settings() -> None:
+    """They are checked once and kept: a change of settings must still be seen."""
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={"BREAKER_FAILURES": 3}):
+        assert breaker.site_limits().failures == 3
+        with override_settings(WAGTAIL_PLUGIN_SYSTEM={"BREAKER_FAILURES": 7, "BREAKER_WINDOW": 9}):
+            limits = breaker.site_limits()
+            assert (limits.failures, limits.window) == (7, 9)
+        assert breaker.site_limits().failures == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -26,6 +27,7 @@ from wagtail_plugin_system import (
     get_plugin_instance_by_id,
     get_reserve_plugins,
 )
+from wagtail_plugin_system.cache import version_scope
 from wagtail_plugin_system.core.exceptions import (
     PluginFailoverError,
     PluginSelectionError,
@@ -253,6 +255,27 @@ def test_failover_moves_on_to_the_next_candidate(
     assert "ProviderError" in caplog.text
     assert FLAKY["api_key"] not in caplog.text
     assert "rejected key ***" in caplog.text
+
+
+def test_a_failed_candidate_leaves_no_reference_cycle(
+    transactional_db: None, clean: None, make_instance: Any
+) -> None:
+    """Its error's traceback holds the call's frame, which held the error: a cycle each
+    failed call left for the garbage collector (a pause every few dozen calls)."""
+    make_instance(FlakyGateway, "Flaky", config={**FLAKY, "fail_with": "provider"}, priority=1)
+    make_instance(BankTransferGateway, "Bank", status="reserved")
+    # Committed rows, in a request's scope, warm: the calls below read and write nothing
+    # (the ORM's own objects hold cycles of their own).
+    with override_settings(WAGTAIL_PLUGIN_SYSTEM={"BREAKER_FAILURES": 0}), version_scope():
+        call_with_failover(PaymentGatewayType, "create_payment", 7)
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(20):
+                assert call_with_failover(PaymentGatewayType, "create_payment", 7) == "bank:7"
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
 
 
 def test_failover_records_which_instance_served(

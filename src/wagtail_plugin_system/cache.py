@@ -358,11 +358,15 @@ class Memo(Generic[K, V]):
         """The value memoised for ``key`` if it carries ``version``, else :data:`MISS`."""
         if version is None:
             return MISS
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] != version:
-                return MISS
+        # No lock to read: each OrderedDict operation is atomic (keys are ints, strings or
+        # tuples of them: no Python code runs inside one), and writers hold the lock.
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != version:
+            return MISS
+        try:  # noqa: SIM105 - contextlib.suppress costs more than this whole lookup
             self._entries.move_to_end(key)
+        except KeyError:  # evicted by another thread meanwhile: what was read still holds
+            pass
         return entry[1]
 
     def set(self, key: K, version: str | None, value: V) -> None:

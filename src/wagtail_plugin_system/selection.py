@@ -332,7 +332,11 @@ class _Candidates:
 
     def __iter__(self) -> Iterator[Candidate]:
         index = 0
-        while (candidate := self._get(index)) is not None:
+        while True:
+            loaded = self._loaded  # only appended to: what is there stays, no lock to read it
+            candidate = loaded[index] if index < len(loaded) else self._get(index)
+            if candidate is None:
+                return
             yield candidate
             index += 1
 
@@ -400,6 +404,7 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
     tried: list[int] = []  # the instances of ``errors``, in order
     failed: list[tuple[PluginInstance, str]] = []
     open_until: dict[int, float] = {}
+    tracer = traffic.tracer()  # once per call, not per candidate
     for instance, item, load_error in candidates:
         if item is None:
             # Unloadable (code missing, config undecryptable): always try the next one.
@@ -414,30 +419,34 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
         if admission is None:  # its circuit is open: skipped without a call
             open_until[instance.pk] = breaker.circuit_of(instance, version).probe_at or 0.0
             continue
-        with traffic.observed(entry, instance, method, admission, version) as call:
+        with traffic.observed(entry, instance, method, admission, version, tracer) as call:
             try:
                 result = getattr(item, method)(*args, **kwargs)
             except type_class.failover_exceptions as exc:
                 if not isinstance(exc, Exception):
                     raise
                 # The safe copy the group carries is made only if it is raised.
-                errors.append((exc, item.config))
-                tried.append(instance.pk)
-                reason = describe_exception(exc, item.config)  # values blanked out
+                config = item.config
+                errors.append((exc, config))
+                tried.append(pk := instance.id)
+                reason = describe_exception(exc, config)  # values blanked out
                 call.failed(reason)
                 failed.append((instance, reason))
                 logger.warning(
                     "Plugin instance %s (%r) of type %r failed in %s(): %s",
-                    instance.pk,
+                    pk,
                     instance.name,
                     entry.name,
                     method,
                     reason,
                 )
                 continue
+        # The errors' tracebacks hold this frame, which holds them: drop them now rather
+        # than leave a reference cycle per failed call for the garbage collector.
+        errors.clear()
         if failed:
             traffic.failed_over_event(entry, method, failed, instance)
-        if errors:
+        if tried and logger.isEnabledFor(logging.INFO):
             logger.info(
                 "Plugin instance %s (%r) of type %r served %s() after %d other candidate(s) "
                 "could not.",
@@ -445,7 +454,7 @@ def call_with_failover(plugin_type: TypeRef, method: str, /, *args: Any, **kwarg
                 instance.name,
                 entry.name,
                 method,
-                len(errors),
+                len(tried),
             )
         return result
     safe_errors = [

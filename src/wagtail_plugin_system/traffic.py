@@ -10,7 +10,11 @@ tests). Rows older than ``CALL_STATS_RETENTION_DAYS`` are deleted, at most once
 an hour per process.
 
 A call that failed over is recorded as :class:`~.models.PluginFailoverEvent`
-rows and sent as the :data:`~.core.signals.failed_over` signal.
+rows and sent as the :data:`~.core.signals.failed_over` signal (on every
+call). The first such failure of a minute is written at once; its repeats in
+the same process and minute (the same type, method, failed and serving
+instance, and error class) are counted in the process and added to that row
+with the statistics, so a provider outage costs each call no write.
 
 With ``opentelemetry-api`` installed, each call is a span named
 ``plugin <type>.<method>`` with the attributes ``plugin.type``,
@@ -23,6 +27,7 @@ Nothing here ever fails a call: an error while writing is logged and dropped.
 from __future__ import annotations
 
 import atexit
+import bisect
 import contextlib
 import datetime
 import logging
@@ -32,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import breaker
@@ -42,13 +48,13 @@ from .core.signals import failed_over
 from .models import LATENCY_BOUNDS_MS, PluginCallStats, PluginFailoverEvent, PluginInstance
 
 __all__ = [
-    "Call",
     "discard",
     "failed_over_event",
     "flush",
     "observed",
     "percentile",
     "summary",
+    "tracer",
 ]
 
 logger = logging.getLogger(__name__)
@@ -72,6 +78,21 @@ class _Bucket:
 
 _buckets: dict[tuple[int, int], _Bucket] = {}
 _lock = threading.Lock()
+
+
+@dataclass
+class _Repeats:
+    """Repeats of a failover event written this minute, not added to its row yet."""
+
+    pk: int
+    at: datetime.datetime  # with the id: a rolled-back id reused by SQLite is not this row
+    minute: int
+    count: int = 0
+    last_at: float = 0.0
+
+
+#: (type, method, failed id, served id, error class) -> the event row written this minute.
+_events: dict[tuple[str, str, int, int | None, str], _Repeats] = {}
 _last_purge = [0.0]
 
 
@@ -83,30 +104,25 @@ def _isolated() -> contextlib.AbstractContextManager[Any]:
     return contextlib.nullcontext()
 
 
-def _bucket_index(latency_ms: float) -> int:
-    for index, bound in enumerate(LATENCY_BOUNDS_MS):
-        if latency_ms <= bound:
-            return index
-    return len(LATENCY_BOUNDS_MS)
-
-
 #: The minute of the last call recorded: when it changes, the minutes before are written.
 _minute = [0]
 
 
 def _record(instance_pk: int, seconds: float, failure: str | None) -> None:
+    """Count a call; ``failure``: its redacted, storable description (or error class)."""
     minute = int(breaker.clock.now() // 60)
     latency_ms = seconds * 1000
+    key = (instance_pk, minute)
     with _lock:
-        bucket = _buckets.get((instance_pk, minute))
+        bucket = _buckets.get(key)
         if bucket is None:
-            bucket = _buckets[(instance_pk, minute)] = _Bucket()
+            bucket = _buckets[key] = _Bucket()
         bucket.calls += 1
         bucket.latency_total_ms += latency_ms
-        bucket.histogram[_bucket_index(latency_ms)] += 1
+        bucket.histogram[bisect.bisect_left(LATENCY_BOUNDS_MS, latency_ms)] += 1
         if failure is not None:
             bucket.failures += 1
-            bucket.last_failure = storable(failure)[:REASON_LENGTH]
+            bucket.last_failure = failure[:REASON_LENGTH]
         finished = minute != _minute[0]
         _minute[0] = minute
     if finished:
@@ -122,6 +138,10 @@ def flush(before: int | None = None) -> int:
     with _lock:
         keys = [key for key in _buckets if before is None or key[1] < before]
         taken = [(key, _buckets.pop(key)) for key in keys]
+        ended = [key for key, event in _events.items() if before is None or event.minute < before]
+        repeats = [event for event in map(_events.pop, ended) if event.count]
+    if repeats:
+        _add_repeats(repeats)
     if not taken:
         return 0
     rows = [
@@ -157,10 +177,28 @@ def flush(before: int | None = None) -> int:
     return len(rows)
 
 
+def _add_repeats(repeats: list[_Repeats]) -> None:
+    """Add counted repeats to their event rows (one ``UPDATE`` per row)."""
+    try:
+        with _isolated():
+            for event in repeats:
+                PluginFailoverEvent.objects.filter(pk=event.pk, at=event.at).update(
+                    count=F("count") + event.count,
+                    last_at=datetime.datetime.fromtimestamp(event.last_at, tz=datetime.UTC),
+                )
+    except Exception as exc:
+        logger.warning(
+            "Repeats of %d failover event(s) could not be written: %s",
+            len(repeats),
+            type(exc).__name__,
+        )
+
+
 def discard() -> None:
-    """Drop the statistics gathered in this process and not written yet (tests start afresh)."""
+    """Drop what this process gathered and has not written yet (tests start afresh)."""
     with _lock:
         _buckets.clear()
+        _events.clear()
 
 
 def _purge() -> None:
@@ -175,29 +213,26 @@ def _purge() -> None:
 atexit.register(flush)
 
 
-@dataclass
-class Call:
-    """One call to one instance, as :func:`observed` sees it."""
-
-    instance: PluginInstance
-    admission: breaker.Admission
-    failure: str | None = None
-
-    def failed(self, reason: str) -> None:
-        """The call raised one of the type's failover exceptions (``reason`` is redacted)."""
-        self.failure = reason
-
-
 class observed:
     """Observe one call: breaker outcome, statistics, span.
 
-    The block marks a failover failure with :meth:`Call.failed`; an exception
+    The block marks a failover failure with :meth:`failed`; an exception
     leaving the block is a programming error: it is recorded in the statistics
     (its class name only) but does not count against the circuit. A class, not
-    a generator: this runs on every call.
+    a generator: this runs on every call. ``tracer``: what :func:`tracer` gave
+    (read once per ``call_with_failover()``); ``None``: no span.
     """
 
-    __slots__ = ("call", "entry", "span", "span_context", "started", "version")
+    __slots__ = (
+        "admission",
+        "entry",
+        "failure",
+        "instance",
+        "span",
+        "span_context",
+        "started",
+        "version",
+    )
 
     def __init__(
         self,
@@ -206,11 +241,13 @@ class observed:
         method: str,
         admission: breaker.Admission,
         version: Any = None,
+        tracer: Any = None,
     ) -> None:
         self.entry = entry
         self.version = version  # the token the call was admitted under, if known
-        self.call = Call(instance, admission)
-        tracer = _tracer()
+        self.instance = instance
+        self.admission = admission
+        self.failure: str | None = None
         self.span_context: Any = None
         if tracer is not None:
             self.span_context = tracer.start_as_current_span(
@@ -226,31 +263,33 @@ class observed:
         self.span: Any = None
         self.started = 0.0
 
-    def __enter__(self) -> Call:
+    def __enter__(self) -> observed:
         if self.span_context is not None:
             self.span = self.span_context.__enter__()
         self.started = time.perf_counter()
-        return self.call
+        return self
+
+    def failed(self, reason: str) -> None:
+        """The call raised one of the type's failover exceptions (``reason`` is redacted)."""
+        self.failure = reason
 
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
         seconds = time.perf_counter() - self.started
-        call = self.call
-        instance, admission = call.instance, call.admission
-        slow = self.entry.type_class.breaker_slow_call
+        instance, admission, failure = self.instance, self.admission, self.failure
         outcome: str | None = None
         if error is not None:
-            outcome = type(error).__name__
-        elif call.failure is not None:
-            outcome = call.failure
+            outcome = storable(type(error).__name__)
+        elif failure is not None:
+            outcome = failure
             breaker.record_failure(instance, admission, self.version)
-        elif slow is not None and seconds > slow:
+        elif (slow := self.entry.type_class.breaker_slow_call) is not None and seconds > slow:
             breaker.record_failure(instance, admission, self.version)
         else:
             breaker.record_success(instance, admission)
-        _record(instance.pk, seconds, outcome)
+        _record(instance.id, seconds, outcome)  # ``id``, not ``pk``: no property on this path
         if self.span is not None:
-            if error is not None or call.failure is not None:
-                name = type(error).__name__ if error is not None else _error_type(call.failure)
+            if error is not None or failure is not None:
+                name = type(error).__name__ if error is not None else _error_type(failure)
                 self.span.set_attribute("error.type", name)
                 self.span.set_status(_otel_trace.Status(_otel_trace.StatusCode.ERROR))
             self.span_context.__exit__(None, None, None)
@@ -259,7 +298,7 @@ class observed:
 _tracers: dict[int, Any] = {}
 
 
-def _tracer() -> Any:
+def tracer() -> Any:
     """The package's tracer, or ``None`` when no tracer provider is configured (no span)."""
     if _otel_trace is None:
         return None
@@ -284,29 +323,70 @@ def failed_over_event(
     failed: list[tuple[PluginInstance, str]],
     served: PluginInstance | None,
 ) -> None:
-    """Record and announce a call in which instances failed (and ``served`` answered)."""
-    events = [
-        PluginFailoverEvent(
-            plugin_type=entry.name,
-            method=method[:255],
-            failed_id=instance.pk,
-            failed_name=instance.name[:255],
-            served_id=served.pk if served is not None else None,
-            served_name=served.name[:255] if served is not None else "",
-            reason=storable(reason)[:REASON_LENGTH],
-        )
-        for instance, reason in failed
-    ]
-    try:
-        with _isolated():
-            PluginFailoverEvent.objects.bulk_create(events)
-    except Exception as exc:
-        logger.warning("A failover event could not be written: %s", type(exc).__name__)
+    """Record and announce a call in which instances failed (and ``served`` answered).
+
+    A failure already written this minute (same type, method, instances and error
+    class) is only counted; the count is added to its row with the statistics.
+    """
+    now = breaker.clock.now()
+    minute = int(now // 60)
+    served_id = served.id if served is not None else None
+    name = entry.name
+    new: list[tuple[tuple[str, str, int, int | None, str], PluginFailoverEvent]] = []
+    with _lock:
+        for instance, reason in failed:
+            key = (name, method, instance.id, served_id, reason.partition(":")[0])
+            written = _events.get(key)
+            if written is not None and written.minute == minute:
+                written.count += 1
+                written.last_at = now
+                continue
+            event = PluginFailoverEvent(
+                at=datetime.datetime.fromtimestamp(now, tz=datetime.UTC),
+                plugin_type=entry.name,
+                method=method[:255],
+                failed_id=instance.pk,
+                failed_name=instance.name[:255],
+                served_id=served_id,
+                served_name=served.name[:255] if served is not None else "",
+                reason=storable(reason)[:REASON_LENGTH],
+            )
+            new.append((key, event))
+    if new:
+        _write_events(new, minute)
     for _receiver, response in failed_over.send_robust(
         sender=entry.type_class, method=method, failed=failed, served=served
     ):
         if isinstance(response, Exception):
             logger.error("A receiver of failed_over failed: %s", type(response).__name__)
+
+
+def _write_events(
+    new: list[tuple[tuple[str, str, int, int | None, str], PluginFailoverEvent]], minute: int
+) -> None:
+    """Insert the first events of their minute; remember their rows to count repeats."""
+    try:
+        with _isolated():
+            PluginFailoverEvent.objects.bulk_create([event for _key, event in new])
+    except Exception as exc:
+        logger.warning("A failover event could not be written: %s", type(exc).__name__)
+        return
+
+    def remember() -> None:
+        stale = []
+        with _lock:
+            for key, event in new:
+                if event.pk is None:  # a database that returns no id: every repeat is a row
+                    continue
+                previous = _events.get(key)
+                if previous is not None and previous.count:
+                    stale.append(previous)  # its minute ended between two reads of the clock
+                _events[key] = _Repeats(event.pk, event.at, minute)
+        if stale:
+            _add_repeats(stale)
+
+    # Counted against only once committed: a rolled-back row takes no repeats.
+    transaction.on_commit(remember)
 
 
 # -- reading, for the admin -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -15,7 +16,7 @@ from wagtail.test.utils import WagtailTestUtils
 from tests.testapp.plugins import FlakyGateway, PaymentGatewayType
 from wagtail_plugin_system import breaker, cache, call_with_failover, traffic
 from wagtail_plugin_system.audit import CIRCUIT_RESET, CIRCUIT_SETTINGS
-from wagtail_plugin_system.models import PluginCircuit, PluginInstance
+from wagtail_plugin_system.models import PluginCircuit, PluginFailoverEvent, PluginInstance
 
 SECRET = "sk-flaky-s3cret"
 
@@ -80,6 +81,17 @@ def test_the_inspect_view_draws_the_last_day_and_the_events(
     assert "ProviderError" in page
     assert "Bank transfer" in page  # it served
     assert SECRET not in page
+
+
+def test_an_event_repeated_within_its_minute_says_how_often(
+    editor: Client, open_flaky: PluginInstance
+) -> None:
+    event = PluginFailoverEvent.objects.filter(failed=open_flaky).first()
+    assert event is not None
+    last = event.at + datetime.timedelta(seconds=42)
+    PluginFailoverEvent.objects.filter(pk=event.pk).update(count=7, last_at=last)
+    page = editor.get(url("inspect", open_flaky.pk)).content.decode()
+    assert re.search(r"7 times, until [^<]*\d", page)
 
 
 def test_the_chart_speaks_french(client: Client, open_flaky: PluginInstance) -> None:

@@ -79,6 +79,7 @@ from wagtail_plugin_system import (  # noqa: E402
     call_with_failover,
     get_plugin_instance,
     get_plugin_instance_by_id,
+    traffic,
     version_store,
 )
 from wagtail_plugin_system import cache as plugin_cache  # noqa: E402
@@ -734,7 +735,7 @@ def cost_rows(our: Any) -> list[Row]:
             fails = rows_together(
                 [
                     scenario(
-                        "failover, first fails (breaker off: every call tries it)",
+                        "failover, first fails again within its minute (breaker off)",
                         ours_=Case(
                             ours_failover_call,
                             number=1000,
@@ -749,7 +750,17 @@ def cost_rows(our: Any) -> list[Row]:
                         ),
                     ),
                     scenario(
-                        "  of which: writing the call's failover event",
+                        "failover, first fails for the first time in its minute",
+                        ours_=Case(
+                            ours_failover_call,
+                            number=300,
+                            setup=traffic.discard,  # nothing written this minute yet
+                            check=paid_by_stripe,
+                            context=breaker_off,
+                        ),
+                    ),
+                    scenario(
+                        "  of which: writing its failover event",
                         ours_=costs.failover_event_case(our_fixtures),
                     ),
                     scenario(
@@ -761,15 +772,20 @@ def cost_rows(our: Any) -> list[Row]:
     rows += succeeds + fails
     timings = [r.cells["ours"].timing for r in (*succeeds, *fails)]
     if all(t is not None for t in timings):
-        ours_ok, loop_ok, ours_fail, loop_fail, event, skipped = (
+        ours_ok, loop_ok, ours_again, loop_fail, ours_first, event, skipped = (
             t.median for t in timings if t is not None
         )
-        extra = (ours_fail - ours_ok) - (loop_fail - loop_ok)
+        loop_extra = loop_fail - loop_ok
+        extra = (ours_again - ours_ok) - loop_extra
         notes.append(
-            f"a failed candidate (breaker off): failover +{(ours_fail - ours_ok) * 1e6:.1f} us, "
-            f"plain loop +{(loop_fail - loop_ok) * 1e6:.1f} us: {extra * 1e6:.1f} us more, of "
-            f"which the failover event's write {event * 1e6:.1f} us; without it "
-            f"{(extra - event) * 1e6:.1f} us more"
+            f"a failed candidate (breaker off), failing again within its minute: failover "
+            f"+{(ours_again - ours_ok) * 1e6:.1f} us, plain loop +{loop_extra * 1e6:.1f} us: "
+            f"{extra * 1e6:.1f} us more (goal: 10 us)"
+        )
+        first = (ours_first - ours_ok) - loop_extra
+        notes.append(
+            f"its first failure in a minute: {first * 1e6:.1f} us more than the plain loop, of "
+            f"which writing the failover event {event * 1e6:.1f} us"
         )
         notes.append(
             f"a candidate whose circuit is open: failover +{(skipped - ours_ok) * 1e6:.1f} us"

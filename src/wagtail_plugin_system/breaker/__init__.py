@@ -39,10 +39,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.mail import mail_admins
+from django.core.signals import setting_changed
 from django.utils.translation import gettext as _
 
 from .. import cache, version_store
-from ..core.settings import get_setting, non_negative_number
+from ..core.settings import SETTING_NAME, get_setting, non_negative_number
 from ..core.signals import circuit_closed, circuit_opened
 from ..models import PluginCircuit, PluginInstance
 from . import clock
@@ -119,12 +120,32 @@ def _guarded(action: str, default: _T, operation: Callable[[], _T]) -> _T:
 # -- settings ----------------------------------------------------------------------------
 
 
+#: The site's limits, checked once and kept until the settings change (a failed call reads
+#: them: checking three settings each time cost more than the rest of the breaker's work).
+_site: list[Limits] = []
+
+
 def site_limits() -> Limits:
     """The site's ``BREAKER_*`` settings, checked."""
+    if _site:
+        return _site[0]
     failures = non_negative_number("BREAKER_FAILURES", "0 turns the circuit breaker off")
     window = non_negative_number("BREAKER_WINDOW", "seconds within which failures count")
     cooldown = non_negative_number("BREAKER_COOLDOWN", "seconds an open circuit stays open")
-    return Limits(int(failures), window, cooldown)
+    limits = Limits(int(failures), window, cooldown)
+    _site[:] = [limits]
+    return limits
+
+
+def _forget_site_limits(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        _site.clear()
+
+
+setting_changed.connect(_forget_site_limits, dispatch_uid="wagtail_plugin_system.breaker")
+
+
+_NO_OVERRIDES = (None, None, None)
 
 
 def limits_of(instance: PluginInstance | int, version: Any = None) -> Limits:
@@ -134,7 +155,7 @@ def limits_of(instance: PluginInstance | int, version: Any = None) -> Limits:
     the site's settings are read each time. ``version``: the token the caller
     read, if it did.
     """
-    pk = instance if isinstance(instance, int) else instance.pk
+    pk = instance if isinstance(instance, int) else instance.id  # not ``pk``: a property
     if version is None:
         version = cache.current_version()
     found = _overrides.get(pk, version)
@@ -144,10 +165,12 @@ def limits_of(instance: PluginInstance | int, version: Any = None) -> Limits:
             .values_list("failure_threshold", "window_seconds", "cooldown_seconds")
             .first()
         )
-        found = row if row is not None else (None, None, None)
+        found = row if row is not None else _NO_OVERRIDES
         _overrides.set(pk, version, found)
     row = found
     site = site_limits()
+    if row == _NO_OVERRIDES:
+        return site
     return Limits(
         site.failures if row[0] is None else row[0],
         site.window if row[1] is None else float(row[1]),
@@ -182,7 +205,7 @@ def circuit_of(instance: PluginInstance, version: Any = _READ) -> Circuit:
     """
     if version is _READ:
         version = cache.current_version()
-    found = _circuits.get(instance.pk, version)
+    found = _circuits.get(instance.id, version)  # not ``pk``: a property, on every call
     if found is not cache.MISS:
         return found
     circuit = _joined(instance)

@@ -91,7 +91,7 @@ _NEEDLES_SIZE = 256
 
 def _needles(config: Mapping[str, Any]) -> list[str]:
     """The texts to blank out for ``config``; worked out once per loaded item's configuration."""
-    memoised = _NEEDLES.get(id(config)) if isinstance(config, PluginConfig) else None
+    memoised = _NEEDLES.get(id(config))  # only loaded items' configurations are kept there
     if memoised is not None and memoised[0] is config:
         return memoised[1]
     found = {form for value in _values(config) for form in _forms(value)}

@@ -46,7 +46,13 @@ class PluginCallStats(models.Model):
 
 
 class PluginFailoverEvent(models.Model):
-    """An instance failed in a call, and another one served it (or none did)."""
+    """An instance failed in a call, and another one served it (or none did).
+
+    The same failure repeated within a minute in one process (the same type,
+    method, failed and serving instance, and error class) is one row:
+    ``count`` says how many calls it stands for, ``last_at`` when the last one
+    failed.
+    """
 
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     plugin_type = models.CharField(_("plugin type"), max_length=255)
@@ -68,6 +74,9 @@ class PluginFailoverEvent(models.Model):
     )
     served_name = models.CharField(_("served by"), max_length=255, blank=True)
     reason = models.CharField(_("reason"), max_length=500)
+    #: With ``db_default``, a process still running older code (a rolling deploy) can insert rows.
+    count = models.PositiveIntegerField(_("times"), default=1, db_default=1)
+    last_at = models.DateTimeField(_("last at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-pk"]
