@@ -10,6 +10,7 @@ extremes). Import after ``django.setup()``.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -200,12 +201,21 @@ def bulk(item_name: str, prefix: str, count: int, *, first_priority: int) -> Non
         ],
         batch_size=1000,
     )
-    analyze_instances()  # as autovacuum would before long: measure the steady state
+    steady()
 
 
 def remove(prefix: str) -> None:
     PluginInstance.objects.filter(name__startswith=f"{prefix} ").delete()
+    steady()
+
+
+def steady() -> None:
+    """After a bulk change, the state a live site soon reaches: fresh statistics (as
+    autovacuum would make), and the bench process's own garbage of the change collected
+    (its thousands of model objects would otherwise be paid for by the next rows'
+    collections)."""
     analyze_instances()
+    gc.collect()
 
 
 def cold_widget() -> harness.Case:
