@@ -664,6 +664,7 @@ def cost_rows(our: Any) -> list[Row]:
             f"{costs.ratio(group[1], group[4])}"
         )
 
+    costs.steady()  # the pages above left garbage: not for these rows to collect
     alone = rows_together(
         [scenario("cold selection, 10-instance type alone", ours_=costs.cold_widget)]
     )
