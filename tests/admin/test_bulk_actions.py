@@ -9,7 +9,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import reverse
-from wagtail.models import ModelLogEntry
+from wagtail.models import ModelLogEntry, Revision
 from wagtail.test.utils import WagtailTestUtils
 
 from tests.testapp.factories import STRIPE_CONFIG
@@ -389,3 +389,65 @@ def test_a_malformed_id_in_a_bulk_action_is_not_found(
     assert client.get(url).status_code == 404
     assert client.post(url, {"priority": "5"}).status_code == 404
     assert [(row.status, row.priority) for row in reload(*gateways)] == before
+
+
+# -- revisions ----------------------------------------------------------------------------
+
+
+def test_a_bulk_change_is_a_live_revision(
+    admin_client: Client, gateways: tuple[PluginInstance, ...]
+) -> None:
+    first, second, _spare = gateways
+    admin_client.post(bulk_url("set_priority", first, second), {"priority": "7"})
+    for instance in reload(first, second):
+        latest = Revision.objects.for_instance(instance).order_by("-created_at", "-pk").first()
+        assert latest is not None
+        assert instance.live_revision == instance.latest_revision == latest
+        assert latest.content["priority"] == 7
+        assert not instance.has_unpublished_changes
+        assert instance.live
+
+
+def test_a_waiting_draft_gets_the_bulk_change_so_publishing_it_keeps_it(
+    admin_client: Client, admin_user: Any, gateways: tuple[PluginInstance, ...]
+) -> None:
+    """An editor's draft saved before a bulk disable: publishing it later must not make the
+    instance active again, and must keep the draft's own changes."""
+    first = gateways[0]
+    first.save_live_revision(user=admin_user)
+    draft = PluginInstance.objects.get(pk=first.pk)
+    draft.description = "Renegotiated fees"
+    draft.save_revision(user=admin_user, clean=False)  # a draft: the row is unchanged
+
+    admin_client.post(bulk_url("disable", first), {})
+
+    (row,) = reload(first)
+    assert (row.status, row.description) == (PluginStatus.DISABLED, "")
+    assert row.has_unpublished_changes
+    assert row.latest_revision is not None
+    waiting = row.latest_revision.content
+    assert (waiting["status"], waiting["description"]) == ("disabled", "Renegotiated fees")
+
+    row.latest_revision.publish(user=admin_user)
+    (published,) = reload(first)
+    assert (published.status, published.description) == (
+        PluginStatus.DISABLED,
+        "Renegotiated fees",
+    )
+    assert selected_pk() != first.pk
+    # Every revision holds the configuration as ciphertext only.
+    contents = [str(r.content) for r in Revision.objects.for_instance(first)]
+    assert len(contents) == 3
+    assert not [c for c in contents if STRIPE_CONFIG["secret_key"] in c]
+
+
+def test_a_bulk_change_leaves_an_expired_instance_expired(
+    admin_client: Client, gateways: tuple[PluginInstance, ...]
+) -> None:
+    second = gateways[1]
+    PluginInstance.objects.filter(pk=second.pk).update(live=False, expired=True)
+    admin_client.post(bulk_url("set_priority", second), {"priority": "3"})
+    (row,) = reload(second)
+    assert (row.priority, row.live, row.expired) == (3, False, True)
+    assert row.latest_revision is not None
+    assert row.latest_revision.content["priority"] == 3

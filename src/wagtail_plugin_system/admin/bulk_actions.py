@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -85,19 +86,24 @@ class InstanceBulkAction(InstanceBulkPermissionMixin, SnippetBulkAction):
         *,
         log_value: bool = False,
     ) -> int:
-        """Set ``field`` on each instance that differs; save and log each; return how many.
+        """Set ``field`` on each instance that differs; save, record and log each; return how
+        many.
 
-        Each history entry records the previous value (and the new one with ``log_value``).
+        Each change is a revision (a waiting draft gets it too: see
+        :meth:`~wagtail_plugin_system.models.PluginInstance.record_change`). Each history
+        entry records the previous value (and the new one with ``log_value``).
         """
         changed = 0
         for instance in objects:
             previous = getattr(instance, field)
             if previous == value:
                 continue
-            setattr(instance, field, value)
-            instance.save(update_fields=[field, "updated_at"])
-            data = {"previous": previous, field: value} if log_value else {"previous": previous}
-            log(instance, log_action, user=user, data=data, uuid=uuid.uuid4())
+            with transaction.atomic():
+                setattr(instance, field, value)
+                instance.save(update_fields=[field, "updated_at"])
+                instance.record_change([field], user=user)
+                data = {"previous": previous, field: value} if log_value else {"previous": previous}
+                log(instance, log_action, user=user, data=data, uuid=uuid.uuid4())
             changed += 1
         return changed
 

@@ -244,6 +244,35 @@ class PluginInstance(
         )
         return revision
 
+    @transaction.atomic
+    def record_change(
+        self, fields: list[str], *, user: AbstractBaseUser | AnonymousUser | None = None
+    ) -> Revision:
+        """Record in the revisions a change of ``fields`` already saved to the row.
+
+        What a bulk action calls after changing a status or a priority: the
+        saved row becomes a live revision, so the history shows the change and a
+        comparison or a revert starts from it. When a draft waits to be
+        published, it gets the change too (as a new draft revision, the rest of
+        it as the editor left it), so publishing it later does not undo the
+        change. The caller logs the action itself.
+        """
+        latest: Revision | None = self.get_latest_revision()
+        if not (self.has_unpublished_changes and latest and latest.pk != self.live_revision_id):
+            if self.live:
+                return self.save_live_revision(user=user, log_action=False)
+            # Expired, or never published: recorded, and left as it is (not made live).
+            revision: Revision = self.save_revision(
+                user=user, log_action=False, clean=False, changed=False
+            )
+            return revision
+        draft = cast("PluginInstance", latest.as_object())
+        for name in fields:
+            setattr(draft, name, getattr(self, name))
+        # The draft saves the row's revision fields; ``self`` is not read again.
+        drafted: Revision = draft.save_revision(user=user, log_action=False, clean=False)
+        return drafted
+
     @property
     def approved_schedule(self) -> bool:
         """Whether a version waits to go live; read from the listing's annotation when there."""
