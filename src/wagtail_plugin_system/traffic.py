@@ -314,7 +314,7 @@ def tracer() -> Any:
 
 def _error_type(reason: str | None) -> str:
     """The class name at the head of a redacted description (``Name: message``)."""
-    return (reason or "").split(":", 1)[0] or "Exception"
+    return (reason or "").partition(":")[0] or "Exception"
 
 
 def failed_over_event(
@@ -335,7 +335,7 @@ def failed_over_event(
     new: list[tuple[tuple[str, str, int, int | None, str], PluginFailoverEvent]] = []
     with _lock:
         for instance, reason in failed:
-            key = (name, method, instance.id, served_id, reason.partition(":")[0])
+            key = (name, method, instance.id, served_id, _error_type(reason))
             written = _events.get(key)
             if written is not None and written.minute == minute:
                 written.count += 1
