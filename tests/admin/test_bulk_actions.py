@@ -451,3 +451,23 @@ def test_a_bulk_change_leaves_an_expired_instance_expired(
     assert (row.priority, row.live, row.expired) == (3, False, True)
     assert row.latest_revision is not None
     assert row.latest_revision.content["priority"] == 3
+
+
+def test_a_draft_no_code_can_read_does_not_stop_a_bulk_change(
+    admin_client: Client, admin_user: Any, gateways: tuple[PluginInstance, ...]
+) -> None:
+    first = gateways[0]
+    first.save_live_revision(user=admin_user)
+    draft = PluginInstance.objects.get(pk=first.pk)
+    revision = draft.save_revision(user=admin_user, clean=False)
+    Revision.objects.filter(pk=revision.pk).update(content={"priority": "not a number"})
+
+    response = admin_client.post(bulk_url("disable", first), {})
+
+    assert messages_after(admin_client, response) == ["1 plugin instance is now disabled."]
+    (row,) = reload(first)
+    assert row.status == PluginStatus.DISABLED
+    assert row.latest_revision == row.live_revision
+    assert row.latest_revision is not None
+    assert row.latest_revision.content["status"] == "disabled"
+    assert Revision.objects.filter(pk=revision.pk).exists()  # the draft stays in the history

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import models, transaction
@@ -60,6 +61,9 @@ __all__ = [
     "rank_of",
     "status_rank",
 ]
+
+
+logger = logging.getLogger(__name__)
 
 
 class PluginInstance(
@@ -258,20 +262,30 @@ class PluginInstance(
         change. The caller logs the action itself.
         """
         latest: Revision | None = self.get_latest_revision()
-        if not (self.has_unpublished_changes and latest and latest.pk != self.live_revision_id):
-            if self.live:
-                return self.save_live_revision(user=user, log_action=False)
-            # Expired, or never published: recorded, and left as it is (not made live).
-            revision: Revision = self.save_revision(
-                user=user, log_action=False, clean=False, changed=False
-            )
-            return revision
-        draft = cast("PluginInstance", latest.as_object())
-        for name in fields:
-            setattr(draft, name, getattr(self, name))
-        # The draft saves the row's revision fields; ``self`` is not read again.
-        drafted: Revision = draft.save_revision(user=user, log_action=False, clean=False)
-        return drafted
+        if self.has_unpublished_changes and latest and latest.pk != self.live_revision_id:
+            try:
+                draft = cast("PluginInstance", latest.as_object())
+            except Exception as exc:  # a draft no code reads any more: it stays in the history
+                logger.warning(
+                    "The draft of plugin instance %s (revision %s) could not be read (%s); "
+                    "the change is recorded on its own.",
+                    self.pk,
+                    latest.pk,
+                    type(exc).__name__,
+                )
+            else:
+                for name in fields:
+                    setattr(draft, name, getattr(self, name))
+                # The draft saves the row's revision fields; ``self`` is not read again.
+                drafted: Revision = draft.save_revision(user=user, log_action=False, clean=False)
+                return drafted
+        if self.live:
+            return self.save_live_revision(user=user, log_action=False)
+        # Expired, or never published: recorded, and left as it is (not made live).
+        revision: Revision = self.save_revision(
+            user=user, log_action=False, clean=False, changed=False
+        )
+        return revision
 
     @property
     def approved_schedule(self) -> bool:
