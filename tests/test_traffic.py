@@ -7,6 +7,7 @@ the caller's transaction.
 from __future__ import annotations
 
 import datetime
+import threading
 from abc import abstractmethod
 from collections.abc import Iterator
 from typing import Any
@@ -200,3 +201,28 @@ def test_repeats_are_not_added_to_another_row_with_the_same_id(
     call_with_failover(LedgerType, "post")
     traffic.flush()
     assert PluginFailoverEvent.objects.get().count == 1
+
+
+def test_repeats_counted_by_many_threads_at_once_are_all_added(
+    ledgers: None, clock: list[float], django_capture_on_commit_callbacks: Any
+) -> None:
+    entry = registry.get_type_entry(LedgerType)
+    down = PluginInstance.objects.get(item__name="down")
+    up = PluginInstance.objects.get(item__name="up")
+    failed = [(down, "ProviderDown: busy")]
+    with django_capture_on_commit_callbacks(execute=True):
+        traffic.failed_over_event(entry, "post", failed, up)  # the minute's row
+    start = threading.Barrier(8)
+
+    def repeat() -> None:  # counting only: no thread touches the database
+        start.wait()
+        for _ in range(250):
+            traffic.failed_over_event(entry, "post", failed, up)
+
+    threads = [threading.Thread(target=repeat) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    traffic.flush()
+    assert PluginFailoverEvent.objects.get().count == 1 + 8 * 250
