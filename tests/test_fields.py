@@ -47,8 +47,11 @@ def raw_config(pk: int) -> str:
 def test_database_holds_only_ciphertext(make_instance: Any) -> None:
     instance = make_instance(StripeGateway, config=STRIPE_CONFIG)
     stored = raw_config(instance.pk)
-    for needle in (SECRET, "secret_key", "publishable_key", "pk_test_123", "EUR"):
+    # Quoted as the JSON holds them: a Fernet token (URL-safe base64) has no quote, so a short
+    # value such as "EUR" cannot turn up in it by chance (it did, once in a few thousand).
+    for needle in (SECRET, '"secret_key"', '"publishable_key"', '"pk_test_123"', '"EUR"'):
         assert needle not in stored
+    assert '"' not in stored
     plaintext = Fernet(NEW_KEY).decrypt(stored.encode()).decode()
     assert json.loads(plaintext)["secret_key"] == SECRET
 
