@@ -154,12 +154,17 @@ def test_the_next_minute_starts_a_new_event_and_adds_the_last_ones_repeats(
     assert counts == [2, 1]  # the first minute's repeat was added when the minute ended
 
 
+def _ledger_rows() -> tuple[Any, PluginInstance, PluginInstance]:
+    """The ledger type's entry, its failing instance and the one that serves."""
+    down = PluginInstance.objects.get(item__name="down")
+    up = PluginInstance.objects.get(item__name="up")
+    return registry.get_type_entry(LedgerType), down, up
+
+
 def test_a_different_error_class_is_an_event_of_its_own(
     ledgers: None, clock: list[float], django_capture_on_commit_callbacks: Any
 ) -> None:
-    entry = registry.get_type_entry(LedgerType)
-    down = PluginInstance.objects.get(item__name="down")
-    up = PluginInstance.objects.get(item__name="up")
+    entry, down, up = _ledger_rows()
     for reason, served in [
         ("ProviderDown: busy", up),
         ("TimedOut: 30 s", up),
@@ -206,9 +211,7 @@ def test_repeats_are_not_added_to_another_row_with_the_same_id(
 def test_repeats_counted_by_many_threads_at_once_are_all_added(
     ledgers: None, clock: list[float], django_capture_on_commit_callbacks: Any
 ) -> None:
-    entry = registry.get_type_entry(LedgerType)
-    down = PluginInstance.objects.get(item__name="down")
-    up = PluginInstance.objects.get(item__name="up")
+    entry, down, up = _ledger_rows()
     failed = [(down, "ProviderDown: busy")]
     with django_capture_on_commit_callbacks(execute=True):
         traffic.failed_over_event(entry, "post", failed, up)  # the minute's row
