@@ -107,6 +107,7 @@ NUMBERS = {
     "CHECK_STALE_AFTER": ("E009", []),
     "MEMO_SIZE": ("E010", [0, 2.5]),
     "CALL_STATS_RETENTION_DAYS": ("E011", []),
+    "ROW_CACHE_TIMEOUT": ("E012", [2.5]),
 }
 
 
@@ -143,7 +144,7 @@ def test_a_bad_number_setting_is_an_error_with_its_id(name: str, value: Any) -> 
 
 @pytest.mark.parametrize("name", list(NUMBERS))
 def test_a_good_number_setting_passes(name: str) -> None:
-    good = 1 if name == "MEMO_SIZE" else 0.5
+    good = 1 if name in ("MEMO_SIZE", "ROW_CACHE_TIMEOUT") else 0.5
     with _plugin_settings(**{name: good}):
         assert not [m for m in checks.run_checks() if f"[{name!r}]" in m.msg]
 

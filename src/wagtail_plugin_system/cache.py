@@ -28,8 +28,10 @@ be replaced is deleted where the cache allows it, and written again by the
 next resolution of the process that failed to write it. With the database
 store, a missing token row means nothing is memoised until a write makes it.
 
-Only the token is shared. Loaded plugins, and so decrypted configuration, stay
-in the memory of the process that loaded them. Changes made outside the ORM
+Besides the token, only instance rows as the database stores them (configuration
+encrypted) are shared, through the same cache (see :mod:`.shared_rows`). Loaded
+plugins, and so decrypted configuration, stay in the memory of the process that
+loaded them. Changes made outside the ORM
 (raw SQL, another application writing the tables) are not seen until
 :func:`bump_version` is called.
 """
@@ -60,6 +62,8 @@ __all__ = [
     "bump_version",
     "clear",
     "current_version",
+    "report_store_failure",
+    "token_of",
     "version_scope",
     "watch_model",
 ]
@@ -197,6 +201,16 @@ def _read_shared_token() -> str | None:
 
 def _compose(token: str | None, marker: tuple[int, int]) -> str | None:
     return None if token is None else f"{token}:{marker[0]}:{marker[1]}"
+
+
+def token_of(version: str) -> str:
+    """The shared token a version was read at (what every process's version starts with)."""
+    return version.rsplit(":", 2)[0]
+
+
+def report_store_failure(exc: Exception) -> None:
+    """Say that the cache holding the token failed another access (logged once, as reads are)."""
+    _store_failed(exc)
 
 
 def current_version() -> str | None:

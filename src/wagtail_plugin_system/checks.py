@@ -16,6 +16,7 @@
   0 or more.
 * ``wagtail_plugin_system.E010``: ``MEMO_SIZE`` is not a whole number, 1 or more.
 * ``wagtail_plugin_system.E011``: ``CALL_STATS_RETENTION_DAYS`` is not a number, 0 or more.
+* ``wagtail_plugin_system.E012``: ``ROW_CACHE_TIMEOUT`` is not a whole number, 0 or more.
 * ``wagtail_plugin_system.W004``: ``VERSION_STORE`` is ``cache`` with a cache private to each
   process, so other processes never see changes.
 * ``wagtail_plugin_system.I001`` (``check --deploy``): which version store is in use and
@@ -189,6 +190,13 @@ NUMBER_SETTINGS = (
         "E011",
         "days that call statistics and failover events are kept",
         "The default is 7.",
+    ),
+    NumberSetting(
+        "ROW_CACHE_TIMEOUT",
+        "E012",
+        "seconds that instance rows stay in the shared cache",
+        "The default is 3600; 0 keeps none there.",
+        whole=True,
     ),
 )
 

@@ -273,6 +273,11 @@ class StoredJSON(MaskedConfig):
         return (dict, (dict(self),))
 
 
+def _where(instance: models.Model | None) -> str:
+    """Which row an error is about (made only for errors: the name is translated)."""
+    return "" if instance is None else f" of {instance._meta.verbose_name} {instance.pk}"
+
+
 class EncryptedJSONDescriptor(DeferredAttribute):
     """Decrypts the stored token on first access and keeps the result on the instance."""
 
@@ -340,12 +345,9 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
         setting is missing or malformed; :class:`ConfigFormatError` when the
         token decrypts to something that is not JSON text.
         """
-        where = ""
         instance_id = instance.pk if instance is not None else None
-        if instance is not None:
-            where = f" of {instance._meta.verbose_name} {instance.pk}"
         if len(value.token) > MAX_TOKEN_LENGTH:
-            raise self._beyond_limits(where, "is larger than")
+            raise self._beyond_limits(_where(instance), "is larger than")
         crypter, key_problem = _reading_crypter()
         data: bytes | None = None
         if crypter is not None:
@@ -354,6 +356,7 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
             except (InvalidToken, UnicodeError, ValueError, TypeError):
                 data = None
         if data is None:
+            where = _where(instance)
             if key_problem is not None and crypter is None:
                 raise ConfigDecryptionError(
                     f"The stored {self.verbose_name}{where} cannot be decrypted: {key_problem} "
@@ -370,21 +373,21 @@ class EncryptedJSONField(models.TextField):  # type: ignore[type-arg]
                 instance_id=instance_id,
             )
         if len(data) > MAX_CONFIG_BYTES:
-            raise self._beyond_limits(where, "is larger than")
+            raise self._beyond_limits(_where(instance), "is larger than")
         try:
             parsed = json.loads(data.decode("utf-8"))
         except RecursionError:
-            raise self._beyond_limits(where, "is nested deeper than") from None
+            raise self._beyond_limits(_where(instance), "is nested deeper than") from None
         except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are ValueErrors
             raise ConfigFormatError(
-                f"The stored {self.verbose_name}{where} decrypts, but is not JSON text (it may "
-                f"have been written by another field or program). Save the configuration again "
-                f"(in the admin, its edit form offers the fields empty); until then it is not "
-                f"used. The stored value is kept unchanged.",
+                f"The stored {self.verbose_name}{_where(instance)} decrypts, but is not JSON "
+                f"text (it may have been written by another field or program). Save the "
+                f"configuration again (in the admin, its edit form offers the fields empty); "
+                f"until then it is not used. The stored value is kept unchanged.",
                 instance_id=instance_id,
             ) from None
         if deeper_than(parsed, MAX_CONFIG_DEPTH):
-            raise self._beyond_limits(where, "is nested deeper than")
+            raise self._beyond_limits(_where(instance), "is nested deeper than")
         return parsed
 
     def _beyond_limits(self, where: str, how: str) -> ConfigFormatError:

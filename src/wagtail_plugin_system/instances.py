@@ -15,6 +15,9 @@ Rules:
 * An id with no row is remembered as missing until the next change, like a row.
 * Each memo (rows, loaded items) holds at most ``MEMO_SIZE`` entries; past that
   the least recently used go.
+* With the ``cache`` version store, rows are shared between processes through
+  that cache, encrypted as stored (see :mod:`.shared_rows`): a process whose
+  memo is cold reads them there, and the query runs once per change.
 * Nothing is memoised while the memo is off (see :func:`.cache.current_version`)
   or while this thread's transaction has written plugin data: then every call
   reads what it needs.
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from . import cache
+from . import cache, shared_rows
 from .core.contracts import BasePluginItem
 from .models import PluginInstance
 
@@ -39,7 +42,10 @@ _loaded: cache.Memo[int, BasePluginItem] = cache.Memo("loaded_items")
 def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
     """The instances with these ids (item and type joined), shared read-only; missing ids left out.
 
-    Runs one query for the ids the memo does not hold, none when it holds them all.
+    Runs one query for the ids the memo does not hold, none when it holds them
+    all. With the ``cache`` version store, ids the memo does not hold are looked
+    up in the shared cache first (see :mod:`.shared_rows`), and what the query
+    reads is written there.
     """
     wanted = set(pks)
     if not wanted:
@@ -54,13 +60,21 @@ def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
         else:
             rows[pk] = memoised
     if missing:
+        shared = shared_rows.read(missing, version)
+        for pk, row in shared.items():
+            rows[pk] = row
+            _rows.set(pk, version, row)
+        missing.difference_update(shared)
+    if missing:
         # No ORDER BY: the rows are looked up by id (the model's ordering would sort them).
         found = (
             PluginInstance.objects.select_related("item__plugin_type").order_by().in_bulk(missing)
         )
-        for pk in missing:
-            rows[pk] = found.get(pk)
-            _rows.set(pk, version, rows[pk])
+        read = {pk: found.get(pk) for pk in missing}
+        shared_rows.write(read, version)
+        for pk, row in read.items():
+            rows[pk] = row
+            _rows.set(pk, version, row)
     # Shared read-only with the memo and other callers: no copy per block.
     return {pk: row for pk, row in rows.items() if row is not None}
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django import forms
+from django.core.cache import cache as django_cache
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from wagtail.blocks import CharBlock, PageChooserBlock, StreamBlock, StreamValue, StructBlock
@@ -149,7 +150,11 @@ class Pages:
             ]
         return [{"type": "text", "value": f"Text {n}", "id": f"t{n}"} for n in range(size)]
 
-    def case(self, kind: str, size: int, *, cold: bool) -> harness.Case:
+    def case(self, kind: str, size: int, *, state: str = "warm") -> harness.Case:
+        """A page of ``size`` blocks of ``kind``, rendered ``state``: "warm"; "cold" (this
+        process's memo cleared, as in a new worker: the rows come from the shared cache);
+        or "changed" (the shared cache cleared too, as for the first process to render
+        after a change: the rows come from the database)."""
         block = {"chooser": CHOOSERS, "page": PAGE_CHOOSERS, "struct": STRUCTS, "char": CHARS}[kind]
         raw = self.raw(kind, size)
         request = self.request
@@ -173,9 +178,14 @@ class Pages:
         return harness.Case(
             render,
             number=max(1, 300 // size),
-            setup=plugin_cache.clear if cold else None,
+            setup={"warm": None, "cold": plugin_cache.clear, "changed": _forget_everything}[state],
             check=check,
         )
+
+
+def _forget_everything() -> None:
+    plugin_cache.clear()
+    django_cache.clear()  # the token too: the next read makes a new one
 
 
 def _struct_page(raw: list[dict[str, Any]]) -> str:

@@ -1,0 +1,216 @@
+"""Instance rows in the shared cache, so that a process with a cold memo runs no query.
+
+With the ``cache`` version store (a cache every process shares: Redis,
+Memcached), :func:`~wagtail_plugin_system.instances.get_instances` writes the
+rows it reads from the database to that cache too, under the version token it
+read them at. A process whose memo does not hold them (it has just started, a
+worker was recycled, or ``MEMO_SIZE`` evicted them) reads them there with one
+cache access instead of a query. After a change, the first process to read a
+row pays the query for every process.
+
+Rules:
+
+* Entries hold the rows as the database stores them: the columns of the
+  instance, its item and its type, with the configuration as its ciphertext.
+  Nothing decrypted is ever written; each process decrypts what it loads.
+* A key carries the version token and a fingerprint of the three tables'
+  columns. A change to plugin data replaces the token, so entries written
+  before it are never read again (they expire after ``ROW_CACHE_TIMEOUT``
+  seconds); a process running other code during a rolling deploy neither reads
+  nor writes the same entries.
+* An entry of another shape is a miss, and so is a cache that fails (logged
+  once, as the version token's cache is): the row is read from the database.
+* Not used with the ``database`` version store (its cache is private to each
+  process), while this thread's transaction has written plugin data (it could
+  share uncommitted rows), or when ``ROW_CACHE_TIMEOUT`` is 0.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from django.db import models, router
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
+
+from . import cache, version_store
+from .core.settings import get_setting
+from .fields import Ciphertext
+from .models import PluginInstance, PluginItem, PluginType
+
+__all__ = ["read", "write"]
+
+#: The stored form of one row: the instance's, its item's and its type's column values;
+#: ``()`` for an id with no row.
+Entry = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]] | tuple[()]
+
+_MODELS = (PluginInstance, PluginItem, PluginType)
+
+
+@functools.cache
+def _attnames() -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(f.attname for f in model._meta.concrete_fields) for model in _MODELS)
+
+
+@functools.cache
+def _fingerprint() -> str:
+    """What every process that may share an entry must agree on: the tables' columns."""
+    described = repr(
+        [
+            (model._meta.label, [(f.attname, f.get_internal_type()) for f in fields])
+            for model, fields in zip(
+                _MODELS, (m._meta.concrete_fields for m in _MODELS), strict=True
+            )
+        ]
+    )
+    return hashlib.blake2b(f"1:{described}".encode(), digest_size=6).hexdigest()
+
+
+def _plain(model: type[models.Model]) -> bool:
+    """Whether rows of ``model`` can be made as unpickling makes them: without ``__init__``.
+
+    True when its ``__init__`` is Django's own and no ``pre_init``/``post_init``
+    receiver listens; making them so costs a third of ``from_db()``.
+    """
+    return (
+        model.__init__ is models.Model.__init__
+        and not pre_init.has_listeners(model)
+        and not post_init.has_listeners(model)
+    )
+
+
+def _build(
+    model: type[models.Model], plain: bool, db: str, names: tuple[str, ...], values: Any
+) -> Any:
+    """``model.from_db(db, names, values)``, without ``__init__`` when ``plain``."""
+    if not plain:
+        return model.from_db(db, names, values)
+    row = model.__new__(model)
+    row.__dict__.update(zip(names, values, strict=True))
+    state = row._state = ModelState()
+    state.adding = False
+    state.db = db
+    return row
+
+
+def _key(token: str, pk: int) -> str:
+    return f"wagtail_plugin_system:row:{_fingerprint()}:{token}:{pk}"
+
+
+def _usable() -> bool:
+    return (
+        version_store.store() == "cache"
+        and bool(get_setting("ROW_CACHE_TIMEOUT"))
+        and not cache.writes_pending()
+    )
+
+
+def _stored(model_instance: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
+    values = model_instance.__dict__
+    return tuple(
+        value.token if isinstance(value := values[name], Ciphertext) else value for name in names
+    )
+
+
+def _encode(row: PluginInstance | None) -> Entry | None:
+    """The entry of a row, or ``None`` when the row is not in its stored form whole."""
+    if row is None:
+        return ()
+    item = row._state.fields_cache.get("item")
+    plugin_type = item._state.fields_cache.get("plugin_type") if item is not None else None
+    config = row.__dict__.get("config")
+    if plugin_type is None or not isinstance(config, Ciphertext):
+        return None  # not read with its item and type, or decrypted already: leave it
+    names = _attnames()
+    try:
+        return (
+            _stored(row, names[0]),
+            _stored(item, names[1]),
+            _stored(plugin_type, names[2]),
+        )
+    except KeyError:  # a deferred column
+        return None
+
+
+def _decode(entry: object, db: str, plain: tuple[bool, ...]) -> PluginInstance | None:
+    """The row an entry holds; raises ``ValueError`` when it is not an entry of this code."""
+    if entry == ():
+        return None
+    names = _attnames()
+    if (
+        not isinstance(entry, tuple)
+        or len(entry) != 3
+        or any(
+            not isinstance(values, tuple) or len(values) != len(fields)
+            for values, fields in zip(entry, names, strict=True)
+        )
+    ):
+        raise ValueError("not a row entry")
+    instance_values, item_values, type_values = entry
+    config_at = names[0].index("config")
+    token = instance_values[config_at]
+    if not isinstance(token, str):
+        raise ValueError("not a row entry")
+    instance_values = (
+        *instance_values[:config_at],
+        Ciphertext(token),
+        *instance_values[config_at + 1 :],
+    )
+    row: PluginInstance = _build(PluginInstance, plain[0], db, names[0], instance_values)
+    item = _build(PluginItem, plain[1], db, names[1], item_values)
+    plugin_type = _build(PluginType, plain[2], db, names[2], type_values)
+    if row.item_id != item.pk or item.plugin_type_id != plugin_type.pk:
+        raise ValueError("not a row entry")
+    item._state.fields_cache["plugin_type"] = plugin_type
+    row._state.fields_cache["item"] = item
+    return row
+
+
+def read(pks: Collection[int], version: str | None) -> dict[int, PluginInstance | None]:
+    """The rows (``None``: no such row) the shared cache holds for these ids at ``version``.
+
+    Ids it does not hold (or holds in another shape) are left out: read them
+    from the database and :func:`write` them.
+    """
+    if version is None or not pks or not _usable():
+        return {}
+    token = cache.token_of(version)
+    keys = {_key(token, pk): pk for pk in pks}
+    try:
+        entries = version_store.cache_backend().get_many(list(keys))
+    except Exception as exc:
+        cache.report_store_failure(exc)
+        return {}
+    db = router.db_for_read(PluginInstance)
+    plain = tuple(_plain(model) for model in _MODELS)
+    found: dict[int, PluginInstance | None] = {}
+    for key, entry in entries.items():
+        try:
+            row = _decode(entry, db, plain)
+        except (ValueError, TypeError):
+            continue  # another shape: read from the database, and written again
+        if row is not None and row.pk != keys[key]:
+            continue
+        found[keys[key]] = row
+    return found
+
+
+def write(rows: Mapping[int, PluginInstance | None], version: str | None) -> None:
+    """Share rows just read from the database (``None``: no such row) under ``version``."""
+    if version is None or not rows or not _usable():
+        return
+    token = cache.token_of(version)
+    entries = {}
+    for pk, row in rows.items():
+        entry = _encode(row)
+        if entry is not None:
+            entries[_key(token, pk)] = entry
+    if not entries:
+        return
+    try:
+        version_store.cache_backend().set_many(entries, timeout=get_setting("ROW_CACHE_TIMEOUT"))
+    except Exception as exc:
+        cache.report_store_failure(exc)
