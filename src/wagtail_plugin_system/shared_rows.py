@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from django.db import models, router
@@ -135,38 +135,79 @@ def _encode(row: PluginInstance | None) -> Entry | None:
         return None
 
 
-def _decode(entry: object, db: str, plain: tuple[bool, ...]) -> PluginInstance | None:
-    """The row an entry holds; raises ``ValueError`` when it is not an entry of this code."""
+def _decode(
+    entry: object,
+    db: str,
+    plain: tuple[bool, ...],
+    made: dict[tuple[int, Any], tuple[tuple[Any, ...], Any]],
+) -> PluginInstance | None:
+    """The row an entry holds; raises ``ValueError`` when it is not an entry of this code.
+
+    ``made`` keeps the items and types made for the entries read together, so
+    rows with the same item share it (read-only, as rows are).
+    """
     if entry == ():
         return None
     names = _attnames()
     if (
-        not isinstance(entry, tuple)
+        type(entry) is not tuple
         or len(entry) != 3
-        or any(
-            not isinstance(values, tuple) or len(values) != len(fields)
-            for values, fields in zip(entry, names, strict=True)
-        )
+        or type(entry[0]) is not tuple
+        or type(entry[1]) is not tuple
+        or type(entry[2]) is not tuple
+        or tuple(map(len, entry)) != _lengths()
     ):
         raise ValueError("not a row entry")
     instance_values, item_values, type_values = entry
-    config_at = names[0].index("config")
-    token = instance_values[config_at]
-    if not isinstance(token, str):
+    token = instance_values[_config_at()]
+    if type(token) is not str:
         raise ValueError("not a row entry")
-    instance_values = (
-        *instance_values[:config_at],
-        Ciphertext(token),
-        *instance_values[config_at + 1 :],
-    )
+    config = Ciphertext(token)  # as the field's from_db_value() makes it
+    if not plain[0]:  # __init__ and its receivers see the row as the database gives it
+        at = _config_at()
+        instance_values = (*instance_values[:at], config, *instance_values[at + 1 :])
     row: PluginInstance = _build(PluginInstance, plain[0], db, names[0], instance_values)
-    item = _build(PluginItem, plain[1], db, names[1], item_values)
-    plugin_type = _build(PluginType, plain[2], db, names[2], type_values)
-    if row.item_id != item.pk or item.plugin_type_id != plugin_type.pk:
+    row.__dict__["config"] = config
+    item = _shared(
+        1, item_values, made, lambda: _build(PluginItem, plain[1], db, names[1], item_values)
+    )
+    if item.pk != row.item_id:
         raise ValueError("not a row entry")
-    item._state.fields_cache["plugin_type"] = plugin_type
+    if "plugin_type" not in item._state.fields_cache:
+        plugin_type = _shared(
+            2, type_values, made, lambda: _build(PluginType, plain[2], db, names[2], type_values)
+        )
+        if plugin_type.pk != item.plugin_type_id:
+            raise ValueError("not a row entry")
+        item._state.fields_cache["plugin_type"] = plugin_type
     row._state.fields_cache["item"] = item
     return row
+
+
+def _shared(
+    model_at: int,
+    values: tuple[Any, ...],
+    made: dict[tuple[int, Any], tuple[tuple[Any, ...], Any]],
+    build: Callable[[], Any],
+) -> Any:
+    """The row made already from the same values in this read, else a new one."""
+    key = (model_at, values[0])
+    known = made.get(key)
+    if known is not None and known[0] == values:
+        return known[1]
+    row = build()
+    made[key] = (values, row)
+    return row
+
+
+@functools.cache
+def _config_at() -> int:
+    return _attnames()[0].index("config")
+
+
+@functools.cache
+def _lengths() -> tuple[int, ...]:
+    return tuple(map(len, _attnames()))
 
 
 def read(pks: Collection[int], version: str | None) -> dict[int, PluginInstance | None]:
@@ -186,10 +227,11 @@ def read(pks: Collection[int], version: str | None) -> dict[int, PluginInstance 
         return {}
     db = router.db_for_read(PluginInstance)
     plain = tuple(_plain(model) for model in _MODELS)
+    made: dict[tuple[int, Any], tuple[tuple[Any, ...], Any]] = {}
     found: dict[int, PluginInstance | None] = {}
     for key, entry in entries.items():
         try:
-            row = _decode(entry, db, plain)
+            row = _decode(entry, db, plain, made)
         except (ValueError, TypeError):
             continue  # another shape: read from the database, and written again
         if row is not None and row.pk != keys[key]:
