@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
+from tests.conftest import STRICT
 from tests.testapp.factories import STRIPE_CONFIG
 from tests.testapp.plugins import StripeGateway
 from wagtail_plugin_system import cache as plugin_cache
@@ -306,3 +307,28 @@ def test_with_redis_another_process_reads_no_row_from_the_database(
                 assert not any(secret.encode() in raw for secret in SECRETS)
         finally:
             django_cache.clear()
+
+
+def test_with_memcached_a_new_process_reads_no_row_from_the_database(
+    gateways: list[PluginInstance],
+) -> None:
+    from tests.memcached_server import MemcachedUnavailable, throwaway_memcached
+
+    pks = [gateway.pk for gateway in gateways]
+    try:
+        server = throwaway_memcached()
+        address = server.__enter__()
+    except MemcachedUnavailable as exc:
+        if STRICT:
+            pytest.fail(f"Strict mode: {exc}")
+        pytest.skip(str(exc))
+    memcached = {"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache"}
+    try:
+        with override_settings(CACHES={"default": {**memcached, "LOCATION": address}}):
+            assert queries_of(lambda: get_instances(pks))[0] == 1
+            new_process()
+            count, rows = queries_of(lambda: get_instances(pks))
+            assert count == 0
+            assert load(rows[pks[0]]).config["secret_key"] == STRIPE_CONFIG["secret_key"]
+    finally:
+        server.__exit__(None, None, None)
