@@ -155,14 +155,15 @@ def test_an_entry_of_another_shape_is_read_from_the_database_and_replaced(
         version = plugin_cache.current_version()
         assert version is not None
         token = plugin_cache.token_of(version)
+    place = shared_rows._database("default")
     good = queries_of(lambda: get_instances([first.pk]))[1][first.pk]
     entry = shared_rows._encode(good)
     assert entry
     django_cache.set_many(
         {
-            shared_rows._key(token, first.pk): ("not", "a", "row"),
-            shared_rows._key(token, second.pk): (entry[0][:-1], entry[1], entry[2]),
-            shared_rows._key(token, third.pk): entry,  # another row's entry under this id
+            shared_rows._key(token, first.pk, place): ("not", "a", "row"),
+            shared_rows._key(token, second.pk, place): (entry[0][:-1], entry[1], entry[2]),
+            shared_rows._key(token, third.pk, place): entry,  # another row's entry under this id
         }
     )
     new_process()
@@ -183,6 +184,18 @@ def test_another_schema_shares_nothing_with_this_one(
     get_instances([gateways[0].pk])
     new_process()
     monkeypatch.setattr(shared_rows, "_fingerprint", lambda: "other-code")
+    assert queries_of(lambda: get_instances([gateways[0].pk]))[0] == 1
+
+
+def test_another_database_sharing_the_cache_shares_no_row(
+    shared: None, gateways: list[PluginInstance], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staging and production on one cache server without a KEY_PREFIX share the token."""
+    get_instances([gateways[0].pk])
+    new_process()
+    here = shared_rows._database("default")
+    monkeypatch.setitem(connection.settings_dict, "NAME", "another_site")  # open: kept
+    assert shared_rows._database("default") != here
     assert queries_of(lambda: get_instances([gateways[0].pk]))[0] == 1
 
 

@@ -13,11 +13,13 @@ Rules:
 * Entries hold the rows as the database stores them: the columns of the
   instance, its item and its type, with the configuration as its ciphertext.
   Nothing decrypted is ever written; each process decrypts what it loads.
-* A key carries the version token and a fingerprint of the three tables'
-  columns. A change to plugin data replaces the token, so entries written
-  before it are never read again (they expire after ``ROW_CACHE_TIMEOUT``
-  seconds); a process running other code during a rolling deploy neither reads
-  nor writes the same entries.
+* A key carries the version token, a fingerprint of the three tables' columns
+  and one of the database (its vendor, name, host and port). A change to plugin
+  data replaces the token, so entries written before it are never read again
+  (they expire after ``ROW_CACHE_TIMEOUT`` seconds); a process running other
+  code during a rolling deploy neither reads nor writes the same entries; and
+  two sites sharing a cache server (staging and production without a
+  ``KEY_PREFIX``) never read each other's rows, even when they share the token.
 * An entry of another shape is a miss, and so is a cache that fails (logged
   once, as the version token's cache is): the row is read from the database.
 * Not used with the ``database`` version store (its cache is private to each
@@ -32,7 +34,7 @@ import hashlib
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from django.db import models, router
+from django.db import connections, models, router
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
@@ -96,8 +98,24 @@ def _build(
     return row
 
 
-def _key(token: str, pk: int) -> str:
-    return f"wagtail_plugin_system:row:{_fingerprint()}:{token}:{pk}"
+def _database(alias: str) -> str:
+    """Which database the rows come from, so that sites sharing a cache server never mix."""
+    settings = connections[alias].settings_dict
+    return _place(
+        connections[alias].vendor,
+        str(settings.get("NAME")),
+        str(settings.get("HOST")),
+        str(settings.get("PORT")),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _place(*identity: str) -> str:
+    return hashlib.blake2b(repr(identity).encode(), digest_size=6).hexdigest()
+
+
+def _key(token: str, pk: int, place: str) -> str:
+    return f"wagtail_plugin_system:row:{_fingerprint()}:{place}:{token}:{pk}"
 
 
 def _usable() -> bool:
@@ -219,13 +237,14 @@ def read(pks: Collection[int], version: str | None) -> dict[int, PluginInstance 
     if version is None or not pks or not _usable():
         return {}
     token = cache.token_of(version)
-    keys = {_key(token, pk): pk for pk in pks}
+    db = router.db_for_read(PluginInstance)
+    place = _database(db)
+    keys = {_key(token, pk, place): pk for pk in pks}
     try:
         entries = version_store.cache_backend().get_many(list(keys))
     except Exception as exc:
         cache.report_store_failure(exc)
         return {}
-    db = router.db_for_read(PluginInstance)
     plain = tuple(_plain(model) for model in _MODELS)
     made: dict[tuple[int, Any], tuple[tuple[Any, ...], Any]] = {}
     found: dict[int, PluginInstance | None] = {}
@@ -245,11 +264,12 @@ def write(rows: Mapping[int, PluginInstance | None], version: str | None) -> Non
     if version is None or not rows or not _usable():
         return
     token = cache.token_of(version)
+    place = _database(router.db_for_read(PluginInstance))
     entries = {}
     for pk, row in rows.items():
         entry = _encode(row)
         if entry is not None:
-            entries[_key(token, pk)] = entry
+            entries[_key(token, pk, place)] = entry
     if not entries:
         return
     try:
