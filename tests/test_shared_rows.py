@@ -231,6 +231,20 @@ def test_the_database_store_and_a_timeout_of_0_share_nothing(
             assert queries_of(lambda: get_instances(pks))[0] == 1
 
 
+def test_the_file_cache_shares_no_row(gateways: list[PluginInstance], tmp_path: Path) -> None:
+    """Once full, it culls entries at random: the token too, so rows would churn it."""
+    files = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache"}
+    pks = [gateway.pk for gateway in gateways]
+    with override_settings(CACHES={"default": {**files, "LOCATION": str(tmp_path)}}):
+        assert plugin_cache.version_store.store() == "cache"
+        get_instances(pks)
+        new_process()
+        assert queries_of(lambda: get_instances(pks))[0] == 1
+        assert [path.name for path in tmp_path.iterdir()] == [
+            django_cache._key_to_file(plugin_cache.VERSION_KEY).rsplit("/", 1)[-1]  # type: ignore[attr-defined]
+        ]
+
+
 def test_a_transaction_that_wrote_plugin_data_shares_nothing(
     shared: None, gateways: list[PluginInstance]
 ) -> None:

@@ -15,9 +15,10 @@ Rules:
 * An id with no row is remembered as missing until the next change, like a row.
 * Each memo (rows, loaded items) holds at most ``MEMO_SIZE`` entries; past that
   the least recently used go.
-* With the ``cache`` version store, rows are shared between processes through
-  that cache, encrypted as stored (see :mod:`.shared_rows`): a process whose
-  memo is cold reads them there, and the query runs once per change.
+* With the ``cache`` version store on Redis or Memcached, rows are shared
+  between processes through that cache, encrypted as stored (see
+  :mod:`.shared_rows`): a process whose memo is cold reads them there, and the
+  query runs once per change.
 * Nothing is memoised while the memo is off (see :func:`.cache.current_version`)
   or while this thread's transaction has written plugin data: then every call
   reads what it needs.
@@ -43,9 +44,9 @@ def get_instances(pks: Iterable[int]) -> dict[int, PluginInstance]:
     """The instances with these ids (item and type joined), shared read-only; missing ids left out.
 
     Runs one query for the ids the memo does not hold, none when it holds them
-    all. With the ``cache`` version store, ids the memo does not hold are looked
-    up in the shared cache first (see :mod:`.shared_rows`), and what the query
-    reads is written there.
+    all. With the ``cache`` version store on Redis or Memcached, ids the memo
+    does not hold are looked up in that cache first (see :mod:`.shared_rows`),
+    and what the query reads is written there.
     """
     wanted = set(pks)
     if not wanted:

@@ -1,7 +1,7 @@
 """Instance rows in the shared cache, so that a process with a cold memo runs no query.
 
-With the ``cache`` version store (a cache every process shares: Redis,
-Memcached), :func:`~wagtail_plugin_system.instances.get_instances` writes the
+With the ``cache`` version store and Redis or Memcached (a cache every process
+shares), :func:`~wagtail_plugin_system.instances.get_instances` writes the
 rows it reads from the database to that cache too, under the version token it
 read them at. A process whose memo does not hold them (it has just started, a
 worker was recycled, or ``MEMO_SIZE`` evicted them) reads them there with one
@@ -23,8 +23,9 @@ Rules:
 * An entry of another shape is a miss, and so is a cache that fails (logged
   once, as the version token's cache is): the row is read from the database.
 * Not used with the ``database`` version store (its cache is private to each
-  process), while this thread's transaction has written plugin data (it could
-  share uncommitted rows), or when ``ROW_CACHE_TIMEOUT`` is 0.
+  process), with the file or database cache (see :data:`UNSHARED_BACKENDS`),
+  while this thread's transaction has written plugin data (it could share
+  uncommitted rows), or when ``ROW_CACHE_TIMEOUT`` is 0.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import hashlib
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from django.core.cache.backends.filebased import FileBasedCache
 from django.db import connections, models, router
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
@@ -43,7 +45,7 @@ from .core.settings import get_setting
 from .fields import Ciphertext
 from .models import PluginInstance, PluginItem, PluginType
 
-__all__ = ["read", "write"]
+__all__ = ["UNSHARED_BACKENDS", "read", "write"]
 
 #: The stored form of one row: the instance's, its item's and its type's column values;
 #: ``()`` for an id with no row.
@@ -118,12 +120,22 @@ def _key(token: str, pk: int, place: str) -> str:
     return f"wagtail_plugin_system:row:{_fingerprint()}:{place}:{token}:{pk}"
 
 
-def _usable() -> bool:
-    return (
-        version_store.store() == "cache"
-        and bool(get_setting("ROW_CACHE_TIMEOUT"))
-        and not cache.writes_pending()
-    )
+#: Caches rows are not shared through: the file cache culls entries at random once full
+#: (the token among them, which would invalidate every memo), and reading the database
+#: cache is a query anyway.
+UNSHARED_BACKENDS: tuple[type, ...] = (FileBasedCache, *version_store.QUERY_BACKENDS)
+
+
+def _shared_cache() -> Any:
+    """The cache rows are shared through now, or ``None``."""
+    if (
+        version_store.store() != "cache"
+        or not get_setting("ROW_CACHE_TIMEOUT")
+        or cache.writes_pending()
+    ):
+        return None
+    backend = version_store.cache_backend()
+    return None if isinstance(backend, UNSHARED_BACKENDS) else backend
 
 
 def _stored(model_instance: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
@@ -234,14 +246,15 @@ def read(pks: Collection[int], version: str | None) -> dict[int, PluginInstance 
     Ids it does not hold (or holds in another shape) are left out: read them
     from the database and :func:`write` them.
     """
-    if version is None or not pks or not _usable():
+    backend = _shared_cache() if version is not None and pks else None
+    if backend is None or version is None:
         return {}
     token = cache.token_of(version)
     db = router.db_for_read(PluginInstance)
     place = _database(db)
     keys = {_key(token, pk, place): pk for pk in pks}
     try:
-        entries = version_store.cache_backend().get_many(list(keys))
+        entries = backend.get_many(list(keys))
     except Exception as exc:
         cache.report_store_failure(exc)
         return {}
@@ -261,7 +274,8 @@ def read(pks: Collection[int], version: str | None) -> dict[int, PluginInstance 
 
 def write(rows: Mapping[int, PluginInstance | None], version: str | None) -> None:
     """Share rows just read from the database (``None``: no such row) under ``version``."""
-    if version is None or not rows or not _usable():
+    backend = _shared_cache() if version is not None and rows else None
+    if backend is None or version is None:
         return
     token = cache.token_of(version)
     place = _database(router.db_for_read(PluginInstance))
@@ -273,6 +287,6 @@ def write(rows: Mapping[int, PluginInstance | None], version: str | None) -> Non
     if not entries:
         return
     try:
-        version_store.cache_backend().set_many(entries, timeout=get_setting("ROW_CACHE_TIMEOUT"))
+        backend.set_many(entries, timeout=get_setting("ROW_CACHE_TIMEOUT"))
     except Exception as exc:
         cache.report_store_failure(exc)

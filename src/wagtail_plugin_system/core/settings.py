@@ -57,9 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "VERSION_STORE": "auto",
     # The most entries each namespace of the in-process memo holds (least recently used go).
     "MEMO_SIZE": 10000,
-    # With the "cache" version store: seconds that instance rows read for chooser blocks stay
-    # in that shared cache (as stored: the configuration encrypted), so that a process whose
-    # memo is cold reads them there instead of querying. 0 writes none.
+    # With the "cache" version store on Redis or Memcached: seconds that instance rows read
+    # for chooser blocks stay in that shared cache (as stored: the configuration encrypted),
+    # so that a process whose memo is cold reads them there instead of querying. 0: none.
     "ROW_CACHE_TIMEOUT": 3600,
     # Outside a version scope (a request with the middleware, or version_scope()), reuse
     # the version token read from the cache for this many seconds instead of reading it
