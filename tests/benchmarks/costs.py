@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from django import forms
@@ -150,7 +150,14 @@ class Pages:
             ]
         return [{"type": "text", "value": f"Text {n}", "id": f"t{n}"} for n in range(size)]
 
-    def case(self, kind: str, size: int, *, state: str = "warm") -> harness.Case:
+    def case(
+        self,
+        kind: str,
+        size: int,
+        *,
+        state: str = "warm",
+        context: Callable[[], AbstractContextManager[object]] | None = None,
+    ) -> harness.Case:
         """A page of ``size`` blocks of ``kind``, rendered ``state``: "warm"; "cold" (this
         process's memo cleared, as in a new worker: the rows come from the shared cache);
         or "changed" (the shared cache cleared too, as for the first process to render
@@ -180,6 +187,7 @@ class Pages:
             number=max(1, 300 // size),
             setup={"warm": None, "cold": plugin_cache.clear, "changed": _forget_everything}[state],
             check=check,
+            context=context,
         )
 
 

@@ -624,6 +624,51 @@ def page_rows(our: Any) -> list[Row]:
 # -- costs -----------------------------------------------------------------------------------
 
 
+def redis_page_rows(pages: costs.Pages, notes: list[str]) -> list[Row]:
+    """The chooser pages again with the token and the shared rows in a real Redis server,
+    round trips included, against the StructBlocks measured in the same rounds."""
+    rows: list[Row] = []
+    try:
+        with redis_caches() as caches:
+
+            def on_redis() -> AbstractContextManager[object]:
+                stack = ExitStack()
+                stack.enter_context(override_settings(CACHES=caches))
+                stack.enter_context(plugin_settings(VERSION_STORE="auto"))
+                return stack
+
+            for size in (10, 100):
+                group = rows_together(
+                    [
+                        scenario(
+                            f"{size} chooser blocks, warm [Redis]",
+                            ours_=pages.case("chooser", size, context=on_redis),
+                        ),
+                        scenario(
+                            f"{size} chooser blocks, cold [Redis: rows in the shared cache]",
+                            ours_=pages.case("chooser", size, state="cold", context=on_redis),
+                        ),
+                        scenario(
+                            f"{size} templated StructBlocks [Redis]",
+                            ours_=pages.case("struct", size, context=on_redis),
+                        ),
+                    ]
+                )
+                rows += group
+                notes.append(
+                    f"{size} chooser blocks warm / StructBlocks, Redis: "
+                    f"{costs.ratio(group[0], group[2])}"
+                )
+                notes.append(
+                    f"{size} chooser blocks cold / StructBlocks, Redis: "
+                    f"{costs.ratio(group[1], group[2])}"
+                )
+    except Exception as exc:  # no Redis here: the row says why
+        why = describe_failure(exc)
+        rows.append(row(f"chooser pages on Redis: not measured ({why})", ours_=f"not run: {why}"))
+    return rows
+
+
 def cost_rows(our: Any) -> list[Row]:
     """Chooser blocks against Wagtail's blocks, cold selection against table and type size,
     a failed failover candidate, the page hook on content without choosers. Each group is
@@ -668,6 +713,8 @@ def cost_rows(our: Any) -> list[Row]:
             f"{size} chooser blocks after a change / StructBlocks: "
             f"{costs.ratio(group[5], group[2])}"
         )
+
+    rows += redis_page_rows(pages, notes)
 
     costs.steady()  # the pages above left garbage: not for these rows to collect
     alone = rows_together(
