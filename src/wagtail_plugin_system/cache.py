@@ -62,7 +62,6 @@ __all__ = [
     "bump_version",
     "clear",
     "current_version",
-    "report_store_failure",
     "token_of",
     "version_scope",
     "watch_model",
@@ -206,11 +205,6 @@ def _compose(token: str | None, marker: tuple[int, int]) -> str | None:
 def token_of(version: str) -> str:
     """The shared token a version was read at (what every process's version starts with)."""
     return version.rsplit(":", 2)[0]
-
-
-def report_store_failure(exc: Exception) -> None:
-    """Say that the cache holding the token failed another access (logged once, as reads are)."""
-    _store_failed(exc)
 
 
 def current_version() -> str | None:

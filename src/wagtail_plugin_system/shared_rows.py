@@ -20,8 +20,8 @@ Rules:
   code during a rolling deploy neither reads nor writes the same entries; and
   two sites sharing a cache server (staging and production without a
   ``KEY_PREFIX``) never read each other's rows, even when they share the token.
-* An entry of another shape is a miss, and so is a cache that fails (logged
-  once, as the version token's cache is): the row is read from the database.
+* An entry of another shape is a miss, and so is a cache that fails (a warning,
+  at most once a minute): the row is read from the database.
 * Not used with the ``database`` version store (its cache is private to each
   process), with the file or database cache (see :data:`UNSHARED_BACKENDS`),
   while this thread's transaction has written plugin data (it could share
@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -240,6 +242,29 @@ def _lengths() -> tuple[int, ...]:
     return tuple(map(len, _attnames()))
 
 
+logger = logging.getLogger(__name__)
+
+#: When a failure was last logged (monotonic): a cache that keeps failing is logged once a
+#: minute, not once a page.
+_last_logged: list[float] = []
+_LOG_INTERVAL = 60.0
+
+
+def _failed(action: str, exc: Exception) -> None:
+    now = time.monotonic()
+    if _last_logged and now - _last_logged[0] < _LOG_INTERVAL:
+        return
+    _last_logged[:] = [now]
+    logger.warning(
+        "Could not %s instance rows in the cache %r (%s: %s); they are read from the "
+        "database meanwhile.",
+        action,
+        version_store.cache_alias(),
+        type(exc).__name__,
+        exc,
+    )
+
+
 def read(pks: Collection[int], version: str | None) -> dict[int, PluginInstance | None]:
     """The rows (``None``: no such row) the shared cache holds for these ids at ``version``.
 
@@ -256,7 +281,7 @@ def read(pks: Collection[int], version: str | None) -> dict[int, PluginInstance 
     try:
         entries = backend.get_many(list(keys))
     except Exception as exc:
-        cache.report_store_failure(exc)
+        _failed("read", exc)
         return {}
     plain = tuple(_plain(model) for model in _MODELS)
     made: dict[tuple[int, Any], tuple[tuple[Any, ...], Any]] = {}
@@ -289,4 +314,4 @@ def write(rows: Mapping[int, PluginInstance | None], version: str | None) -> Non
     try:
         backend.set_many(entries, timeout=get_setting("ROW_CACHE_TIMEOUT"))
     except Exception as exc:
-        cache.report_store_failure(exc)
+        _failed("write", exc)
