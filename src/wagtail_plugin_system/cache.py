@@ -31,9 +31,8 @@ store, a missing token row means nothing is memoised until a write makes it.
 Besides the token, only instance rows as the database stores them (configuration
 encrypted) are shared, through the same cache (see :mod:`.shared_rows`). Loaded
 plugins, and so decrypted configuration, stay in the memory of the process that
-loaded them. Changes made outside the ORM
-(raw SQL, another application writing the tables) are not seen until
-:func:`bump_version` is called.
+loaded them. Changes made outside the ORM (raw SQL, another application writing
+the tables) are not seen until :func:`bump_version` is called.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.core.cache.backends.filebased import FileBasedCache
@@ -168,15 +168,12 @@ def _encode(row: PluginInstance | None) -> Entry | None:
 
 
 def _decode(
-    entry: object,
-    db: str,
-    plain: tuple[bool, ...],
-    made: dict[tuple[int, Any], tuple[tuple[Any, ...], Any]],
+    entry: object, db: str, plain: tuple[bool, ...], made: dict[tuple[Any, ...], Any]
 ) -> PluginInstance | None:
     """The row an entry holds; raises ``ValueError`` when it is not an entry of this code.
 
-    ``made`` keeps the items and types made for the entries read together, so
-    rows with the same item share it (read-only, as rows are).
+    ``made`` holds the items and types made for the entries read together, by
+    their values, so rows with the same item share it (read-only, as rows are).
     """
     if entry == ():
         return None
@@ -200,35 +197,21 @@ def _decode(
         instance_values = (*instance_values[:at], config, *instance_values[at + 1 :])
     row: PluginInstance = _build(PluginInstance, plain[0], db, names[0], instance_values)
     row.__dict__["config"] = config
-    item = _shared(
-        1, item_values, made, lambda: _build(PluginItem, plain[1], db, names[1], item_values)
-    )
+    item = made.get(item_values)
+    if item is None:
+        item = made[item_values] = _build(PluginItem, plain[1], db, names[1], item_values)
     if item.pk != row.item_id:
         raise ValueError("not a row entry")
     if "plugin_type" not in item._state.fields_cache:
-        plugin_type = _shared(
-            2, type_values, made, lambda: _build(PluginType, plain[2], db, names[2], type_values)
-        )
+        plugin_type = made.get(type_values)
+        if plugin_type is None:
+            plugin_type = made[type_values] = _build(
+                PluginType, plain[2], db, names[2], type_values
+            )
         if plugin_type.pk != item.plugin_type_id:
             raise ValueError("not a row entry")
         item._state.fields_cache["plugin_type"] = plugin_type
     row._state.fields_cache["item"] = item
-    return row
-
-
-def _shared(
-    model_at: int,
-    values: tuple[Any, ...],
-    made: dict[tuple[int, Any], tuple[tuple[Any, ...], Any]],
-    build: Callable[[], Any],
-) -> Any:
-    """The row made already from the same values in this read, else a new one."""
-    key = (model_at, values[0])
-    known = made.get(key)
-    if known is not None and known[0] == values:
-        return known[1]
-    row = build()
-    made[key] = (values, row)
     return row
 
 
@@ -284,7 +267,7 @@ def read(pks: Collection[int], version: str | None) -> dict[int, PluginInstance 
         _failed("read", exc)
         return {}
     plain = tuple(_plain(model) for model in _MODELS)
-    made: dict[tuple[int, Any], tuple[tuple[Any, ...], Any]] = {}
+    made: dict[tuple[Any, ...], Any] = {}
     found: dict[int, PluginInstance | None] = {}
     for key, entry in entries.items():
         try:
