@@ -199,6 +199,35 @@ def test_another_database_sharing_the_cache_shares_no_row(
     assert queries_of(lambda: get_instances([gateways[0].pk]))[0] == 1
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"service": "staging"},  # a PostgreSQL service names the database
+        {"options": "-c search_path=staging"},  # another schema of the same database
+        {"read_default_file": "/etc/mysql/staging.cnf"},
+    ],
+)
+def test_options_that_choose_the_rows_set_the_database_apart(
+    options: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = shared_rows._database("default")
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    assert shared_rows._database("default") != here
+
+
+def test_other_options_leave_the_database_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials in ``OPTIONS`` go into no key, even hashed; a pool changes no row."""
+    here = shared_rows._database("default")
+    options = {
+        **connection.settings_dict.get("OPTIONS", {}),
+        "passfile": "/run/secrets/pgpass",
+        "sslkey": "/run/key.pem",
+        "pool": True,
+    }
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    assert shared_rows._database("default") == here
+
+
 def test_a_failing_cache_reads_the_database_and_is_logged_once(
     gateways: list[PluginInstance],
     caplog: pytest.LogCaptureFixture,

@@ -102,14 +102,23 @@ def _build(
     return row
 
 
+#: Connection ``OPTIONS`` that choose which rows a connection reads, besides ``NAME``,
+#: ``HOST`` and ``PORT``: a PostgreSQL service (which may name the database in their
+#: place), PostgreSQL's ``options`` (a ``search_path``), MySQL's option file. Nothing
+#: else of ``OPTIONS`` is used: it may hold credentials.
+SELECTING_OPTIONS = ("service", "options", "read_default_file")
+
+
 def _database(alias: str) -> str:
     """Which database the rows come from, so that sites sharing a cache server never mix."""
     settings = connections[alias].settings_dict
+    options = settings.get("OPTIONS") or {}
     return _place(
         connections[alias].vendor,
         str(settings.get("NAME")),
         str(settings.get("HOST")),
         str(settings.get("PORT")),
+        *(str(options.get(name)) for name in SELECTING_OPTIONS),
     )
 
 
