@@ -22,6 +22,7 @@ import platform
 import shutil
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,34 @@ def redis_url() -> Iterator[str]:
 
     with throwaway_redis() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated by ``manage.py migrate`` in a new process, once a run."""
+    path = tmp_path_factory.mktemp("migrated") / "db.sqlite3"
+    env = {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "WPS_SQLITE_NAME": str(path),
+        "PATH": "/usr/bin:/bin",
+        # The package under test, where it is not installed (a source tree on the path).
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+    }
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "django", "migrate", "-v0"]
+    subprocess.run(command, env=env, cwd=root, check=True)
+    return path
+
+
+@pytest.fixture
+def migrated_sqlite(_migrated_sqlite_file: Path, tmp_path: Path) -> Path:
+    """A fresh copy of a migrated SQLite database, for ``manage.py`` run in new processes.
+
+    Migrating takes seconds; a copy of the file is the same database.
+    """
+    path = tmp_path / "db.sqlite3"
+    shutil.copyfile(_migrated_sqlite_file, path)
+    return path
 
 
 @pytest.fixture

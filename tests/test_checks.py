@@ -317,7 +317,7 @@ print(SeedType.objects.count(), SeedItem.objects.count(), SeedInstance.objects.c
 """
 
 
-def test_pluginsync_with_django_plugin_system_first_deletes_nothing(tmp_path: Any) -> None:
+def test_pluginsync_with_django_plugin_system_first_deletes_nothing(migrated_sqlite: Any) -> None:
     """``manage.py pluginsync`` in a project listing the old app first: refused, rows kept.
 
     With ``--skip-checks`` the old package's command runs, and its sync deletes the
@@ -333,7 +333,7 @@ def test_pluginsync_with_django_plugin_system_first_deletes_nothing(tmp_path: An
     root = Path(__file__).resolve().parent.parent
     env = {
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "WPS_SQLITE_NAME": str(tmp_path / "db.sqlite3"),
+        "WPS_SQLITE_NAME": str(migrated_sqlite),
         "PATH": "/usr/bin:/bin",
         # The package under test, where it is not installed (a source tree on the path).
         **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
@@ -344,7 +344,6 @@ def test_pluginsync_with_django_plugin_system_first_deletes_nothing(tmp_path: An
             [sys.executable, *args], env={**env, **extra}, cwd=root, capture_output=True, text=True
         )
 
-    assert run("-m", "django", "migrate", "-v0").returncode == 0
     assert run("-c", WRITE_SEED_ROWS).returncode == 0
     assert run("-c", COUNT_SEED_ROWS).stdout.split() == ["1", "1", "3"]
 

@@ -373,16 +373,13 @@ for n, status in enumerate(["active", "reserve", "disable"]):
 
 
 @pytest.mark.slow
-def test_works_without_the_seed_app_installed(tmp_path: Path) -> None:
+def test_works_without_the_seed_app_installed(migrated_sqlite: Path) -> None:
     """A project that already removed django-plugin-system from INSTALLED_APPS, tables kept."""
     env = {
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "WPS_SQLITE_NAME": str(tmp_path / "db.sqlite3"),
+        "WPS_SQLITE_NAME": str(migrated_sqlite),
         "PATH": "/usr/bin:/bin",
     }
-    subprocess.run(
-        [sys.executable, "-m", "django", "migrate", "-v0"], env=env, cwd=ROOT, check=True
-    )
     subprocess.run([sys.executable, "-c", WRITE_SEED_ROWS], env=env, cwd=ROOT, check=True)
     without = {**env, "WPS_WITHOUT_SEED_APP": "1"}
     check = "from django.apps import apps; import django; django.setup(); "
