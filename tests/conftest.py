@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tests.processes import ROOT, sqlite_project_env
 from tests.provider_stub import ProviderStub, provider_stub
 from wagtail_plugin_system.core.registry import PluginRegistry, registry
 
@@ -217,18 +218,10 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def _migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database migrated by ``manage.py migrate`` in a new process, once a run."""
+    """A SQLite database migrated by ``manage.py migrate`` in a new process, once per worker."""
     path = tmp_path_factory.mktemp("migrated") / "db.sqlite3"
-    env = {
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "WPS_SQLITE_NAME": str(path),
-        "PATH": "/usr/bin:/bin",
-        # The package under test, where it is not installed (a source tree on the path).
-        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
-    }
-    root = Path(__file__).resolve().parent.parent
     command = [sys.executable, "-m", "django", "migrate", "-v0"]
-    subprocess.run(command, env=env, cwd=root, check=True)
+    subprocess.run(command, env=sqlite_project_env(path), cwd=ROOT, check=True)
     return path
 
 

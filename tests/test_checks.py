@@ -323,26 +323,16 @@ def test_pluginsync_with_django_plugin_system_first_deletes_nothing(migrated_sql
     With ``--skip-checks`` the old package's command runs, and its sync deletes the
     rows: that is the loss the check prevents.
     """
-    import os
     import subprocess
     import sys
-    from pathlib import Path
 
     from tests.management.commands.test_pluginimport import WRITE_SEED_ROWS
-
-    root = Path(__file__).resolve().parent.parent
-    env = {
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "WPS_SQLITE_NAME": str(migrated_sqlite),
-        "PATH": "/usr/bin:/bin",
-        # The package under test, where it is not installed (a source tree on the path).
-        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
-    }
+    from tests.processes import ROOT, sqlite_project_env
 
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, *args], env={**env, **extra}, cwd=root, capture_output=True, text=True
-        )
+        env = sqlite_project_env(migrated_sqlite, **extra)
+        command = [sys.executable, *args]
+        return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
 
     assert run("-c", WRITE_SEED_ROWS).returncode == 0
     assert run("-c", COUNT_SEED_ROWS).stdout.split() == ["1", "1", "3"]

@@ -25,6 +25,7 @@ from django import forms
 from django.core.management import CommandError, call_command
 from django_plugin_system import models as seed
 
+from tests.processes import ROOT, sqlite_project_env
 from wagtail_plugin_system import (
     BasePluginItem,
     BasePluginType,
@@ -38,7 +39,6 @@ from wagtail_plugin_system.sync import sync_plugins
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[3]
 SECRET = "s3cr3t-merchant-value-do-not-print"
 UNICODE = "Zahlung ünïcødé 密钥 🔑 \u2013 ok"
 LARGE = "x" * 200_000
@@ -375,11 +375,7 @@ for n, status in enumerate(["active", "reserve", "disable"]):
 @pytest.mark.slow
 def test_works_without_the_seed_app_installed(migrated_sqlite: Path) -> None:
     """A project that already removed django-plugin-system from INSTALLED_APPS, tables kept."""
-    env = {
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "WPS_SQLITE_NAME": str(migrated_sqlite),
-        "PATH": "/usr/bin:/bin",
-    }
+    env = sqlite_project_env(migrated_sqlite)
     subprocess.run([sys.executable, "-c", WRITE_SEED_ROWS], env=env, cwd=ROOT, check=True)
     without = {**env, "WPS_WITHOUT_SEED_APP": "1"}
     check = "from django.apps import apps; import django; django.setup(); "

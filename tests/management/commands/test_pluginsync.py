@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.processes import ROOT, sqlite_project_env
 from tests.testapp.plugins import SmsSenderType, StripeGateway
 from wagtail_plugin_system.core.registry import EntryPointFailure, PluginRegistry
 from wagtail_plugin_system.models import PluginInstance, PluginType
 
 pytestmark = pytest.mark.django_db
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def run(*args: str) -> str:
@@ -63,11 +62,7 @@ def test_check_exits_non_zero_when_out_of_sync(db: None) -> None:
 @pytest.mark.slow
 def test_check_exit_status_from_the_shell(migrated_sqlite: Path) -> None:
     """The status a deploy pipeline sees, from a real process on a fresh database."""
-    env = {
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "WPS_SQLITE_NAME": str(migrated_sqlite),
-        "PATH": "/usr/bin:/bin",
-    }
+    env = sqlite_project_env(migrated_sqlite)
     manage = [sys.executable, "-m", "django"]
     out_of_sync = subprocess.run(
         [*manage, "pluginsync", "--check"], env=env, cwd=ROOT, capture_output=True, text=True
@@ -151,11 +146,7 @@ def test_nothing_registered_says_where_registration_goes(
 @pytest.mark.slow
 def test_before_migrate_says_to_run_migrate(tmp_path: Path) -> None:
     """One line, no traceback, on a database without the tables."""
-    env = {
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "WPS_SQLITE_NAME": str(tmp_path / "db.sqlite3"),
-        "PATH": "/usr/bin:/bin",
-    }
+    env = sqlite_project_env(tmp_path / "db.sqlite3")
     result = subprocess.run(
         [sys.executable, "-m", "django", "pluginsync"],
         env=env,
