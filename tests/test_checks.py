@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -317,7 +318,9 @@ print(SeedType.objects.count(), SeedItem.objects.count(), SeedInstance.objects.c
 """
 
 
-def test_pluginsync_with_django_plugin_system_first_deletes_nothing(migrated_sqlite: Any) -> None:
+def test_pluginsync_with_django_plugin_system_first_deletes_nothing(
+    migrated_sqlite: Path,
+) -> None:
     """``manage.py pluginsync`` in a project listing the old app first: refused, rows kept.
 
     With ``--skip-checks`` the old package's command runs, and its sync deletes the
